@@ -29,3 +29,40 @@ LANGUAGE_NAMES: dict[str, str] = {
 
 #: Label for a text with too few letters to classify (e.g. only "\\boxed{7}").
 UNDETERMINED = "und"
+
+# What carries no language signal: think tags, \boxed{...}, $...$ math, LaTeX commands,
+# digits and arithmetic. Removed before classification.
+_NON_LANGUAGE = re.compile(
+    r"</?think>|\\boxed\{[^{}]*\}|\$[^$]*\$|\\[a-zA-Z]+|[0-9]+(?:[.,][0-9]+)?|[+\-*/=^_{}()\[\]<>|\\]"
+)
+
+
+def strip_non_language(text: str) -> str:
+    """Text with math, numbers and tags removed, whitespace collapsed."""
+    return " ".join(_NON_LANGUAGE.sub(" ", text).split())
+
+
+@functools.lru_cache(maxsize=8)
+def _identifier(languages: tuple[str, ...]):  # noqa: ANN202 - py3langid has no public type
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(languages))
+    return identifier
+
+
+def detect_language(
+    text: str, languages: tuple[str, ...] = STUDY_LANGUAGES, min_letters: int = 3
+) -> str:
+    """The language of `text` among `languages`, or UNDETERMINED.
+
+    A mixed-language response is judged by its dominant language (py3langid scores the
+    whole text). A response with fewer than `min_letters` letters once math is stripped
+    (e.g. a bare ``\\boxed{7}``) has no language: it is UNDETERMINED, which never equals a
+    query language, so it counts as off-target.
+    """
+    stripped = strip_non_language(text)
+    if sum(ch.isalpha() for ch in stripped) < min_letters:
+        return UNDETERMINED
+    lang, _prob = _identifier(tuple(languages)).classify(stripped)
+    return lang

@@ -1,0 +1,35 @@
+# parallel-scaling: English RL post-training -> multilingual transfer (Yang et al., 2025).
+# Data flows one way; each arrow is a rule in workflow/rules/, each stage a module of
+# the `pscale` package, each contract a file (Parquet tables, save_pretrained folders).
+#
+#   source -> translated -> parallel sets -> trained models -> generations -> scores
+#          -> tables (accuracy, MTI) -> scaling-law fits -> figures / report
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/translate.smk"
+include: "workflow/rules/sets.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/analysis.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    input:
+        "results/tables/accuracy.csv",
+        "results/tables/mti.csv",
+        "results/fits/scaling_law.json",
+        FIGURES,
+    default_target: True

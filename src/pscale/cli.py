@@ -1,0 +1,287 @@
+"""`pscale <stage>`: every pipeline stage as a command, for running one stage by hand.
+
+The Snakemake rules call exactly these commands (see each rule's log for the line), so a
+researcher can rerun one job on a GPU node, outside the workflow, with the same result.
+Stage settings come either as `--options JSON` (what the rules pass: one config section)
+or from `--config FILE` (the pipeline config, validated, defaults filled in).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pscale.config import ConfigError, load_config
+
+log = logging.getLogger("pscale")
+
+LANGUAGES_HELP = "comma-separated language codes (default: the config's `languages`)"
+
+
+def _options(args: argparse.Namespace, section: Callable[[dict[str, Any]], Any]) -> Any:
+    """Stage options: --options JSON (or @file.json) if given, else that section of --config."""
+    if args.options:
+        text = Path(args.options[1:]).read_text() if args.options.startswith("@") else args.options
+        return json.loads(text)
+    return section(load_config(args.config))
+
+
+def _languages(args: argparse.Namespace) -> list[str]:
+    if args.languages:
+        return args.languages.split(",")
+    return load_config(args.config)["languages"]
+
+
+def _add_common(parser: argparse.ArgumentParser, options_help: str | None = None) -> None:
+    parser.add_argument("--config", default="config.yaml", help="pipeline config (default: %(default)s)")
+    if options_help:
+        parser.add_argument("--options", help=f"JSON (or @file.json) with {options_help}; overrides --config")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default: %(default)s)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> None:
+    from pscale.data.demo import make_demo_corpus
+
+    corpus = make_demo_corpus(args.n_train, args.n_test, args.seed)
+    for name, frame in corpus.items():
+        reference = Path(args.reference_dir) / f"{name}.parquet"
+        source = Path(args.source_dir) / f"{name}.parquet"
+        reference.parent.mkdir(parents=True, exist_ok=True)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(reference)
+        frame.filter(frame["lang"] == "en").drop("lang").write_parquet(source)
+        log.info("%s: %d problems x %d languages", name, frame["id"].n_unique(), frame["lang"].n_unique())
+
+
+def cmd_translate(args: argparse.Namespace) -> None:
+    from pscale.translate import translate_dataset
+
+    options = _options(args, lambda c: c["translation"])
+    if args.estimate:
+        from pscale.translate.openai_backend import print_estimate
+
+        print_estimate(Path(args.source), _languages(args), options)
+        return
+    outputs = {lang: Path(args.out_dir) / f"{lang}.parquet" for lang in _languages(args)}
+    translate_dataset(Path(args.source), outputs, options["backend"], options, args.dataset)
+
+
+def cmd_parallel_set(args: argparse.Namespace) -> None:
+    from pscale.parallel_sets import subset_languages, write_parallel_set
+
+    order = args.parallel_order.split(",") if args.parallel_order else load_config(args.config)["parallel_order"]
+    files = {lang: Path(args.translated_dir) / f"{lang}.parquet" for lang in subset_languages(args.x, order)}
+    write_parallel_set(files, Path(args.output), args.x, args.budget, args.train_size, args.seed)
+
+
+def cmd_init_model(args: argparse.Namespace) -> None:
+    from pscale.model_init import init_model
+
+    arch = _options(args, lambda c: c["models"][args.model_name]["scratch"])
+    init_model(
+        [Path(p) for p in args.corpus], Path(args.sft_file), Path(args.prompts), Path(args.output), arch, args.threads
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from pscale.train import train_grpo
+
+    training = _options(args, lambda c: c["training"])
+    train_grpo(
+        model_path=args.model,
+        train_set=Path(args.train_set),
+        prompt_file=Path(args.prompts),
+        output_dir=Path(args.output),
+        work_dir=Path(args.work_dir),
+        grpo_options=training["grpo"],
+        reward_weights=training["reward_weights"],
+        languages=_languages(args),
+        threads=args.threads,
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from pscale.generate import SamplingOptions, generate_benchmark
+
+    evaluation = _options(args, lambda c: c["evaluation"])
+    files = [Path(args.benchmark_dir) / f"{lang}.parquet" for lang in _languages(args)]
+    generate_benchmark(
+        model_path=args.model,
+        benchmark_files=files,
+        prompt_file=Path(args.prompts),
+        output=Path(args.output),
+        options=SamplingOptions.from_config(evaluation),
+        backend=evaluation["backend"],
+        revision=args.revision,
+        force_language=evaluation.get("force_language", False),
+        threads=args.threads,
+    )
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    from pscale.score import score_generations
+
+    scoring = _options(args, lambda c: c["scoring"])
+    score_generations(
+        Path(args.generations), Path(args.output), _languages(args), scoring["require_boxed"], scoring["min_letters"]
+    )
+
+
+def cmd_tables(args: argparse.Namespace) -> None:
+    from pscale.analysis import accuracy_table, mti_table
+
+    options = _options(args, lambda c: {**c["analysis"], "parallel_order": c["parallel_order"]})
+    files = [(Path(p).parts[-3], Path(p).parts[-2], Path(p).stem, Path(p)) for p in args.scores]
+    accuracy = accuracy_table(files)
+    mti = mti_table(accuracy, options["parallel_order"], options["zero_baseline"], options["min_baseline"])
+    for frame, path in ((accuracy, args.accuracy_out), (mti, args.mti_out)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        frame.write_csv(path)
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    import polars as pl
+
+    from pscale.analysis import scaling_law
+
+    options = _options(args, lambda c: c["analysis"])
+    fits = scaling_law(pl.read_csv(args.accuracy), pl.read_csv(args.mti), options["fit_min_x"])
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(fits, indent=2))
+    for name in ("mti", "accuracy"):
+        curve = fits[name]
+        if "alpha" in curve:
+            log.info("%s: f(X) = %.4g * X^%.3f, gap at X=1 %.4g", name, curve["alpha"], curve["beta"], curve["gap"])
+
+
+def cmd_figures(args: argparse.Namespace) -> None:
+    import polars as pl
+
+    from pscale.figures import plot_accuracy_heatmap, plot_scaling_law, plot_training_curves
+
+    out = Path(args.out_dir)
+    plot_scaling_law(json.loads(Path(args.fits).read_text()), out / "scaling_law.png")
+    plot_accuracy_heatmap(pl.read_csv(args.accuracy), _languages(args), out / "accuracy_heatmap.png")
+    histories = {Path(p).parent.name: Path(p) for p in args.histories}
+    plot_training_curves(histories, out / "training_rewards.png")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pscale",
+        description="parallel-scaling: run one stage of the cross-lingual transfer pipeline by hand.",
+        epilog="The whole pipeline runs with `snakemake`; see README.md.",
+    )
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="<stage>")
+
+    p = sub.add_parser("demo-data", help="write the built-in multilingual arithmetic corpus")
+    p.add_argument("--source-dir", required=True, help="English source files go here, one per dataset")
+    p.add_argument("--reference-dir", required=True, help="all-language parallel corpus files go here")
+    p.add_argument("--n-train", type=int, default=200)
+    p.add_argument("--n-test", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    _add_common(p)
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("translate", help="translate one dataset's English source into every language")
+    p.add_argument("--source", required=True, help="English source Parquet (id, question, answer)")
+    p.add_argument("--dataset", required=True, help="dataset name (fills {dataset} in paths)")
+    p.add_argument("--out-dir", help="one <lang>.parquet per language is written here")
+    p.add_argument("--languages", help=LANGUAGES_HELP)
+    p.add_argument("--estimate", action="store_true", help="print request/token/cost estimate only (openai)")
+    _add_common(p, "the `translation` section")
+    p.set_defaults(func=cmd_translate)
+
+    p = sub.add_parser("parallel-set", help="build the training set for X languages")
+    p.add_argument("--translated-dir", required=True, help="folder with the training data's <lang>.parquet")
+    p.add_argument("--x", type=int, required=True, help="number of training languages, English included")
+    p.add_argument("--budget", choices=["grow", "fixed"], default="grow")
+    p.add_argument("--train-size", type=int, default=None, help="problems taken from the pool (default all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parallel-order", help="comma-separated order of parallel languages")
+    p.add_argument("--output", required=True)
+    _add_common(p)
+    p.set_defaults(func=cmd_parallel_set)
+
+    p = sub.add_parser("init-model", help="build the tiny Qwen2 + tokenizer and warm-start it (English SFT)")
+    p.add_argument("--model-name", default="tiny", help="key under `models` in --config")
+    p.add_argument("--corpus", nargs="+", required=True, help="Parquet files whose text trains the tokenizer")
+    p.add_argument("--sft-file", required=True, help="English Parquet with question + solution")
+    p.add_argument("--prompts", default="resources/prompts.yaml")
+    p.add_argument("--output", required=True, help="save_pretrained folder")
+    _add_common(p, "the model's `scratch` section")
+    p.set_defaults(func=cmd_init_model)
+
+    p = sub.add_parser("train", help="GRPO post-training on one parallel set")
+    p.add_argument("--model", required=True, help="initial model: hub id or local folder")
+    p.add_argument("--train-set", required=True)
+    p.add_argument("--prompts", default="resources/prompts.yaml")
+    p.add_argument("--output", required=True, help="final model folder (save_pretrained)")
+    p.add_argument("--work-dir", required=True, help="checkpoints; training resumes from the last one")
+    p.add_argument("--languages", help=LANGUAGES_HELP)
+    _add_common(p, "the `training` section")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("generate", help="generate responses for one benchmark in every language")
+    p.add_argument("--model", required=True, help="hub id or local folder")
+    p.add_argument("--revision", default=None)
+    p.add_argument("--benchmark-dir", required=True, help="folder with the benchmark's <lang>.parquet")
+    p.add_argument("--prompts", default="resources/prompts.yaml")
+    p.add_argument("--languages", help=LANGUAGES_HELP)
+    p.add_argument("--output", required=True)
+    _add_common(p, "the `evaluation` section")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("score", help="grade responses (math-verify) and identify their language")
+    p.add_argument("--generations", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--languages", help=LANGUAGES_HELP)
+    _add_common(p, "the `scoring` section")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("tables", help="accuracy/off-target table and MTI table from score files")
+    p.add_argument("--scores", nargs="+", required=True, help="score files <dir>/<model>/<run>/<benchmark>.parquet")
+    p.add_argument("--accuracy-out", required=True)
+    p.add_argument("--mti-out", required=True)
+    _add_common(p, "the `analysis` section plus `parallel_order`")
+    p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser("fit", help="fit the Parallel Scaling Law to MTI and accuracy")
+    p.add_argument("--accuracy", required=True)
+    p.add_argument("--mti", required=True)
+    p.add_argument("--output", required=True)
+    _add_common(p, "the `analysis` section")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("figures", help="draw the scaling-law, heatmap and training-curve figures")
+    p.add_argument("--accuracy", required=True)
+    p.add_argument("--fits", required=True)
+    p.add_argument("--histories", nargs="*", default=[], help="log_history.json of trained models")
+    p.add_argument("--languages", help=LANGUAGES_HELP)
+    p.add_argument("--out-dir", required=True)
+    _add_common(p)
+    p.set_defaults(func=cmd_figures)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from pscale.runtime import configure_logging
+
+    configure_logging(args.verbose)
+    try:
+        args.func(args)
+    except (ConfigError, FileNotFoundError, ValueError, KeyError) as err:
+        log.error("%s", err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The demo's initial model: a tiny Qwen2 built from a config, with an offline-trained tokenizer.
+
+The paper starts from English-centric instruct models. To study the same transfer on a CPU,
+the demo builds a ~1M-parameter Qwen2-architecture model whose byte-level BPE tokenizer
+covers all study scripts, then warm-starts it with a short English-only SFT (TRL
+SFTTrainer): it learns the answer format and some arithmetic in English only, so other
+languages start low, as with a real English-centric model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pscale.prompts import PromptSet
+from pscale.runtime import set_threads, training_precision
+
+log = logging.getLogger(__name__)
+
+#: ChatML, as the Qwen2.5 instruct models use; the tiny tokenizer gets the same template.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int):  # noqa: ANN201 - transformers type
+    """A byte-level BPE tokenizer trained on `texts`, wrapped for transformers with ChatML."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    wrapped = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        padding_side="left",
+    )
+    wrapped.chat_template = CHATML_TEMPLATE
+    return wrapped
+
+
+def build_model(tokenizer: Any, arch: dict[str, Any]):  # noqa: ANN201 - transformers type
+    """A randomly initialised Qwen2ForCausalLM sized by `arch` (config `models.*.scratch`)."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=arch["hidden_size"],
+        intermediate_size=arch["intermediate_size"],
+        num_hidden_layers=arch["num_hidden_layers"],
+        num_attention_heads=arch["num_attention_heads"],
+        num_key_value_heads=arch["num_key_value_heads"],
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def sft_warm_start(
+    model: Any,
+    tokenizer: Any,
+    sft_data: pl.DataFrame,
+    prompts: PromptSet,
+    arch: dict[str, Any],
+    work_dir: Path,
+) -> list[dict[str, Any]]:
+    """English-only SFT with TRL on (prompt, solution) pairs; returns the trainer's log history."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    rows = [
+        {
+            "prompt": prompts.messages(r["question"], r["lang"]),
+            "completion": [{"role": "assistant", "content": r["solution"]}],
+        }
+        for r in sft_data.iter_rows(named=True)
+    ]
+    args = SFTConfig(
+        output_dir=str(work_dir),
+        max_steps=arch["sft_steps"],
+        learning_rate=arch["sft_learning_rate"],
+        per_device_train_batch_size=arch["sft_batch_size"],
+        lr_scheduler_type="cosine",
+        warmup_steps=max(1, arch["sft_steps"] // 20),
+        logging_steps=max(1, arch["sft_steps"] // 20),
+        save_strategy="no",
+        report_to="none",
+        seed=arch["seed"],
+        **training_precision(),
+    )
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer
+    )
+    trainer.train()
+    return trainer.state.log_history
+
+
+def init_model(
+    corpus_files: list[Path],
+    sft_file: Path,
+    prompt_file: Path,
+    output_dir: Path,
+    arch: dict[str, Any],
+    threads: int = 1,
+) -> None:
+    """Stage entry point: tokenizer + tiny Qwen2 + English SFT, saved with save_pretrained.
+
+    `corpus_files` (every language of the training data) only teach the tokenizer its
+    vocabulary; the model itself is trained on `sft_file` (English) alone.
+    """
+    import json
+
+    import torch
+
+    set_threads(threads)
+    torch.manual_seed(arch["seed"])
+    prompts = PromptSet.from_file(prompt_file)
+    texts: list[str] = []
+    for path in corpus_files:
+        frame = pl.read_parquet(path)
+        texts.extend(frame["question"].to_list())
+        if "solution" in frame.columns:
+            texts.extend(s for s in frame["solution"].to_list() if s)
+    texts.extend(prompts.instruction.values())
+    texts.extend(prompts.force_language.values())
+    tokenizer = train_tokenizer(texts, arch["vocab_size"])
+    model = build_model(tokenizer, arch)
+    log.info("built Qwen2 with %.2fM parameters, vocab %d", model.num_parameters() / 1e6, len(tokenizer))
+
+    sft_data = pl.read_parquet(sft_file).filter(pl.col("solution").is_not_null())
+    if sft_data.is_empty():
+        raise ValueError(f"{sft_file}: no rows with a 'solution' to warm-start on")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    history = (
+        sft_warm_start(model, tokenizer, sft_data, prompts, arch, output_dir / "sft_work")
+        if arch["sft_steps"] > 0
+        else []
+    )
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
+    import shutil
+
+    shutil.rmtree(output_dir / "sft_work", ignore_errors=True)

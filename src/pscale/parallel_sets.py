@@ -1,0 +1,65 @@
+"""Parallel training sets: the same problems in English plus X-1 parallel languages.
+
+Two budgets: `grow` puts every selected problem in every language of the subset (the
+paper's sets: X times more prompts at X languages); `fixed` keeps the total number of
+prompts constant by taking train_size // X problems, each still in all X languages (the
+reviewers' control: more languages, fewer distinct problems).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import polars as pl
+
+SET_COLUMNS = ("id", "lang", "question", "answer", "solution")
+
+
+def subset_languages(x: int, parallel_order: list[str]) -> list[str]:
+    """English plus the first x-1 parallel languages."""
+    if not 1 <= x <= len(parallel_order) + 1:
+        raise ValueError(f"subset size {x} needs 1 <= X <= {len(parallel_order) + 1}")
+    return ["en", *parallel_order[: x - 1]]
+
+
+def select_ids(ids: list[str], train_size: int | None, seed: int) -> list[str]:
+    """The training problems: a seeded sample of `train_size` ids (all when None), sorted."""
+    ids = sorted(ids)
+    if train_size is None or train_size >= len(ids):
+        return ids
+    return sorted(random.Random(seed).sample(ids, train_size))
+
+
+def build_parallel_set(
+    files: dict[str, Path], x: int, budget: str, train_size: int | None, seed: int
+) -> pl.DataFrame:
+    """The training set for subset size `x`; `files` maps each language to its translated file."""
+    langs = list(files)
+    frames = {lang: pl.read_parquet(path) for lang, path in files.items()}
+    pool = select_ids(frames["en"]["id"].to_list(), train_size, seed)
+    if budget == "fixed":
+        per_lang = max(1, len(pool) // x)
+        pool = sorted(random.Random(seed + x).sample(pool, per_lang))
+    elif budget != "grow":
+        raise ValueError(f"unknown budget '{budget}' (choose grow or fixed)")
+    parts = []
+    for lang in langs:
+        frame = frames[lang].filter(pl.col("id").is_in(pool))
+        missing = sorted(set(pool) - set(frame["id"]))
+        if missing:
+            raise ValueError(f"{files[lang]}: {len(missing)} training ids missing, e.g. {missing[:5]}")
+        parts.append(frame.select(SET_COLUMNS))
+    combined = pl.concat(parts)
+    order = list(range(combined.height))
+    random.Random(seed).shuffle(order)
+    return combined[order]
+
+
+def write_parallel_set(
+    files: dict[str, Path], output: Path, x: int, budget: str, train_size: int | None, seed: int
+) -> None:
+    """Stage entry point."""
+    frame = build_parallel_set(files, x, budget, train_size, seed)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(output)

@@ -1,0 +1,88 @@
+"""Post-training on a parallel set with TRL's GRPOTrainer.
+
+One job trains one initial model on one parallel set. Checkpoints go to a work folder that
+survives a failed or pre-empted job, and training resumes from the last one; the final
+model is written with `save_pretrained` to the job's output folder only when training
+finished, so Snakemake never sees a half-trained model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pscale.prompts import PromptSet
+from pscale.rewards import reward_functions
+from pscale.runtime import set_threads, training_precision
+
+log = logging.getLogger(__name__)
+
+
+def load_prompt_dataset(train_set: Path, prompts: PromptSet):  # noqa: ANN201 - datasets.Dataset
+    """The parallel set as a TRL conversational prompt dataset (columns prompt, answer, lang)."""
+    from datasets import Dataset
+
+    frame = pl.read_parquet(train_set)
+    missing = {"id", "lang", "question", "answer"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{train_set}: missing columns {sorted(missing)}")
+    return Dataset.from_list(
+        [
+            {"prompt": prompts.messages(r["question"], r["lang"]), "answer": r["answer"], "lang": r["lang"]}
+            for r in frame.iter_rows(named=True)
+        ]
+    )
+
+
+def last_checkpoint(work_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(work_dir)) if work_dir.is_dir() else None
+
+
+def train_grpo(
+    model_path: str,
+    train_set: Path,
+    prompt_file: Path,
+    output_dir: Path,
+    work_dir: Path,
+    grpo_options: dict[str, Any],
+    reward_weights: dict[str, float],
+    languages: list[str],
+    threads: int = 1,
+) -> None:
+    """Stage entry point: GRPO on `train_set`, final model saved to `output_dir`."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    set_threads(threads)
+    prompts = PromptSet.from_file(prompt_file)
+    dataset = load_prompt_dataset(train_set, prompts)
+    funcs, weights = reward_functions(reward_weights, languages)
+    options = {
+        "logging_steps": 5,
+        "save_strategy": "steps",
+        "save_steps": 50,
+        "save_total_limit": 2,
+        **grpo_options,
+    }
+    args = GRPOConfig(
+        output_dir=str(work_dir),
+        reward_weights=weights,
+        report_to="none",
+        disable_tqdm=False,
+        **training_precision(),
+        **options,
+    )
+    trainer = GRPOTrainer(model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset)
+    resume = last_checkpoint(work_dir)
+    if resume:
+        log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(output_dir))
+    trainer.processing_class.save_pretrained(output_dir)
+    (output_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))

@@ -1,0 +1,51 @@
+# Evaluation in two rules: `generate` loads a model once for all languages of a benchmark;
+# `score` grades on CPU, so a new grader or language identifier re-scores without regenerating.
+
+
+rule generate:
+    input:
+        model=eval_model_input,
+        benchmark=benchmark_files,
+        prompts=PROMPTS,
+    output:
+        "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+    params:
+        model_path=eval_model_path,
+        revision=model_revision_arg,
+        options=evaluation_options,
+        languages=",".join(LANGUAGES),
+    threads: res("generate", "threads")
+    resources:
+        mem_mb=res("generate", "mem_mb"),
+        runtime=res("generate", "runtime"),
+        gpu=res("generate", "gpu"),
+    log:
+        "results/logs/generate/{model}/{run}/{benchmark}.log",
+    conda:
+        "../../envs/generate.yaml"
+    shell:
+        "pscale generate --model {params.model_path} {params.revision}"
+        " --benchmark-dir results/data/translated/{wildcards.benchmark} --prompts {input.prompts}"
+        " --languages {params.languages} --output {output} --options {params.options:q}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule score:
+    input:
+        "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+    output:
+        "results/eval/scores/{model}/{run}/{benchmark}.parquet",
+    params:
+        options=scoring_options,
+        languages=",".join(LANGUAGES),
+    threads: res("score", "threads")
+    resources:
+        mem_mb=res("score", "mem_mb"),
+        runtime=res("score", "runtime"),
+    log:
+        "results/logs/score/{model}/{run}/{benchmark}.log",
+    conda:
+        "../../envs/score.yaml"
+    shell:
+        "pscale score --generations {input} --output {output} --languages {params.languages}"
+        " --options {params.options:q} > {log} 2>&1"

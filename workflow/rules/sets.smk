@@ -1,0 +1,21 @@
+# Parallel training sets: English + the first X-1 languages of `parallel_order`.
+
+
+rule parallel_set:
+    input:
+        translated(TRAIN_DATASET, LANGUAGES),
+    output:
+        "results/data/sets/{budget}-x{x}.parquet",
+    params:
+        order=",".join(config["parallel_order"]),
+        train_size=config["data"]["train_size"] or "",
+        seed=config["data"]["seed"],
+    log:
+        "results/logs/parallel_set/{budget}-x{x}.log",
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "pscale parallel-set --translated-dir results/data/translated/" + TRAIN_DATASET +
+        " --x {wildcards.x} --budget {wildcards.budget} --parallel-order {params.order}"
+        " --seed {params.seed} $( [ -n '{params.train_size}' ] && echo --train-size {params.train_size} )"
+        " --output {output} > {log} 2>&1"
