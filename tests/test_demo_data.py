@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 
 import polars as pl
@@ -183,12 +182,6 @@ def test_deterministic() -> None:
 def test_too_many_problems_rejected() -> None:
     with pytest.raises(ValueError):
         make_demo_corpus(20_000, 10, seed=0)
-
-
-def test_fast() -> None:
-    start = time.perf_counter()
-    make_demo_corpus(2000, 200, seed=0)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_language_scripts(corpus: dict[str, pl.DataFrame]) -> None:

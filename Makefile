@@ -1,0 +1,36 @@
+# Two commands do all the set-up: `make run` (the embedded default, end to end) and
+# `make test`. Both create the venv first (torch pinned to the 2.13.0 CPU wheel).
+
+VENV    ?= .venv
+PYTHON  ?= python3
+CORES   ?= $(shell nproc)
+CONFIG  ?= config.yaml
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: run test lint venv dry-run clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+run: venv
+	snakemake --cores $(CORES) --configfile $(CONFIG)
+	snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
+	@echo "Done: open results/report.html (tables in results/tables, figures in results/figures)."
+
+test: venv
+	pytest -q
+
+lint: venv
+	ruff check src tests benchmarks
+	snakemake --lint
+
+dry-run: venv
+	snakemake -n --configfile $(CONFIG)
+
+clean:
+	rm -rf results .snakemake
