@@ -60,16 +60,22 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
 
 
 def cmd_translate(args: argparse.Namespace) -> None:
+    """Content options (--options / --config) + runtime options (--runtime-options), merged and validated."""
     from pscale.translate import translate_dataset
+    from pscale.translate.options import load_json_option, merge_options
 
-    options = _options(args, lambda c: c["translation"])
+    options = merge_options(_options(args, lambda c: c["translation"]), load_json_option(args.runtime_options))
     if args.estimate:
         from pscale.translate.openai_backend import print_estimate
 
-        print_estimate(Path(args.source), _languages(args), options)
+        print_estimate(Path(args.source), _languages(args), options, dataset=args.dataset)
         return
+    if not args.out_dir:
+        raise ValueError("pscale translate: --out-dir is required (unless --estimate)")
     outputs = {lang: Path(args.out_dir) / f"{lang}.parquet" for lang in _languages(args)}
-    translate_dataset(Path(args.source), outputs, options["backend"], options, args.dataset)
+    qc_out = Path(args.qc_out or f"results/translation/qc/{args.dataset}.parquet")
+    usage_out = Path(args.usage_out or f"results/translation/usage/{args.dataset}.json")
+    translate_dataset(Path(args.source), outputs, options["backend"], options, args.dataset, qc_out, usage_out)
 
 
 def cmd_parallel_set(args: argparse.Namespace) -> None:
@@ -195,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", help="one <lang>.parquet per language is written here")
     p.add_argument("--languages", help=LANGUAGES_HELP)
     p.add_argument("--estimate", action="store_true", help="print request/token/cost estimate only (openai)")
+    p.add_argument(
+        "--runtime-options",
+        help="JSON (or @file.json) merged into translation.openai: operational settings (rpm, tpm, concurrency, "
+        "timeouts, mode, prices, cache...) that the workflow keeps out of its rerun-triggering params",
+    )
+    p.add_argument("--qc-out", help="QC table Parquet (default: results/translation/qc/<dataset>.parquet)")
+    p.add_argument("--usage-out", help="API usage/cost JSON (default: results/translation/usage/<dataset>.json)")
     _add_common(p, "the `translation` section")
     p.set_defaults(func=cmd_translate)
 

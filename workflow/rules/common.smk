@@ -132,7 +132,11 @@ def training_options(wildcards):
 
 
 def translation_options(wildcards):
-    return as_json(config["translation"])
+    """Content settings of `translation` only: the runtime ones (rate limits, concurrency, ...)
+    must not trigger reruns and travel as TRANSLATION_RUNTIME (see translate.smk)."""
+    from pscale.translate.options import split_options
+
+    return as_json(split_options(config["translation"])[0])
 
 
 def evaluation_options(wildcards):
