@@ -292,6 +292,21 @@ def test_400_stops_at_once_with_server_message(source: Path, tmp_path: Path, api
         assert len(server.chat_log()) <= 3
 
 
+def test_persistent_5xx_fails_the_stage_after_retries_and_a_rerun_resumes(
+    source: Path, tmp_path: Path, api_key: str
+) -> None:
+    faults = [Fault("500", match=QUESTIONS[0], lang="es", times=None)]
+    with FakeOpenAIServer(api_key=KEY, faults=faults) as server:
+        options = make_options(server, tmp_path, max_retries=2)
+        with pytest.raises(ValueError, match=r"1 text\(s\) could not be translated.*HTTP 500.*rerun to resume"):
+            run_stage(source, tmp_path / "out", options, ["en", "es", "fr"])
+        assert len(requests_for(server, QUESTIONS[0], "es")) == 3  # the first try and 2 retries
+        assert len(server.completed()) == 19  # everything else is done and cached
+        server.faults.clear()
+        run_stage(source, tmp_path / "out", options, ["en", "es", "fr"])
+        assert len(server.completed()) == 20  # the rerun paid for the missing text only
+
+
 # ---- kill -9 and resume, and the key in logs (a real `pscale translate` process) --------------------
 
 

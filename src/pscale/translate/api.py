@@ -154,6 +154,8 @@ class ApiCaller:
                     raise self.fatal(err) from None
                 asked = retry_after(err.response.headers)
                 delay = asked if asked is not None else delay
+                if delay > 60:
+                    log.warning("rate limited: the server asks to wait %.0f s before the next request", delay)
                 self.limiter.pause(delay)
                 self.stats.rate_limited += 1
                 last = f"HTTP 429, Retry-After {asked}"

@@ -359,6 +359,7 @@ class OpenAIBackend:
     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
         """Per-language frames (items failing QC left out) and the QC rows for what failed."""
         has_choices = "choices" in source.columns
+        no_choices = set(source.filter(pl.col("choices").is_null())["id"]) if has_choices else set()
         has_solution = self.options["translate_solution"] and "solution" in source.columns
         by_item: dict[str, list[Unit]] = {}
         for unit in units:
@@ -399,9 +400,8 @@ class OpenAIBackend:
                 row: dict[str, Any] = {"id": item, "question": texts[("question", None)]}
                 row["solution"] = texts.get(("solution", None)) if has_solution else None
                 if has_choices:
-                    row["choices"] = [
-                        texts[("choices", i)] for i in range(sum(u.field == "choices" for u in item_units))
-                    ]
+                    n_options = sum(u.field == "choices" for u in item_units)
+                    row["choices"] = None if item in no_choices else [texts[("choices", i)] for i in range(n_options)]
                 rows.append(row)
             schema = {"id": pl.String, "question": pl.String, "solution": pl.String}
             if has_choices:
