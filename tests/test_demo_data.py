@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from pscale.data.demo import (
+    _RANGES,
     DEMO_DATASETS,
     NAMES,
     OBJECTS,
@@ -133,16 +134,15 @@ def test_ops_difficulty_and_ranges() -> None:
     for name, probs in problems.items():
         ops = Counter(p.op for p in probs)
         assert set(ops) == {"add", "sub", "mul"}, name
+        level = "hard" if name == "demo_hard" else "easy"
         for p in probs:
             assert p.answer >= 2
-            if name == "demo_hard":
-                if p.op == "mul":
-                    assert 2 <= p.a <= 9 and 10 <= p.b <= 30
-                else:
-                    assert 10 <= p.a <= 99 and 10 <= p.b <= 99
-            else:
-                hi = 9 if p.op == "mul" else 20
-                assert 2 <= p.a <= hi and 2 <= p.b <= hi
+            (alo, ahi), (blo, bhi) = _RANGES[level][p.op]
+            assert alo <= p.a <= ahi and blo <= p.b <= bhi, (name, p)
+    # every hard problem has an operand outside the easy ranges
+    for p in problems["demo_hard"]:
+        (alo, ahi), (blo, bhi) = _RANGES["easy"][p.op]
+        assert not (alo <= p.a <= ahi and blo <= p.b <= bhi), p
 
 
 def test_datasets_disjoint_and_unique(corpus: dict[str, pl.DataFrame]) -> None:

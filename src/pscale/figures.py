@@ -16,7 +16,7 @@ import polars as pl  # noqa: E402
 
 from pscale.analysis import INIT_RUN, power_law  # noqa: E402
 
-#: Published fits (Yang et al., 2025), drawn for comparison where the scale matches.
+#: Published fits (Yang et al., 2025); the MTI curve is drawn for comparison.
 PAPER_FITS = {"mti": (2.00, 0.29), "accuracy": (56.98, 0.02)}
 
 
@@ -45,6 +45,13 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
                 )
                 ax.text(1.08, (curve["observed_x1"] + curve["predicted_x1"]) / 2 * scale,
                         f"gap {curve['gap'] * scale:+.3g}", color="crimson", fontsize=8)
+        if name == "mti":
+            alpha, beta = PAPER_FITS["mti"]
+            grid = np.linspace(1, 8, 50)
+            ax.plot(grid, power_law(grid, alpha, beta), "--", color="gray", label=f"paper {alpha}·X^{beta}")
+            if not any(np.isfinite(list(g["mti"]["points"].values())).any() for g in fits["groups"]):
+                ax.text(0.5, 0.5, "MTI undefined for every run\n(see results/tables/mti.csv)",
+                        transform=ax.transAxes, ha="center", color="crimson")
         ax.set_xlabel("X (training languages, English included)")
         ax.set_ylabel(label)
         ax.set_title(f"Parallel Scaling Law: {label}")
@@ -58,7 +65,8 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
 def plot_accuracy_heatmap(accuracy: pl.DataFrame, languages: list[str], output: Path) -> None:
     """Accuracy per run (rows) and language (columns), averaged over benchmarks, per model."""
     models = accuracy["model"].unique(maintain_order=True).to_list()
-    fig, axes = plt.subplots(len(models), 1, figsize=(1.0 + 0.7 * len(languages), 1.5 + 0.45 * 10 * len(models)),
+    n_runs = accuracy["subset"].n_unique()
+    fig, axes = plt.subplots(len(models), 1, figsize=(2.0 + 0.6 * len(languages), (1.0 + 0.4 * n_runs) * len(models)),
                              squeeze=False, constrained_layout=True)
     for ax, model in zip(axes[:, 0], models, strict=True):
         part = (

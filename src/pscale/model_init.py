@@ -2,9 +2,11 @@
 
 The paper starts from English-centric instruct models. To study the same transfer on a CPU,
 the demo builds a ~1M-parameter Qwen2-architecture model whose byte-level BPE tokenizer
-covers all study scripts, then warm-starts it with a short English-only SFT (TRL
-SFTTrainer): it learns the answer format and some arithmetic in English only, so other
-languages start low, as with a real English-centric model.
+covers all study scripts. Like a real LLM it first sees multilingual text (a short
+language-modelling pass over the training questions of every language: no solutions),
+then an English-only SFT warm start (TRL SFTTrainer) teaches it the answer format and
+some arithmetic in English only. Other languages start low, as with a real
+English-centric model, but not from nothing, so relative gains (MTI) are defined.
 """
 
 from __future__ import annotations
@@ -79,6 +81,36 @@ def build_model(tokenizer: Any, arch: dict[str, Any]):  # noqa: ANN201 - transfo
     return model
 
 
+def _run_sft(model: Any, tokenizer: Any, rows: list[dict[str, Any]], steps: int, arch: dict[str, Any],
+             work_dir: Path) -> list[dict[str, Any]]:
+    """One TRL SFTTrainer pass (plain text or prompt-completion rows); returns its log history."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    args = SFTConfig(
+        output_dir=str(work_dir),
+        max_steps=steps,
+        learning_rate=arch["sft_learning_rate"],
+        per_device_train_batch_size=arch["sft_batch_size"],
+        lr_scheduler_type="cosine",
+        warmup_steps=max(1, steps // 20),
+        logging_steps=max(1, steps // 20),
+        save_strategy="no",
+        report_to="none",
+        seed=arch["seed"],
+        **training_precision(),
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
+    trainer.train()
+    return trainer.state.log_history
+
+
+def pretrain_multilingual(model: Any, tokenizer: Any, texts: list[str], arch: dict[str, Any],
+                          work_dir: Path) -> list[dict[str, Any]]:
+    """Language modelling on multilingual text, so every script has trained embeddings."""
+    return _run_sft(model, tokenizer, [{"text": t} for t in texts], arch["pretrain_steps"], arch, work_dir)
+
+
 def sft_warm_start(
     model: Any,
     tokenizer: Any,
@@ -87,10 +119,7 @@ def sft_warm_start(
     arch: dict[str, Any],
     work_dir: Path,
 ) -> list[dict[str, Any]]:
-    """English-only SFT with TRL on (prompt, solution) pairs; returns the trainer's log history."""
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
-
+    """English-only SFT on (prompt, solution) pairs, loss on the solution only."""
     rows = [
         {
             "prompt": prompts.messages(r["question"], r["lang"]),
@@ -98,24 +127,7 @@ def sft_warm_start(
         }
         for r in sft_data.iter_rows(named=True)
     ]
-    args = SFTConfig(
-        output_dir=str(work_dir),
-        max_steps=arch["sft_steps"],
-        learning_rate=arch["sft_learning_rate"],
-        per_device_train_batch_size=arch["sft_batch_size"],
-        lr_scheduler_type="cosine",
-        warmup_steps=max(1, arch["sft_steps"] // 20),
-        logging_steps=max(1, arch["sft_steps"] // 20),
-        save_strategy="no",
-        report_to="none",
-        seed=arch["seed"],
-        **training_precision(),
-    )
-    trainer = SFTTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer
-    )
-    trainer.train()
-    return trainer.state.log_history
+    return _run_sft(model, tokenizer, rows, arch["sft_steps"], arch, work_dir)
 
 
 def init_model(
@@ -128,8 +140,9 @@ def init_model(
 ) -> None:
     """Stage entry point: tokenizer + tiny Qwen2 + English SFT, saved with save_pretrained.
 
-    `corpus_files` (every language of the training data) only teach the tokenizer its
-    vocabulary; the model itself is trained on `sft_file` (English) alone.
+    `corpus_files` (every language of the training data) give the tokenizer its vocabulary
+    and the language-modelling pass its questions; solutions are seen in English only
+    (`sft_file`).
     """
     import json
 
@@ -138,15 +151,15 @@ def init_model(
     set_threads(threads)
     torch.manual_seed(arch["seed"])
     prompts = PromptSet.from_file(prompt_file)
-    texts: list[str] = []
+    questions: list[str] = []
+    solutions: list[str] = []
     for path in corpus_files:
         frame = pl.read_parquet(path)
-        texts.extend(frame["question"].to_list())
+        questions.extend(frame["question"].to_list())
         if "solution" in frame.columns:
-            texts.extend(s for s in frame["solution"].to_list() if s)
-    texts.extend(prompts.instruction.values())
-    texts.extend(prompts.force_language.values())
-    tokenizer = train_tokenizer(texts, arch["vocab_size"])
+            solutions.extend(s for s in frame["solution"].to_list() if s)
+    extra = [*prompts.instruction.values(), *prompts.force_language.values()]
+    tokenizer = train_tokenizer([*questions, *solutions, *extra], arch["vocab_size"])
     model = build_model(tokenizer, arch)
     log.info("built Qwen2 with %.2fM parameters, vocab %d", model.num_parameters() / 1e6, len(tokenizer))
 
@@ -154,11 +167,11 @@ def init_model(
     if sft_data.is_empty():
         raise ValueError(f"{sft_file}: no rows with a 'solution' to warm-start on")
     output_dir.mkdir(parents=True, exist_ok=True)
-    history = (
-        sft_warm_start(model, tokenizer, sft_data, prompts, arch, output_dir / "sft_work")
-        if arch["sft_steps"] > 0
-        else []
-    )
+    history: list[dict[str, Any]] = []
+    if arch["pretrain_steps"] > 0:
+        history += pretrain_multilingual(model, tokenizer, questions, arch, output_dir / "sft_work")
+    if arch["sft_steps"] > 0:
+        history += sft_warm_start(model, tokenizer, sft_data, prompts, arch, output_dir / "sft_work")
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))

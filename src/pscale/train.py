@@ -8,8 +8,10 @@ finished, so Snakemake never sees a half-trained model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +40,32 @@ def load_prompt_dataset(train_set: Path, prompts: PromptSet):  # noqa: ANN201 - 
     )
 
 
-def last_checkpoint(work_dir: Path) -> str | None:
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_fingerprint(model_path: str, train_set: Path, prompt_file: Path, settings: dict[str, Any]) -> str:
+    """What a checkpoint was trained with: resuming is only safe when this is unchanged."""
+    payload = {
+        "model": model_path,
+        "train_set": _file_digest(train_set),
+        "prompts": _file_digest(prompt_file),
+        "settings": settings,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def prepare_work_dir(work_dir: Path, fingerprint: str) -> str | None:
+    """The checkpoint to resume from, or None; stale checkpoints of other settings are removed."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    return get_last_checkpoint(str(work_dir)) if work_dir.is_dir() else None
+    stamp = work_dir / "fingerprint.txt"
+    if work_dir.is_dir() and (not stamp.exists() or stamp.read_text() != fingerprint):
+        log.info("settings changed since the checkpoints in %s were written: starting over", work_dir)
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint)
+    return get_last_checkpoint(str(work_dir))
 
 
 def train_grpo(
@@ -54,6 +78,7 @@ def train_grpo(
     reward_weights: dict[str, float],
     languages: list[str],
     threads: int = 1,
+    callbacks: list[Any] | None = None,
 ) -> None:
     """Stage entry point: GRPO on `train_set`, final model saved to `output_dir`."""
     from trl import GRPOConfig, GRPOTrainer
@@ -70,15 +95,15 @@ def train_grpo(
         **grpo_options,
     }
     args = GRPOConfig(
+        **{"report_to": "none", **training_precision(), **options},
         output_dir=str(work_dir),
         reward_weights=weights,
-        report_to="none",
-        disable_tqdm=False,
-        **training_precision(),
-        **options,
     )
-    trainer = GRPOTrainer(model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset)
-    resume = last_checkpoint(work_dir)
+    settings = {"grpo": grpo_options, "reward_weights": reward_weights, "languages": languages}
+    resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
+    trainer = GRPOTrainer(
+        model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset, callbacks=callbacks
+    )
     if resume:
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
@@ -86,3 +111,4 @@ def train_grpo(
     trainer.save_model(str(output_dir))
     trainer.processing_class.save_pretrained(output_dir)
     (output_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    shutil.rmtree(work_dir)  # checkpoints only serve an interrupted run; a 7B one is tens of GB

@@ -864,8 +864,8 @@ def _render(problem: Problem, lang: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------------------
 #: Operand ranges (inclusive) per difficulty and operation: (a range, b range).
 _RANGES: dict[str, dict[str, tuple[tuple[int, int], tuple[int, int]]]] = {
-    "easy": {"add": ((2, 20), (2, 20)), "sub": ((2, 20), (2, 20)), "mul": ((2, 9), (2, 9))},
-    "hard": {"add": ((10, 99), (10, 99)), "sub": ((10, 99), (10, 99)), "mul": ((2, 9), (10, 30))},
+    "easy": {"add": ((2, 9), (2, 9)), "sub": ((4, 12), (2, 9)), "mul": ((2, 5), (2, 5))},
+    "hard": {"add": ((10, 25), (2, 9)), "sub": ((13, 25), (2, 9)), "mul": ((2, 5), (6, 9))},
 }
 #: Subtraction keeps the result >= 2 so every quantity in every language is a plural.
 _MIN_SUB_RESULT = 2

@@ -1,0 +1,41 @@
+"""The vLLM generation backend (GPU): offline `LLM.chat` with explicit sampling settings.
+
+Kept thin on purpose: everything but the engine call (prompts, output schema, scoring) is
+shared with the transformers backend and tested on CPU. Sampling is set explicitly and
+`generation_config="vllm"` stops vLLM from silently applying a model's own
+generation_config.json defaults, so every model is sampled the same way.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pscale.generate import SamplingOptions
+from pscale.prompts import Messages
+
+
+class VLLMBackend:
+    def __init__(self, model_path: str, revision: str | None = None, **engine_kwargs: object) -> None:
+        from vllm import LLM
+
+        self.model_path = model_path
+        self.llm = LLM(
+            model=model_path,
+            revision=revision,
+            generation_config="vllm",
+            tensor_parallel_size=int(os.environ.get("PSCALE_TENSOR_PARALLEL", "1")),
+            **engine_kwargs,
+        )
+
+    def generate(self, prompts: list[Messages], options: SamplingOptions) -> list[list[str]]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(
+            n=options.n_samples,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            max_tokens=options.max_new_tokens,
+            seed=options.seed,
+        )
+        outputs = self.llm.chat(prompts, params, use_tqdm=True)
+        return [[c.text.strip() for c in out.outputs] for out in outputs]

@@ -1,0 +1,144 @@
+"""The model stages on a model the test builds itself: tokenizer, tiny Qwen2, SFT, GRPO, generation, scoring."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pscale.data.demo import make_demo_corpus
+from pscale.generate import GENERATION_COLUMNS, SamplingOptions, generate_benchmark
+from pscale.languages import STUDY_LANGUAGES
+from pscale.model_init import build_model, init_model, train_tokenizer
+from pscale.score import SCORE_COLUMNS, score_generations
+from pscale.train import train_grpo
+
+ARCH = {
+    "vocab_size": 600, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "num_key_value_heads": 1, "pretrain_steps": 3, "sft_steps": 5,
+    "sft_learning_rate": 3e-3, "sft_batch_size": 8, "seed": 0,
+}
+LANGS = ["en", "es", "ja", "te"]
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory) -> Path:  # noqa: ANN001
+    folder = tmp_path_factory.mktemp("corpus")
+    for name, frame in make_demo_corpus(60, 3, seed=2).items():
+        for lang in STUDY_LANGUAGES:
+            path = folder / name / f"{lang}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.filter(pl.col("lang") == lang).write_parquet(path)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def init_dir(corpus_dir: Path, prompt_file: Path, tmp_path_factory) -> Path:  # noqa: ANN001
+    out = tmp_path_factory.mktemp("models") / "init"
+    files = [corpus_dir / "demo_train" / f"{lang}.parquet" for lang in STUDY_LANGUAGES]
+    init_model(files, corpus_dir / "demo_train" / "en.parquet", prompt_file, out, ARCH, threads=2)
+    return out
+
+
+def test_tokenizer_round_trips_every_script(corpus_dir: Path) -> None:
+    texts = pl.concat(pl.read_parquet(p) for p in (corpus_dir / "demo_train").glob("*.parquet"))["question"].to_list()
+    tokenizer = train_tokenizer(texts, 800)
+    for lang in STUDY_LANGUAGES:
+        sample = pl.read_parquet(corpus_dir / "demo_test" / f"{lang}.parquet")["question"][0]
+        assert tokenizer.decode(tokenizer(sample)["input_ids"]) == sample
+    chat = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
+    assert chat == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    model = build_model(tokenizer, ARCH)
+    assert model.config.model_type == "qwen2" and model.config.vocab_size == len(tokenizer)
+
+
+def test_init_model_saves_a_loadable_model(init_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(init_dir)
+    tokenizer = AutoTokenizer.from_pretrained(init_dir)
+    assert model.config.model_type == "qwen2" and tokenizer.eos_token == "<|im_end|>"
+    history = json.loads((init_dir / "log_history.json").read_text())
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert len(losses) >= 2 and all(loss > 0 for loss in losses)
+    assert not (init_dir / "sft_work").exists()
+
+
+class Preempted(Exception):
+    """Stands in for a Slurm pre-emption: the job dies after a checkpoint."""
+
+
+def _preempt_after(step: int):  # noqa: ANN202
+    from transformers import TrainerCallback
+
+    class PreemptAfter(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            if state.global_step >= step:
+                raise Preempted
+
+    return PreemptAfter()
+
+
+def test_grpo_trains_resumes_and_restarts_on_new_settings(
+    init_dir: Path, corpus_dir: Path, prompt_file: Path, tmp_path: Path, caplog  # noqa: ANN001
+) -> None:
+    train_set = tmp_path / "set.parquet"
+    pl.concat(
+        pl.read_parquet(corpus_dir / "demo_train" / f"{lang}.parquet").head(8) for lang in ("en", "es")
+    ).write_parquet(train_set)
+    options = {"max_steps": 3, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 12,
+               "learning_rate": 1e-3, "logging_steps": 1, "save_steps": 1, "seed": 0}
+    weights = {"accuracy": 0.8, "format": 0.1, "language": 0.1}
+    out, work = tmp_path / "model", tmp_path / "work"
+    langs = list(STUDY_LANGUAGES)
+
+    def preempted_run(settings: dict) -> None:
+        with pytest.raises(Preempted):
+            train_grpo(str(init_dir), train_set, prompt_file, out, work, settings, weights, langs,
+                       callbacks=[_preempt_after(2)])
+        assert not out.exists() and (work / "checkpoint-2").is_dir()
+
+    caplog.set_level("INFO")
+    # Checkpoints written with other settings are not resumed.
+    preempted_run({**options, "learning_rate": 5e-4})
+    caplog.clear()
+    train_grpo(str(init_dir), train_set, prompt_file, out, work, options, weights, langs)
+    assert "starting over" in caplog.text and "resuming" not in caplog.text
+    assert not work.exists()  # checkpoints are removed once the model is saved
+
+    # A pre-empted job restarted with the same settings continues from its last checkpoint.
+    shutil.rmtree(out)
+    preempted_run(options)
+    caplog.clear()
+    train_grpo(str(init_dir), train_set, prompt_file, out, work, options, weights, langs)
+    assert "resuming from" in caplog.text and "checkpoint-2" in caplog.text
+    history = json.loads((out / "log_history.json").read_text())
+    logged = [h for h in history if "rewards/accuracy_reward/mean" in h]
+    assert [h["step"] for h in logged] == [1, 2, 3]
+    assert all(0.0 <= h["rewards/language_reward/mean"] <= 1.0 for h in logged)
+    assert (out / "model.safetensors").exists()
+
+
+def test_generate_then_score(init_dir: Path, corpus_dir: Path, prompt_file: Path, tmp_path: Path) -> None:
+    files = [corpus_dir / "demo_test" / f"{lang}.parquet" for lang in LANGS]
+    options = SamplingOptions(n_samples=2, temperature=0.7, top_p=0.95, max_new_tokens=12, seed=0, batch_size=5)
+    frame = generate_benchmark(str(init_dir), files, prompt_file, tmp_path / "gen.parquet", options)
+    assert tuple(frame.columns) == GENERATION_COLUMNS
+    assert frame.height == 3 * len(LANGS) * 2
+    assert frame.group_by("id", "lang").len()["len"].to_list() == [2] * (3 * len(LANGS))
+    again = generate_benchmark(str(init_dir), files, prompt_file, tmp_path / "gen2.parquet", options)
+    assert again["response"].to_list() == frame["response"].to_list()  # seeded
+
+    # Score real generations plus known responses, so grading is checked both ways.
+    known = frame.head(2).with_columns(
+        pl.Series("response", ["<think>Tom has 1 + 1 = 2.</think>\n\\boxed{" + frame["answer"][0] + "}", "\\boxed{-1}"])
+    )
+    pl.concat([frame, known]).write_parquet(tmp_path / "gen.parquet")
+    score_generations(tmp_path / "gen.parquet", tmp_path / "scores.parquet", list(STUDY_LANGUAGES))
+    scores = pl.read_parquet(tmp_path / "scores.parquet")
+    assert tuple(scores.columns) == SCORE_COLUMNS
+    assert scores["correct"].to_list()[-2:] == [True, False]
+    assert scores["detected_lang"].to_list()[-2:] == ["en", "und"]

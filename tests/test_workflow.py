@@ -1,0 +1,144 @@
+"""The whole DAG end to end on a small config, then Snakemake's rerun semantics.
+
+One session-scoped run in a temporary copy of the workflow; the dry-run tests edit one
+config value each and check which rules Snakemake would rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+SMALL_CONFIG = {
+    "languages": ["en", "es", "de", "ja"],
+    "parallel_order": ["es", "de"],
+    "subset_sizes": [1, 2, 3],
+    "data": {"train_size": 16, "demo": {"n_train": 40, "n_test": 4}},
+    "models": {"tiny": {"source": "scratch", "scratch": {"sft_steps": 20, "hidden_size": 32, "intermediate_size": 64,
+                                                          "num_hidden_layers": 1, "vocab_size": 600}}},
+    "training": {"grpo": {"max_steps": 2, "per_device_train_batch_size": 8, "num_generations": 4,
+                          "max_completion_length": 16, "logging_steps": 1}},
+    "evaluation": {"n_samples": 2, "max_new_tokens": 16},
+}
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir: Path, *args: str, config: dict | None = None) -> subprocess.CompletedProcess:
+    if config is not None:
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True, timeout=900
+    )
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    counts: dict[str, int] = {}
+    if "Job stats" not in output:
+        return counts
+    table = output.split("Job stats:", 1)[1]
+    for line in table.splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        if match[1] != "total":
+            counts[match[1]] = int(match[2])
+    return counts
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, repo: Path) -> Path:  # noqa: ANN001
+    work = tmp_path_factory.mktemp("pipeline")
+    for name in ("Snakefile", "workflow", "resources"):
+        src = repo / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+    result = snakemake(work, config=SMALL_CONFIG)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return work
+
+
+def test_outputs_follow_the_contract(workdir: Path) -> None:
+    accuracy = pl.read_csv(workdir / "results/tables/accuracy.csv")
+    assert accuracy.columns[:10] == [
+        "model", "subset", "method", "budget", "n_languages", "benchmark", "lang", "accuracy", "off_target_rate", "n",
+    ]
+    assert set(accuracy["subset"]) == {"init", "grpo-grow-x1", "grpo-grow-x2", "grpo-grow-x3"}
+    assert set(accuracy["lang"]) == {"en", "es", "de", "ja"}
+    assert (accuracy["n"] == 4 * 2).all()
+    mti = pl.read_csv(workdir / "results/tables/mti.csv")
+    assert {"model", "subset", "n_languages", "benchmark", "mti"} <= set(mti.columns)
+    fits = json.loads((workdir / "results/fits/scaling_law.json").read_text())
+    for name in ("mti", "accuracy"):
+        assert set(fits[name]["points"]) <= {"1", "2", "3"}
+    for figure in ("scaling_law", "accuracy_heatmap", "training_rewards"):
+        assert (workdir / f"results/figures/{figure}.png").stat().st_size > 1000
+    scores = pl.read_parquet(workdir / "results/eval/scores/tiny/grpo-grow-x2/demo_test.parquet")
+    assert scores.columns == ["id", "lang", "sample", "response", "extracted", "correct", "detected_lang"]
+    history = json.loads((workdir / "results/models/tiny/grpo-grow-x2/log_history.json").read_text())
+    assert any("rewards/accuracy_reward/mean" in h for h in history)
+    assert (workdir / "results/logs/train/tiny/grpo-grow-x2.log").read_text().strip()
+
+
+def test_second_run_does_nothing(workdir: Path) -> None:
+    result = snakemake(workdir, "-n", config=SMALL_CONFIG)
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def _with(**changes: dict) -> dict:
+    config = json.loads(json.dumps(SMALL_CONFIG))
+    for section, values in changes.items():
+        config.setdefault(section, {})
+        for key, value in values.items():
+            if isinstance(value, dict):
+                config[section].setdefault(key, {}).update(value)
+            else:
+                config[section][key] = value
+    return config
+
+
+def test_grpo_change_reruns_training_and_downstream_only(workdir: Path) -> None:
+    result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": 0.001}}))
+    counts = job_counts(result.stdout)
+    assert counts == {
+        "train_grpo": 3, "generate": 6, "score": 6, "tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1,
+    }
+
+
+def test_eval_sample_change_reruns_evaluation_and_analysis_only(workdir: Path) -> None:
+    counts = job_counts(snakemake(workdir, "-n", config=_with(evaluation={"n_samples": 3})).stdout)
+    assert counts == {"generate": 8, "score": 8, "tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1}
+
+
+def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
+    counts = job_counts(snakemake(workdir, "-n", config=_with(scoring={"min_letters": 5})).stdout)
+    assert counts == {"score": 8, "tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1}
+
+
+def test_bad_config_stops_before_any_job(workdir: Path) -> None:
+    result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": "fast"}}))
+    assert result.returncode != 0
+    assert "training.grpo.learning_rate" in result.stderr + result.stdout
+
+
+def test_report_builds(workdir: Path) -> None:
+    snakemake(workdir, config=SMALL_CONFIG)  # restore the config of the finished run
+    result = snakemake(workdir, "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (workdir / "results/report.html").stat().st_size > 10_000
+
+
+def test_lint_is_clean(workdir: Path) -> None:
+    result = snakemake(workdir, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
