@@ -10,7 +10,13 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The embedded default, unless config files are given with --configfile: then they are
+# the whole config (a paper-scale run must not inherit the demo's tiny model). Anything
+# left out is filled in from the schema's defaults.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
 
 
 include: "workflow/rules/common.smk"
@@ -32,4 +38,5 @@ rule all:
         "results/tables/mti.csv",
         "results/fits/scaling_law.json",
         FIGURES,
+        expand("results/translation/qc/{dataset}.parquet", dataset=DATASETS),
     default_target: True

@@ -60,7 +60,7 @@ def test_fit_needs_two_points() -> None:
         fit_power_law([2.0], [1.0])
 
 
-def _scores(tmp_path, model: str, run: str, bench: str, rows: list[tuple[str, bool, str]]):  # noqa: ANN001, ANN202
+def _scores(tmp_path, model: str, run: str, bench: str, rows: list[tuple[str, bool, str]]):
     path = tmp_path / model / run / f"{bench}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pl.DataFrame(
@@ -77,7 +77,7 @@ def _scores(tmp_path, model: str, run: str, bench: str, rows: list[tuple[str, bo
     return (model, run, bench, path)
 
 
-def test_accuracy_table_counts(tmp_path) -> None:  # noqa: ANN001
+def test_accuracy_table_counts(tmp_path) -> None:
     files = [
         _scores(tmp_path, "m", "init", "b", [("en", True, "en"), ("en", False, "en"), ("ja", False, "en")]),
         _scores(tmp_path, "m", "grpo-grow-x2", "b", [("en", True, "en"), ("ja", True, "und")]),

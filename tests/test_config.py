@@ -62,12 +62,12 @@ def test_cross_key_rules(config: dict, fragment: str) -> None:
     assert fragment in str(err.value)
 
 
-def test_shipped_configs_validate(repo) -> None:  # noqa: ANN001
+def test_shipped_configs_validate(repo) -> None:
     for path in [repo / "config.yaml", *sorted((repo / "experiments").glob("*.yaml"))]:
         load_config(path)
 
 
-def test_load_config_reports_file(tmp_path) -> None:  # noqa: ANN001
+def test_load_config_reports_file(tmp_path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"subset_sizes": [0]}))
     with pytest.raises(ConfigError, match=r"(?s)c.yaml.*subset_sizes.0"):

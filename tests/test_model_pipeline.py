@@ -25,7 +25,7 @@ LANGS = ["en", "es", "ja", "te"]
 
 
 @pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory) -> Path:  # noqa: ANN001
+def corpus_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("corpus")
     for name, frame in make_demo_corpus(60, 3, seed=2).items():
         for lang in STUDY_LANGUAGES:
@@ -36,7 +36,7 @@ def corpus_dir(tmp_path_factory) -> Path:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def init_dir(corpus_dir: Path, prompt_file: Path, tmp_path_factory) -> Path:  # noqa: ANN001
+def init_dir(corpus_dir: Path, prompt_file: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "init"
     files = [corpus_dir / "demo_train" / f"{lang}.parquet" for lang in STUDY_LANGUAGES]
     init_model(files, corpus_dir / "demo_train" / "en.parquet", prompt_file, out, ARCH, threads=2)
@@ -49,7 +49,8 @@ def test_tokenizer_round_trips_every_script(corpus_dir: Path) -> None:
     for lang in STUDY_LANGUAGES:
         sample = pl.read_parquet(corpus_dir / "demo_test" / f"{lang}.parquet")["question"][0]
         assert tokenizer.decode(tokenizer(sample)["input_ids"]) == sample
-    chat = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
+    messages = [{"role": "user", "content": "hi"}]
+    chat = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert chat == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     model = build_model(tokenizer, ARCH)
     assert model.config.model_type == "qwen2" and model.config.vocab_size == len(tokenizer)
@@ -71,11 +72,11 @@ class Preempted(Exception):
     """Stands in for a Slurm pre-emption: the job dies after a checkpoint."""
 
 
-def _preempt_after(step: int):  # noqa: ANN202
+def _preempt_after(step: int):
     from transformers import TrainerCallback
 
     class PreemptAfter(TrainerCallback):
-        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        def on_save(self, args, state, control, **kwargs):
             if state.global_step >= step:
                 raise Preempted
 
@@ -83,7 +84,7 @@ def _preempt_after(step: int):  # noqa: ANN202
 
 
 def test_grpo_trains_resumes_and_restarts_on_new_settings(
-    init_dir: Path, corpus_dir: Path, prompt_file: Path, tmp_path: Path, caplog  # noqa: ANN001
+    init_dir: Path, corpus_dir: Path, prompt_file: Path, tmp_path: Path, caplog
 ) -> None:
     train_set = tmp_path / "set.parquet"
     pl.concat(

@@ -12,7 +12,7 @@ ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
 
 
 @pytest.fixture(scope="module")
-def translated(tmp_path_factory) -> dict[str, Path]:  # noqa: ANN001
+def translated(tmp_path_factory) -> dict[str, Path]:
     corpus = make_demo_corpus(40, 2, seed=1)["demo_train"]
     folder = tmp_path_factory.mktemp("translated")
     files = {}

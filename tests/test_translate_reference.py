@@ -29,7 +29,7 @@ def _run(source: Path, reference: Path, out: Path, langs: list[str] = LANGS) -> 
     return outputs
 
 
-def test_reference_backend_writes_parallel_files(corpus, tmp_path: Path) -> None:  # noqa: ANN001
+def test_reference_backend_writes_parallel_files(corpus, tmp_path: Path) -> None:
     source, reference, frame = corpus
     outputs = _run(source, reference, tmp_path / "out")
     english = pl.read_parquet(source)
@@ -45,16 +45,17 @@ def test_reference_backend_writes_parallel_files(corpus, tmp_path: Path) -> None
             assert not set(out["question"]) & set(english["question"])
 
 
-def test_missing_language_names_language_and_ids(corpus, tmp_path: Path) -> None:  # noqa: ANN001
+def test_missing_language_names_language_and_ids(corpus, tmp_path: Path) -> None:
     source, reference, frame = corpus
     frame.filter(~((pl.col("lang") == "ja") & (pl.col("id") == "demo_test-00003"))).write_parquet(reference)
     with pytest.raises(ValueError, match=r"no 'ja' text for 1 item.*demo_test-00003"):
         _run(source, reference, tmp_path / "out")
 
 
-def test_english_passthrough_is_rejected(corpus, tmp_path: Path) -> None:  # noqa: ANN001
+def test_english_passthrough_is_rejected(corpus, tmp_path: Path) -> None:
     source, reference, frame = corpus
-    english = dict(zip(frame.filter(pl.col("lang") == "en")["id"], frame.filter(pl.col("lang") == "en")["question"]))
+    en = frame.filter(pl.col("lang") == "en")
+    english = dict(zip(en["id"], en["question"], strict=True))
     frame.with_columns(
         pl.when(pl.col("lang") == "es").then(pl.col("id").replace_strict(english)).otherwise(pl.col("question"))
         .alias("question")
@@ -63,7 +64,7 @@ def test_english_passthrough_is_rejected(corpus, tmp_path: Path) -> None:  # noq
         _run(source, reference, tmp_path / "out")
 
 
-def test_missing_corpus_names_config_key(corpus, tmp_path: Path) -> None:  # noqa: ANN001
-    source, reference, _ = corpus
-    with pytest.raises(FileNotFoundError, match="translation.reference_corpus"):
+def test_missing_corpus_names_config_key(corpus, tmp_path: Path) -> None:
+    source, _, _ = corpus
+    with pytest.raises(FileNotFoundError, match=r"translation\.reference_corpus"):
         _run(source, tmp_path / "nowhere" / "x.parquet", tmp_path / "out")

@@ -7,7 +7,6 @@ config value each and check which rules Snakemake would rerun.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from helpers import job_counts
 
 pytestmark = pytest.mark.slow
 
@@ -41,23 +41,8 @@ def snakemake(workdir: Path, *args: str, config: dict | None = None) -> subproce
     )
 
 
-def job_counts(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    counts: dict[str, int] = {}
-    if "Job stats" not in output:
-        return counts
-    table = output.split("Job stats:", 1)[1]
-    for line in table.splitlines()[3:]:
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        if match[1] != "total":
-            counts[match[1]] = int(match[2])
-    return counts
-
-
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, repo: Path) -> Path:  # noqa: ANN001
+def workdir(tmp_path_factory, repo: Path) -> Path:
     work = tmp_path_factory.mktemp("pipeline")
     for name in ("Snakefile", "workflow", "resources"):
         src = repo / name

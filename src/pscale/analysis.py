@@ -35,6 +35,8 @@ from pscale.parallel_sets import subset_languages
 log = logging.getLogger(__name__)
 
 INIT_RUN = "init"
+#: Runs of off-the-shelf reasoning models (config `observational`), e.g. obs-r1-distill.
+OBSERVATIONAL_PREFIX = "obs-"
 _RUN = re.compile(r"^(?P<method>[a-z]+)-(?P<budget>grow|fixed)-x(?P<x>\d+)$")
 
 ACCURACY_COLUMNS = (
@@ -48,9 +50,14 @@ def run_id(method: str, budget: str, x: int) -> str:
 
 
 def parse_run(run: str) -> tuple[str, str, int]:
-    """(method, budget, X) of a run name; the initial model is ("none", "none", 0)."""
+    """(method, budget, X) of a run name; the initial model is ("none", "none", 0).
+
+    Observational models count as English-trained: ("observational", "none", 1).
+    """
     if run == INIT_RUN:
         return "none", "none", 0
+    if run.startswith(OBSERVATIONAL_PREFIX):
+        return "observational", "none", 1
     match = _RUN.match(run)
     if match is None:
         raise ValueError(f"not a run name: '{run}' (expected init or <method>-<budget>-x<X>)")
@@ -188,7 +195,7 @@ def fit_power_law(x: list[float], y: list[float]) -> dict[str, float]:
         "alpha_stderr": stderr(alpha),
         "beta_stderr": stderr(beta),
         "r_squared": float(getattr(result, "rsquared", math.nan)),
-        "n_points": int(len(xs)),
+        "n_points": len(xs),
     }
 
 
@@ -213,10 +220,11 @@ def scaling_law(accuracy: pl.DataFrame, mti_frame: pl.DataFrame, fit_min_x: int 
     """Power-law fits of MTI and accuracy over X, one group per (model, method, budget).
 
     Per X, MTI is averaged over benchmarks and accuracy over benchmarks and languages.
-    The first group is also reported at the top level (`mti`, `accuracy`).
+    The first group is also reported at the top level (`mti`, `accuracy`). Observational
+    models are not a series in X and are left out of the fits (they are in the tables).
     """
     groups: list[dict[str, Any]] = []
-    trained = accuracy.filter(pl.col("subset") != INIT_RUN)
+    trained = accuracy.filter((pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational"))
     for (model, method, budget), part in trained.group_by("model", "method", "budget", maintain_order=True):
         acc_points = {
             int(r["n_languages"]): float(r["accuracy"])

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pscale.config import ConfigError, load_config
+from pscale.prompts import PromptStyle
 
 log = logging.getLogger("pscale")
 
@@ -43,6 +44,12 @@ def _add_common(parser: argparse.ArgumentParser, options_help: str | None = None
         parser.add_argument("--options", help=f"JSON (or @file.json) with {options_help}; overrides --config")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def _add_prompt_style(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chat-template", choices=["auto", "none"], default="auto",
+                        help="auto: the tokenizer's chat template; none: plain-text prompts (base models)")
+    parser.add_argument("--system-prompt", default=None, help="optional system message")
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
@@ -95,21 +102,31 @@ def cmd_init_model(args: argparse.Namespace) -> None:
     )
 
 
+def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyle:
+    return PromptStyle(chat=args.chat_template != "none", system_prompt=args.system_prompt,
+                       force_language=force_language)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
-    from pscale.train import train_grpo
+    from pscale.train import train_grpo, train_sft
 
     training = _options(args, lambda c: c["training"])
-    train_grpo(
-        model_path=args.model,
-        train_set=Path(args.train_set),
-        prompt_file=Path(args.prompts),
-        output_dir=Path(args.output),
-        work_dir=Path(args.work_dir),
-        grpo_options=training["grpo"],
-        reward_weights=training["reward_weights"],
-        languages=_languages(args),
-        threads=args.threads,
-    )
+    common = {
+        "model_path": args.model,
+        "train_set": Path(args.train_set),
+        "prompt_file": Path(args.prompts),
+        "output_dir": Path(args.output),
+        "work_dir": Path(args.work_dir),
+        "threads": args.threads,
+        "style": _style(args),
+    }
+    if args.method == "sft":
+        train_sft(sft_options=training["sft"], **common)
+    else:
+        train_grpo(
+            grpo_options=training["grpo"], reward_weights=training["reward_weights"], languages=_languages(args),
+            **common,
+        )
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -125,9 +142,17 @@ def cmd_generate(args: argparse.Namespace) -> None:
         options=SamplingOptions.from_config(evaluation),
         backend=evaluation["backend"],
         revision=args.revision,
-        force_language=evaluation.get("force_language", False),
+        style=_style(args, evaluation.get("force_language", False)),
+        engine_options=evaluation.get("vllm"),
         threads=args.threads,
     )
+
+
+def cmd_source(args: argparse.Namespace) -> None:
+    from pscale.data.hub import write_hub_source
+
+    spec = _options(args, lambda c: c["data"]["hub"][args.dataset])
+    write_hub_source(spec, args.dataset, args.seed, Path(args.output))
 
 
 def cmd_score(args: argparse.Namespace) -> None:
@@ -174,7 +199,8 @@ def cmd_figures(args: argparse.Namespace) -> None:
     out = Path(args.out_dir)
     plot_scaling_law(json.loads(Path(args.fits).read_text()), out / "scaling_law.png")
     plot_accuracy_heatmap(pl.read_csv(args.accuracy), _languages(args), out / "accuracy_heatmap.png")
-    histories = {Path(p).parent.name: Path(p) for p in args.histories}
+    paths = [Path(p) / "log_history.json" if Path(p).is_dir() else Path(p) for p in args.histories]
+    histories = {f"{p.parent.parent.name}/{p.parent.name}": p for p in paths}
     plot_training_curves(histories, out / "training_rewards.png")
 
 
@@ -194,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     _add_common(p)
     p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("source", help="load one hub (or local) dataset into the English source schema")
+    p.add_argument("--dataset", required=True, help="dataset name: a key under data.hub")
+    p.add_argument("--seed", type=int, default=0, help="seed for subsampling and option shuffling")
+    p.add_argument("--output", required=True)
+    _add_common(p, "the dataset's spec (data.hub.<name>)")
+    p.set_defaults(func=cmd_source)
 
     p = sub.add_parser("translate", help="translate one dataset's English source into every language")
     p.add_argument("--source", required=True, help="English source Parquet (id, question, answer)")
@@ -231,13 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "the model's `scratch` section")
     p.set_defaults(func=cmd_init_model)
 
-    p = sub.add_parser("train", help="GRPO post-training on one parallel set")
+    p = sub.add_parser("train", help="post-train on one parallel set (GRPO, or SFT for the comparison arm)")
+    p.add_argument("--method", choices=["grpo", "sft"], default="grpo")
     p.add_argument("--model", required=True, help="initial model: hub id or local folder")
     p.add_argument("--train-set", required=True)
     p.add_argument("--prompts", default="resources/prompts.yaml")
     p.add_argument("--output", required=True, help="final model folder (save_pretrained)")
     p.add_argument("--work-dir", required=True, help="checkpoints; training resumes from the last one")
     p.add_argument("--languages", help=LANGUAGES_HELP)
+    _add_prompt_style(p)
     _add_common(p, "the `training` section")
     p.set_defaults(func=cmd_train)
 
@@ -248,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", default="resources/prompts.yaml")
     p.add_argument("--languages", help=LANGUAGES_HELP)
     p.add_argument("--output", required=True)
+    _add_prompt_style(p)
     _add_common(p, "the `evaluation` section")
     p.set_defaults(func=cmd_generate)
 
@@ -275,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="draw the scaling-law, heatmap and training-curve figures")
     p.add_argument("--accuracy", required=True)
     p.add_argument("--fits", required=True)
-    p.add_argument("--histories", nargs="*", default=[], help="log_history.json of trained models")
+    p.add_argument("--histories", nargs="*", default=[], help="trained model folders (or their log_history.json)")
     p.add_argument("--languages", help=LANGUAGES_HELP)
     p.add_argument("--out-dir", required=True)
     _add_common(p)

@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 def _extend_with_defaults(validator_class: type) -> type:
     validate_properties = validator_class.VALIDATORS["properties"]
 
-    def set_defaults(validator, properties, instance, schema) -> Iterator:  # noqa: ANN001
+    def set_defaults(validator, properties, instance, schema) -> Iterator:
         if isinstance(instance, dict):
             for name, subschema in properties.items():
                 if "default" in subschema and name not in instance:
@@ -103,6 +103,12 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
         for name in [config["data"]["train_dataset"], *config["data"]["benchmarks"]]:
             if name not in hub:
                 problems.append(f"config key 'data.hub': no entry for dataset '{name}'")
+    for entry in config["observational"]:
+        if entry["base"] not in config["models"]:
+            problems.append(
+                f"config key 'observational': '{entry['name']}' has base '{entry['base']}', "
+                f"which is not a key of 'models' {sorted(config['models'])}"
+            )
     grpo = config["training"]["grpo"]
     if grpo["per_device_train_batch_size"] % grpo["num_generations"] and "generation_batch_size" not in grpo:
         problems.append(

@@ -10,11 +10,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 
-from pscale.analysis import INIT_RUN, power_law  # noqa: E402
+from pscale.analysis import INIT_RUN, power_law
 
 #: Published fits (Yang et al., 2025); the MTI curve is drawn for comparison.
 PAPER_FITS = {"mti": (2.00, 0.29), "accuracy": (56.98, 0.02)}
@@ -102,6 +102,8 @@ def plot_training_curves(histories: dict[str, Path], output: Path) -> None:
     keys = ("reward", "rewards/accuracy_reward/mean", "rewards/format_reward/mean", "rewards/language_reward/mean")
     for run, path in histories.items():
         history = [h for h in json.loads(Path(path).read_text()) if "reward" in h]
+        if not history:  # SFT runs log a loss, not rewards
+            continue
         for ax, key in zip(axes, keys, strict=True):
             ax.plot([h["step"] for h in history], [float(h.get(key, np.nan)) for h in history], label=run)
     for ax, key in zip(axes, keys, strict=True):

@@ -15,13 +15,14 @@ from typing import Any, Protocol
 import polars as pl
 from tqdm.auto import tqdm
 
-from pscale.prompts import Messages, PromptSet
+from pscale.prompts import Prompt, PromptSet, PromptStyle
 from pscale.runtime import has_cuda, set_threads
 
 log = logging.getLogger(__name__)
 
-#: Columns of a generations file (one row per prompt x sample).
-GENERATION_COLUMNS = ("id", "lang", "sample", "answer", "prompt", "response")
+#: Columns of a generations file (one row per prompt x sample); n_choices is 0 for math
+#: items and the number of options for multiple choice (graded by letter).
+GENERATION_COLUMNS = ("id", "lang", "sample", "answer", "n_choices", "prompt", "response")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class SamplingOptions:
 class GenerationBackend(Protocol):
     """Turns chat prompts into `n_samples` responses each."""
 
-    def generate(self, prompts: list[Messages], options: SamplingOptions) -> list[list[str]]: ...
+    def generate(self, prompts: list[Prompt], options: SamplingOptions) -> list[list[str]]: ...
 
 
 class TransformersBackend:
@@ -68,14 +69,12 @@ class TransformersBackend:
         self.model = AutoModelForCausalLM.from_pretrained(model_path, revision=revision, dtype=dtype)
         self.model.to("cuda" if has_cuda() else "cpu").eval()
 
-    def generate(self, prompts: list[Messages], options: SamplingOptions) -> list[list[str]]:
+    def generate(self, prompts: list[Prompt], options: SamplingOptions) -> list[list[str]]:
         import torch
 
         torch.manual_seed(options.seed)
-        texts = [
-            self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
-            for p in prompts
-        ]
+        template = self.tokenizer.apply_chat_template
+        texts = [p if isinstance(p, str) else template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
         sampling = options.temperature > 0
         outputs: list[list[str]] = []
         for start in tqdm(range(0, len(texts), options.batch_size), desc="generate", unit="batch"):
@@ -103,19 +102,29 @@ class TransformersBackend:
         return outputs
 
 
-def make_backend(name: str, model_path: str, revision: str | None = None) -> GenerationBackend:
+def make_backend(
+    name: str, model_path: str, revision: str | None = None, engine_options: dict[str, Any] | None = None
+) -> GenerationBackend:
     if name == "transformers":
         return TransformersBackend(model_path, revision)
     if name == "vllm":
         from pscale.vllm_backend import VLLMBackend
 
-        return VLLMBackend(model_path, revision)
+        return VLLMBackend(model_path, revision, **(engine_options or {}))
     raise ValueError(f"unknown generation backend '{name}' (choose transformers or vllm)")
 
 
 def load_benchmark(files: list[Path]) -> pl.DataFrame:
     """All languages of one benchmark, concatenated (one translated file per language)."""
-    frames = [pl.read_parquet(f).select("id", "lang", "question", "answer") for f in files]
+    frames = []
+    for path in files:
+        frame = pl.read_parquet(path)
+        choices = frame["choices"] if "choices" in frame.columns else pl.Series([None] * frame.height)
+        frames.append(
+            frame.select("id", "lang", "question", "answer").with_columns(
+                pl.Series("choices", choices, dtype=pl.List(pl.String))
+            )
+        )
     return pl.concat(frames, how="vertical")
 
 
@@ -127,33 +136,38 @@ def generate_benchmark(
     options: SamplingOptions,
     backend: str = "transformers",
     revision: str | None = None,
-    force_language: bool = False,
+    style: PromptStyle | None = None,
+    engine_options: dict[str, Any] | None = None,
     threads: int = 1,
 ) -> pl.DataFrame:
     """Stage entry point: writes one row per (question, language, sample) to `output`."""
     set_threads(threads)
+    style = style or PromptStyle()
     items = load_benchmark(benchmark_files)
-    prompts = PromptSet.from_file(prompt_file)
-    messages = [
-        prompts.messages(q, lang, force_language)
-        for q, lang in zip(items["question"], items["lang"], strict=True)
+    prompt_set = PromptSet.from_file(prompt_file)
+    prompts = [
+        prompt_set.prompt(r["question"], r["lang"], style, r["choices"]) for r in items.iter_rows(named=True)
     ]
-    log.info("generating %d x %d responses with %s", len(messages), options.n_samples, backend)
-    engine = make_backend(backend, model_path, revision)
-    responses = engine.generate(messages, options)
+    log.info("generating %d x %d responses with %s", len(prompts), options.n_samples, backend)
+    engine = make_backend(backend, model_path, revision, engine_options)
+    responses = engine.generate(prompts, options)
     rows = [
         {
             "id": item["id"],
             "lang": item["lang"],
             "sample": k,
             "answer": item["answer"],
-            "prompt": msgs[-1]["content"],
+            "n_choices": len(item["choices"] or []),
+            "prompt": prompt if isinstance(prompt, str) else prompt[-1]["content"],
             "response": response,
         }
-        for item, msgs, samples in zip(items.iter_rows(named=True), messages, responses, strict=True)
+        for item, prompt, samples in zip(items.iter_rows(named=True), prompts, responses, strict=True)
         for k, response in enumerate(samples)
     ]
-    frame = pl.DataFrame(rows, schema={c: pl.Int64 if c == "sample" else pl.String for c in GENERATION_COLUMNS})
+    integer_columns = {"sample", "n_choices"}
+    frame = pl.DataFrame(
+        rows, schema={c: pl.Int64 if c in integer_columns else pl.String for c in GENERATION_COLUMNS}
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(output)
     return frame

@@ -12,7 +12,9 @@ import functools
 import threading
 from typing import Any
 
-from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+from math_verify import ExprExtractionConfig, LatexExtractionConfig, StringExtractionConfig, parse, verify
+
+from pscale.prompts import LETTERS
 
 _BOXED_ONLY = [LatexExtractionConfig(boxed_match_priority=0, try_extract_without_anchor=False)]
 _ANY_ANSWER = [LatexExtractionConfig(), ExprExtractionConfig()]
@@ -46,13 +48,38 @@ def answer_string(parsed: list[Any]) -> str | None:
     return str(parsed[-1])
 
 
-def grade(gold: str, response: str, require_boxed: bool = True) -> tuple[str | None, bool]:
-    """(extracted answer or None, whether it equals the gold answer); gold goes first to verify."""
+def _letters(n: int) -> StringExtractionConfig:
+    return StringExtractionConfig(strings=tuple(LETTERS[:n]))
+
+
+def grade_choice(gold: str, response: str, n_choices: int = 4, require_boxed: bool = True) -> tuple[str | None, bool]:
+    """Multiple choice: the option letter in the answer (inside \\boxed{} by default) against the gold letter."""
+    if require_boxed:
+        boxed = answer_string(extract_answer(response, require_boxed=True))
+        if boxed is None:
+            return None, False
+        response = boxed
+    parsed = parse(response, extraction_config=[_letters(n_choices)], parsing_timeout=_timeout(5))
+    if not parsed:
+        return None, False
+    gold_parsed = parse(gold, extraction_config=[_letters(n_choices)], parsing_timeout=_timeout(5))
+    return answer_string(parsed), bool(verify(gold_parsed, parsed, timeout_seconds=_timeout(5)))
+
+
+def grade(
+    gold: str, response: str, require_boxed: bool = True, n_choices: int = 0
+) -> tuple[str | None, bool]:
+    """(extracted answer or None, whether it equals the gold answer); gold goes first to verify.
+
+    `n_choices` > 0 grades a multiple-choice item by its option letter.
+    """
+    if n_choices:
+        return grade_choice(gold, response, n_choices, require_boxed)
     parsed = extract_answer(response, require_boxed)
     if not parsed:
         return None, False
     return answer_string(parsed), bool(verify(list(parse_gold(gold)), parsed, timeout_seconds=_timeout(5)))
 
 
-def is_correct(gold: str, response: str, require_boxed: bool = True) -> bool:
-    return grade(gold, response, require_boxed)[1]
+def is_correct(gold: str, response: str, require_boxed: bool = True, n_choices: int = 0) -> bool:
+    return grade(gold, response, require_boxed, n_choices)[1]

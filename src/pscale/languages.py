@@ -43,7 +43,7 @@ def strip_non_language(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _identifier(languages: tuple[str, ...]):  # noqa: ANN202 - py3langid has no public type
+def _identifier(languages: tuple[str, ...]):
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

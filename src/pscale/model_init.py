@@ -33,7 +33,7 @@ CHATML_TEMPLATE = (
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int):  # noqa: ANN201 - transformers type
+def train_tokenizer(texts: Iterable[str], vocab_size: int):
     """A byte-level BPE tokenizer trained on `texts`, wrapped for transformers with ChatML."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -58,7 +58,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):  # noqa: ANN201 - tr
     return wrapped
 
 
-def build_model(tokenizer: Any, arch: dict[str, Any]):  # noqa: ANN201 - transformers type
+def build_model(tokenizer: Any, arch: dict[str, Any]):
     """A randomly initialised Qwen2ForCausalLM sized by `arch` (config `models.*.scratch`)."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 

@@ -6,12 +6,15 @@ prompt format it was trained on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 Messages = list[dict[str, str]]
+Prompt = Messages | str
+LETTERS = "ABCDEFGHIJ"
 
 
 class PromptSet:
@@ -32,9 +35,13 @@ class PromptSet:
         with open(path, encoding="utf-8") as handle:
             return cls(yaml.safe_load(handle), source=str(path))
 
-    def text(self, question: str, lang: str, force_language: bool = False) -> str:
+    def text(
+        self, question: str, lang: str, force_language: bool = False, choices: list[str] | None = None
+    ) -> str:
         if lang not in self.instruction:
             raise KeyError(f"prompt file {self.source}: no instruction for language '{lang}'")
+        if choices:
+            question = question + "\n\n" + "\n".join(f"{LETTERS[i]}) {c}" for i, c in enumerate(choices))
         text = self.template.format(question=question, instruction=self.instruction[lang])
         if force_language:
             if lang not in self.force_language:
@@ -42,5 +49,38 @@ class PromptSet:
             text = f"{text}\n{self.force_language[lang]}"
         return text
 
-    def messages(self, question: str, lang: str, force_language: bool = False) -> Messages:
-        return [{"role": "user", "content": self.text(question, lang, force_language)}]
+    def messages(
+        self,
+        question: str,
+        lang: str,
+        force_language: bool = False,
+        choices: list[str] | None = None,
+        system_prompt: str | None = None,
+    ) -> Messages:
+        system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        return [*system, {"role": "user", "content": self.text(question, lang, force_language, choices)}]
+
+    def prompt(self, question: str, lang: str, style: PromptStyle, choices: list[str] | None = None) -> Prompt:
+        """Chat messages, or plain text for models without a chat template (base models)."""
+        if style.chat:
+            return self.messages(question, lang, style.force_language, choices, style.system_prompt)
+        return self.text(question, lang, style.force_language, choices) + style.plain_suffix
+
+
+@dataclass(frozen=True)
+class PromptStyle:
+    """How a model is prompted: config `models.<name>` (chat_template, system_prompt) and
+    `evaluation.force_language`."""
+
+    chat: bool = True
+    system_prompt: str | None = None
+    force_language: bool = False
+    plain_suffix: str = "\n"
+
+    @classmethod
+    def from_model(cls, model: dict[str, Any], force_language: bool = False) -> PromptStyle:
+        return cls(
+            chat=model.get("chat_template", "auto") != "none",
+            system_prompt=model.get("system_prompt"),
+            force_language=force_language,
+        )

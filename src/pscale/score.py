@@ -29,9 +29,11 @@ def score_frame(
     extracted: list[str | None] = []
     correct: list[bool] = []
     detected: list[str] = []
-    rows = generations.select("answer", "response").iter_rows()
-    for gold, response in tqdm(rows, total=generations.height, desc="score", unit="resp", mininterval=2):
-        answer, ok = grade(gold, response, require_boxed)
+    if "n_choices" not in generations.columns:
+        generations = generations.with_columns(pl.lit(0).alias("n_choices"))
+    rows = generations.select("answer", "response", "n_choices").iter_rows()
+    for gold, response, n_choices in tqdm(rows, total=generations.height, desc="score", unit="resp", mininterval=2):
+        answer, ok = grade(gold, response, require_boxed, n_choices)
         extracted.append(answer)
         correct.append(ok)
         detected.append(detect_language(response, languages, min_letters))

@@ -1,4 +1,4 @@
-"""Post-training on a parallel set with TRL's GRPOTrainer.
+"""Post-training on a parallel set: TRL's GRPOTrainer, and SFTTrainer for the comparison arm.
 
 One job trains one initial model on one parallel set. Checkpoints go to a work folder that
 survives a failed or pre-empted job, and training resumes from the last one; the final
@@ -17,27 +17,52 @@ from typing import Any
 
 import polars as pl
 
-from pscale.prompts import PromptSet
+from pscale.prompts import PromptSet, PromptStyle
 from pscale.rewards import reward_functions
 from pscale.runtime import set_threads, training_precision
 
 log = logging.getLogger(__name__)
 
 
-def load_prompt_dataset(train_set: Path, prompts: PromptSet):  # noqa: ANN201 - datasets.Dataset
-    """The parallel set as a TRL conversational prompt dataset (columns prompt, answer, lang)."""
-    from datasets import Dataset
-
+def read_train_set(train_set: Path, required: set[str]) -> pl.DataFrame:
     frame = pl.read_parquet(train_set)
-    missing = {"id", "lang", "question", "answer"} - set(frame.columns)
+    missing = required - set(frame.columns)
     if missing:
         raise ValueError(f"{train_set}: missing columns {sorted(missing)}")
+    return frame
+
+
+def load_prompt_dataset(train_set: Path, prompts: PromptSet, style: PromptStyle):
+    """The parallel set as a TRL prompt dataset (columns prompt, answer, lang) for GRPO."""
+    from datasets import Dataset
+
+    frame = read_train_set(train_set, {"id", "lang", "question", "answer"})
     return Dataset.from_list(
         [
-            {"prompt": prompts.messages(r["question"], r["lang"]), "answer": r["answer"], "lang": r["lang"]}
+            {"prompt": prompts.prompt(r["question"], r["lang"], style), "answer": r["answer"], "lang": r["lang"]}
             for r in frame.iter_rows(named=True)
         ]
     )
+
+
+def load_sft_dataset(train_set: Path, prompts: PromptSet, style: PromptStyle):
+    """The parallel set as a TRL prompt-completion dataset: each language's own worked solution."""
+    from datasets import Dataset
+
+    frame = read_train_set(train_set, {"id", "lang", "question", "solution"})
+    missing = frame.filter(pl.col("solution").is_null())
+    if missing.height:
+        first = missing.row(0, named=True)
+        raise ValueError(
+            f"{train_set}: {missing.height} rows have no solution (e.g. id {first['id']}, lang {first['lang']}); "
+            "the SFT arm needs worked solutions in every language (translation.openai.translate_solution)"
+        )
+    rows = []
+    for r in frame.iter_rows(named=True):
+        prompt = prompts.prompt(r["question"], r["lang"], style)
+        completion = r["solution"] if isinstance(prompt, str) else [{"role": "assistant", "content": r["solution"]}]
+        rows.append({"prompt": prompt, "completion": completion})
+    return Dataset.from_list(rows)
 
 
 def _file_digest(path: Path) -> str:
@@ -68,6 +93,21 @@ def prepare_work_dir(work_dir: Path, fingerprint: str) -> str | None:
     return get_last_checkpoint(str(work_dir))
 
 
+#: Checkpointing defaults; config values override them.
+CHECKPOINTING = {"logging_steps": 5, "save_strategy": "steps", "save_steps": 50, "save_total_limit": 2}
+
+
+def _train_and_save(trainer: Any, output_dir: Path, work_dir: Path, resume: str | None) -> None:
+    if resume:
+        log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(output_dir))
+    trainer.processing_class.save_pretrained(output_dir)
+    (output_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    shutil.rmtree(work_dir)  # checkpoints only serve an interrupted run; a 7B one is tens of GB
+
+
 def train_grpo(
     model_path: str,
     train_set: Path,
@@ -79,36 +119,47 @@ def train_grpo(
     languages: list[str],
     threads: int = 1,
     callbacks: list[Any] | None = None,
+    style: PromptStyle | None = None,
 ) -> None:
     """Stage entry point: GRPO on `train_set`, final model saved to `output_dir`."""
     from trl import GRPOConfig, GRPOTrainer
 
     set_threads(threads)
-    prompts = PromptSet.from_file(prompt_file)
-    dataset = load_prompt_dataset(train_set, prompts)
+    style = style or PromptStyle()
+    dataset = load_prompt_dataset(train_set, PromptSet.from_file(prompt_file), style)
     funcs, weights = reward_functions(reward_weights, languages)
-    options = {
-        "logging_steps": 5,
-        "save_strategy": "steps",
-        "save_steps": 50,
-        "save_total_limit": 2,
-        **grpo_options,
-    }
     args = GRPOConfig(
-        **{"report_to": "none", **training_precision(), **options},
+        **{"report_to": "none", **training_precision(), **CHECKPOINTING, **grpo_options},
         output_dir=str(work_dir),
         reward_weights=weights,
     )
-    settings = {"grpo": grpo_options, "reward_weights": reward_weights, "languages": languages}
+    settings = {"grpo": grpo_options, "reward_weights": reward_weights, "languages": languages, "style": str(style)}
     resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
     trainer = GRPOTrainer(
         model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset, callbacks=callbacks
     )
-    if resume:
-        log.info("resuming from %s", resume)
-    trainer.train(resume_from_checkpoint=resume)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    trainer.save_model(str(output_dir))
-    trainer.processing_class.save_pretrained(output_dir)
-    (output_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
-    shutil.rmtree(work_dir)  # checkpoints only serve an interrupted run; a 7B one is tens of GB
+    _train_and_save(trainer, output_dir, work_dir, resume)
+
+
+def train_sft(
+    model_path: str,
+    train_set: Path,
+    prompt_file: Path,
+    output_dir: Path,
+    work_dir: Path,
+    sft_options: dict[str, Any],
+    threads: int = 1,
+    style: PromptStyle | None = None,
+) -> None:
+    """Stage entry point for the comparison arm: SFT on the same parallel set (loss on solutions)."""
+    from trl import SFTConfig, SFTTrainer
+
+    set_threads(threads)
+    style = style or PromptStyle()
+    dataset = load_sft_dataset(train_set, PromptSet.from_file(prompt_file), style)
+    args = SFTConfig(
+        **{"report_to": "none", **training_precision(), **CHECKPOINTING, **sft_options}, output_dir=str(work_dir)
+    )
+    settings = {"sft": sft_options, "style": str(style)}
+    resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
+    _train_and_save(SFTTrainer(model=model_path, args=args, train_dataset=dataset), output_dir, work_dir, resume)

@@ -8,26 +8,19 @@ generation_config.json defaults, so every model is sampled the same way.
 
 from __future__ import annotations
 
-import os
-
 from pscale.generate import SamplingOptions
-from pscale.prompts import Messages
+from pscale.prompts import Prompt
 
 
 class VLLMBackend:
+    """`engine_kwargs` are config `evaluation.vllm` (tensor_parallel_size, gpu_memory_utilization, ...)."""
+
     def __init__(self, model_path: str, revision: str | None = None, **engine_kwargs: object) -> None:
         from vllm import LLM
 
-        self.model_path = model_path
-        self.llm = LLM(
-            model=model_path,
-            revision=revision,
-            generation_config="vllm",
-            tensor_parallel_size=int(os.environ.get("PSCALE_TENSOR_PARALLEL", "1")),
-            **engine_kwargs,
-        )
+        self.llm = LLM(model=model_path, revision=revision, generation_config="vllm", **engine_kwargs)
 
-    def generate(self, prompts: list[Messages], options: SamplingOptions) -> list[list[str]]:
+    def generate(self, prompts: list[Prompt], options: SamplingOptions) -> list[list[str]]:
         from vllm import SamplingParams
 
         params = SamplingParams(
@@ -37,5 +30,8 @@ class VLLMBackend:
             max_tokens=options.max_new_tokens,
             seed=options.seed,
         )
-        outputs = self.llm.chat(prompts, params, use_tqdm=True)
+        if all(isinstance(p, str) for p in prompts):  # base models: no chat template
+            outputs = self.llm.generate(prompts, params, use_tqdm=True)
+        else:
+            outputs = self.llm.chat(prompts, params, use_tqdm=True)
         return [[c.text.strip() for c in out.outputs] for out in outputs]

@@ -47,7 +47,7 @@ rule figures:
     input:
         accuracy="results/tables/accuracy.csv",
         fits="results/fits/scaling_law.json",
-        histories=training_histories,
+        models=trained_models,
     output:
         scaling=report(
             "results/figures/scaling_law.png",
@@ -71,5 +71,5 @@ rule figures:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "pscale figures --accuracy {input.accuracy} --fits {input.fits} --histories {input.histories}"
+        "pscale figures --accuracy {input.accuracy} --fits {input.fits} --histories {input.models}"
         " --languages {params.languages} --out-dir results/figures > {log} 2>&1"

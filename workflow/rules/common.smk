@@ -3,7 +3,9 @@
 
 import json
 
-from pscale.analysis import INIT_RUN, parse_run, run_id
+import shlex
+
+from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, parse_run, run_id
 from pscale.config import validate_config
 from pscale.data.demo import DEMO_DATASETS
 
@@ -22,7 +24,8 @@ TRAINED_RUNS = [
     for budget in config["budgets"]
     for x in config["subset_sizes"]
 ]
-RUNS = [INIT_RUN, *TRAINED_RUNS]
+# Off-the-shelf reasoning models, evaluated against their initial model (no training).
+OBSERVATIONAL = {f"{OBSERVATIONAL_PREFIX}{o['name']}": o for o in config["observational"]}
 FIGURES = expand(
     "results/figures/{name}.png", name=["scaling_law", "accuracy_heatmap", "training_rewards"]
 )
@@ -31,16 +34,15 @@ FIGURES = expand(
 DEFAULT_RESOURCES = {
     "light": {"threads": 1, "mem_mb": 2000, "runtime": 30},
     "init_model": {"threads": 2, "mem_mb": 4000, "runtime": 60},
-    "train": {"threads": 1, "mem_mb": 4000, "runtime": 120},
-    "generate": {"threads": 1, "mem_mb": 4000, "runtime": 60},
+    "train": {"threads": 1, "mem_mb": 4000, "runtime": 120, "gpu": 0},
+    "generate": {"threads": 1, "mem_mb": 4000, "runtime": 60, "gpu": 0},
     "score": {"threads": 1, "mem_mb": 2000, "runtime": 30},
 }
 
 
 wildcard_constraints:
     model="|".join(MODELS),
-    run="init|[a-z]+-(grow|fixed)-x[0-9]+",
-    trained_run="[a-z]+-(grow|fixed)-x[0-9]+",
+    run="init|[a-z]+-(grow|fixed)-x[0-9]+|" + OBSERVATIONAL_PREFIX + "[a-z0-9._-]+",
     budget="grow|fixed",
     x="[0-9]+",
     benchmark="|".join(BENCHMARKS),
@@ -51,6 +53,21 @@ def res(family, key):
     """A resource of a rule family: config `resources.<family>.<key>`, else the default."""
     value = config["resources"].get(family, {}).get(key)
     return value if value is not None else DEFAULT_RESOURCES[family].get(key)
+
+
+def _train_launcher():
+    """`pscale`, or Accelerate with DeepSpeed ZeRO-3 across GPUs when a training job gets several
+    (a 7B full fine-tune does not fit one GPU's memory)."""
+    gpus = res("train", "gpu") or 0
+    if gpus > 1:
+        return (
+            f"accelerate launch --num_processes {gpus}"
+            " --config_file resources/accelerate/deepspeed_zero3.yaml -m pscale.cli"
+        )
+    return "pscale"
+
+
+TRAIN_LAUNCHER = _train_launcher()
 
 
 def as_json(value):
@@ -81,21 +98,54 @@ def train_model_path(wildcards):
     return initial_model_path(wildcards.model)
 
 
+def runs_of(model):
+    """Every evaluated run of a model: init, trained runs, observational models based on it."""
+    observed = [run for run, spec in OBSERVATIONAL.items() if spec["base"] == model]
+    return [INIT_RUN, *TRAINED_RUNS, *observed]
+
+
 def eval_model_input(wildcards):
     if wildcards.run == INIT_RUN:
         return initial_model_input(wildcards)
+    if wildcards.run in OBSERVATIONAL:
+        return []
     return f"results/models/{wildcards.model}/{wildcards.run}"
 
 
 def eval_model_path(wildcards):
     if wildcards.run == INIT_RUN:
         return initial_model_path(wildcards.model)
+    if wildcards.run in OBSERVATIONAL:
+        return OBSERVATIONAL[wildcards.run]["path"]
     return f"results/models/{wildcards.model}/{wildcards.run}"
 
 
+def _run_spec(wildcards):
+    """The config entry that says how this run's model is loaded and prompted."""
+    if wildcards.run in OBSERVATIONAL:
+        return OBSERVATIONAL[wildcards.run]
+    return model_spec(wildcards.model)
+
+
 def model_revision_arg(wildcards):
-    revision = model_spec(wildcards.model).get("revision")
-    return f"--revision {revision}" if revision and wildcards.run == INIT_RUN else ""
+    revision = _run_spec(wildcards).get("revision")
+    pinned = wildcards.run == INIT_RUN or wildcards.run in OBSERVATIONAL
+    return f"--revision {shlex.quote(revision)}" if revision and pinned else ""
+
+
+def _style_args(spec):
+    args = f"--chat-template {spec.get('chat_template', 'auto')}"
+    if spec.get("system_prompt"):
+        args += f" --system-prompt {shlex.quote(spec['system_prompt'])}"
+    return args
+
+
+def eval_prompt_style(wildcards):
+    return _style_args(_run_spec(wildcards))
+
+
+def train_prompt_style(wildcards):
+    return _style_args(model_spec(wildcards.model))
 
 
 def translated(dataset, langs=None):
@@ -110,25 +160,23 @@ def benchmark_files(wildcards):
     return translated(wildcards.benchmark)
 
 
-def subset_files(wildcards):
-    from pscale.parallel_sets import subset_languages
-
-    _, _, x = parse_run(wildcards.trained_run)
-    return translated(TRAIN_DATASET, subset_languages(x, config["parallel_order"]))
-
-
-def parallel_set_file(wildcards):
-    _, budget, x = parse_run(wildcards.trained_run)
-    return f"results/data/sets/{budget}-x{x}.parquet"
 
 
 def scratch_options(wildcards):
     return as_json(model_spec(wildcards.model)["scratch"])
 
 
-def training_options(wildcards):
+def grpo_options(wildcards):
     training = config["training"]
     return as_json({"grpo": training["grpo"], "reward_weights": training["reward_weights"]})
+
+
+def sft_options(wildcards):
+    return as_json({"sft": config["training"]["sft"]})
+
+
+def hub_options(wildcards):
+    return as_json(config["data"]["hub"][wildcards.dataset])
 
 
 def translation_options(wildcards):
@@ -156,15 +204,13 @@ def fit_options(wildcards):
 
 
 def all_scores(wildcards):
-    return expand(
-        "results/eval/scores/{model}/{run}/{benchmark}.parquet",
-        model=MODELS,
-        run=RUNS,
-        benchmark=BENCHMARKS,
-    )
+    return [
+        f"results/eval/scores/{model}/{run}/{benchmark}.parquet"
+        for model in MODELS
+        for run in runs_of(model)
+        for benchmark in BENCHMARKS
+    ]
 
 
-def training_histories(wildcards):
-    return expand(
-        "results/models/{model}/{run}/log_history.json", model=MODELS, run=TRAINED_RUNS
-    )
+def trained_models(wildcards):
+    return expand("results/models/{model}/{run}", model=MODELS, run=TRAINED_RUNS)

@@ -1,18 +1,37 @@
 # Source data: English items per dataset (+ the demo's parallel reference corpus).
 
+if config["data"]["source"] == "demo":
 
-rule demo_data:
-    output:
-        source=expand("results/data/source/{dataset}.parquet", dataset=DEMO_DATASETS),
-        reference=expand("results/data/reference/{dataset}.parquet", dataset=DEMO_DATASETS),
-    params:
-        n_train=config["data"]["demo"]["n_train"],
-        n_test=config["data"]["demo"]["n_test"],
-        seed=config["data"]["seed"],
-    log:
-        "results/logs/demo_data.log",
-    conda:
-        "../../envs/data.yaml"
-    shell:
-        "pscale demo-data --source-dir results/data/source --reference-dir results/data/reference"
-        " --n-train {params.n_train} --n-test {params.n_test} --seed {params.seed} > {log} 2>&1"
+    rule demo_data:
+        output:
+            source=expand("results/data/source/{dataset}.parquet", dataset=DEMO_DATASETS),
+            reference=expand("results/data/reference/{dataset}.parquet", dataset=DEMO_DATASETS),
+        params:
+            n_train=config["data"]["demo"]["n_train"],
+            n_test=config["data"]["demo"]["n_test"],
+            seed=config["data"]["seed"],
+        log:
+            "results/logs/demo_data.log",
+        conda:
+            "../../envs/data.yaml"
+        shell:
+            "pscale demo-data --source-dir results/data/source --reference-dir results/data/reference"
+            " --n-train {params.n_train} --n-test {params.n_test} --seed {params.seed} > {log} 2>&1"
+
+else:
+
+    rule hub_source:
+        output:
+            "results/data/source/{dataset}.parquet",
+        params:
+            options=hub_options,
+            seed=config["data"]["seed"],
+        log:
+            "results/logs/hub_source/{dataset}.log",
+        # Hub downloads need the network, which compute nodes often lack.
+        localrule: True
+        conda:
+            "../../envs/data.yaml"
+        shell:
+            "pscale source --dataset {wildcards.dataset} --seed {params.seed} --output {output}"
+            " --options {params.options:q} > {log} 2>&1"

@@ -12,6 +12,7 @@ rule generate:
     params:
         model_path=eval_model_path,
         revision=model_revision_arg,
+        style=eval_prompt_style,
         options=evaluation_options,
         languages=",".join(LANGUAGES),
     threads: res("generate", "threads")
@@ -26,7 +27,7 @@ rule generate:
     shell:
         "pscale generate --model {params.model_path} {params.revision}"
         " --benchmark-dir results/data/translated/{wildcards.benchmark} --prompts {input.prompts}"
-        " --languages {params.languages} --output {output} --options {params.options:q}"
+        " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
         " --threads {threads} > {log} 2>&1"
 
 

@@ -1,29 +1,61 @@
-# Post-training: one job per (initial model, parallel set). Checkpoints live outside the
-# output folder (results/work/), so a failed or pre-empted job resumes instead of restarting.
+# Post-training: one job per (initial model, method, parallel set). Checkpoints live outside
+# the output folder (results/work/), so a failed or pre-empted job resumes instead of
+# restarting; they are deleted once the final model is saved.
 
 
 rule train_grpo:
     input:
         model=initial_model_input,
-        train_set=parallel_set_file,
+        train_set="results/data/sets/{budget}-x{x}.parquet",
         prompts=PROMPTS,
     output:
-        model=directory("results/models/{model}/{trained_run}"),
-        history="results/models/{model}/{trained_run}/log_history.json",
+        model=directory("results/models/{model}/grpo-{budget}-x{x}"),
     params:
         model_path=train_model_path,
-        options=training_options,
+        options=grpo_options,
+        style=train_prompt_style,
         languages=",".join(LANGUAGES),
+        launcher=TRAIN_LAUNCHER,
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),
         runtime=res("train", "runtime"),
         gpu=res("train", "gpu"),
     log:
-        "results/logs/train/{model}/{trained_run}.log",
+        "results/logs/train/{model}/grpo-{budget}-x{x}.log",
     conda:
         "../../envs/train.yaml"
     shell:
-        "pscale train --model {params.model_path} --train-set {input.train_set} --prompts {input.prompts}"
-        " --output {output.model} --work-dir results/work/{wildcards.model}/{wildcards.trained_run}"
-        " --languages {params.languages} --options {params.options:q} --threads {threads} > {log} 2>&1"
+        "{params.launcher} train --method grpo --model {params.model_path} --train-set {input.train_set}"
+        " --prompts {input.prompts} --output {output.model}"
+        " --work-dir results/work/{wildcards.model}/grpo-{wildcards.budget}-x{wildcards.x}"
+        " --languages {params.languages} {params.style} --options {params.options:q}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule train_sft:
+    input:
+        model=initial_model_input,
+        train_set="results/data/sets/{budget}-x{x}.parquet",
+        prompts=PROMPTS,
+    output:
+        model=directory("results/models/{model}/sft-{budget}-x{x}"),
+    params:
+        model_path=train_model_path,
+        options=sft_options,
+        style=train_prompt_style,
+        launcher=TRAIN_LAUNCHER,
+    threads: res("train", "threads")
+    resources:
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
+        gpu=res("train", "gpu"),
+    log:
+        "results/logs/train/{model}/sft-{budget}-x{x}.log",
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "{params.launcher} train --method sft --model {params.model_path} --train-set {input.train_set}"
+        " --prompts {input.prompts} --output {output.model}"
+        " --work-dir results/work/{wildcards.model}/sft-{wildcards.budget}-x{wildcards.x}"
+        " {params.style} --options {params.options:q} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,73 @@
+"""The paper-scale configuration: valid, and `snakemake -n` plans the expected jobs here."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import job_counts
+
+from pscale.config import load_config
+
+PAPER = Path("experiments/paper.yaml")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, repo: Path) -> Path:
+    work = tmp_path_factory.mktemp("paper")
+    for name in ("Snakefile", "workflow", "resources", "experiments", "config.yaml"):
+        src = repo / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+    return work
+
+
+def dry_run(workdir: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", str(PAPER), *args],
+        cwd=workdir, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_paper_config_plans_every_job(workdir: Path) -> None:
+    config = load_config(workdir / PAPER)
+    n_models = len(config["models"])
+    n_sets = len(config["subset_sizes"]) * len(config["budgets"])
+    n_trained = n_sets * len(config["training"]["methods"])
+    n_bench = len(config["data"]["benchmarks"])
+    n_evaluated = n_models * (1 + n_trained) + len(config["observational"])
+    expected = {
+        "hub_source": 1 + n_bench,
+        "translate": 1 + n_bench,
+        "parallel_set": n_sets,
+        "train_grpo": n_models * n_sets,
+        "train_sft": n_models * n_sets,
+        "generate": n_evaluated * n_bench,
+        "score": n_evaluated * n_bench,
+        "tables": 1,
+        "fit_scaling_law": 1,
+        "figures": 1,
+        "all": 1,
+    }
+    assert job_counts(dry_run(workdir, "--quiet", "rules")) == expected
+    # The numbers themselves, so a config edit that changes the study shows up here.
+    assert expected["train_grpo"] == 96 and expected["generate"] == 804
+
+
+def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
+    out = dry_run(workdir, "--printshellcmds", "--forceall",
+                  "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
+                  "results/models/qwen2.5-7b-instruct/grpo-grow-x2")
+    generate = next(line for line in out.splitlines() if "pscale generate" in line)
+    assert "--model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in generate
+    assert '"backend":"vllm"' in generate and "--chat-template auto" in generate
+    train = next(line for line in out.splitlines() if "train --method grpo" in line)
+    assert "accelerate launch --num_processes 4" in train and "-m pscale.cli train" in train
+    assert "--model Qwen/Qwen2.5-7B-Instruct" in train and '"use_vllm":true' in train
+    assert re.search(r"rule train_grpo:.*?resources:[^\n]*gpu=4", out, re.DOTALL)
+    assert "rule init_model" not in out  # hub models are loaded, not built
