@@ -61,7 +61,9 @@ def test_math500_fields_and_ids(local_hub: Path, tmp_path: Path) -> None:
     assert grade("\\frac{3}{4}", "so \\boxed{0.75}")[1]
 
 
-def test_gpqa_options_shuffled_reproducibly_and_graded_by_letter(local_hub: Path, tmp_path: Path) -> None:
+def test_gpqa_options_shuffled_reproducibly_and_graded_by_letter(
+    local_hub: Path, tmp_path: Path, prompt_file: Path
+) -> None:
     spec = {"path": str(local_hub / "gpqa"), "question_field": "Question", "id_field": "Record ID",
             "correct_field": "Correct Answer",
             "incorrect_fields": ["Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3"]}
@@ -77,7 +79,7 @@ def test_gpqa_options_shuffled_reproducibly_and_graded_by_letter(local_hub: Path
     assert normalize(GPQA, spec, "gpqa_diamond", seed=7)["choices"].to_list() == frame["choices"].to_list()
     assert grade("B", "<think>...</think> \\boxed{B}", n_choices=4) == ("B", True)
     assert grade("B", "\\boxed{C}", n_choices=4)[1] is False
-    text = PromptSet.from_file("resources/prompts.yaml").prompt("Q?", "en", PromptStyle(), ["x", "y"])
+    text = PromptSet.from_file(prompt_file).prompt("Q?", "en", PromptStyle(), ["x", "y"])
     assert "A) x\nB) y" in text[-1]["content"]
 
 
@@ -89,8 +91,8 @@ def test_bad_field_names_the_row_and_fields() -> None:
                   {"path": "x", "solution_field": "solution", "answer_from_solution": True}, "d", seed=0)
 
 
-def test_plain_prompts_for_base_models() -> None:
-    prompts = PromptSet.from_file("resources/prompts.yaml")
+def test_plain_prompts_for_base_models(prompt_file: Path) -> None:
+    prompts = PromptSet.from_file(prompt_file)
     plain = prompts.prompt("What is 2+2?", "de", PromptStyle(chat=False, force_language=True))
     assert isinstance(plain, str) and plain.startswith("What is 2+2?") and "Deutsch" in plain
     chat = prompts.prompt("Q", "en", PromptStyle(system_prompt="Be brief."))
