@@ -5,9 +5,15 @@
 #   source -> translated -> parallel sets -> trained models -> generations -> scores
 #          -> tables (accuracy, MTI) -> scaling-law fits -> figures / report
 
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# Where envs/<env>.post-deploy.sh installs the project from (under --sdm conda), also
+# when snakemake runs with --directory elsewhere.
+os.environ.setdefault("PSCALE_ROOT", workflow.basedir)
 
 
 # The embedded default, unless config files are given with --configfile: then they are
