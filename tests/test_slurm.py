@@ -23,12 +23,21 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pscale.config import load_config
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-GPU_RULES = ("train_grpo", "generate")
-CPU_RULES = ("demo_data", "parallel_set", "init_model", "score", "tables", "fit_scaling_law", "figures")
-SLURM_RULES = (*GPU_RULES, *CPU_RULES)  # translate (a localrule) and all run next to Snakemake
+PAPER = "experiments/paper.yaml"
+DAEMONS = ("munged", "slurmctld", "slurmd")
+# rule -> the config `resources` family it reads (common.smk `res()`); None: sized by the profile
+GPU_RULES = {"train_grpo": "train", "train_sft": "train", "generate": "generate"}
+CPU_RULES = {
+    "demo_data": None, "parallel_set": None, "init_model": "init_model", "score": "score",
+    "tables": None, "fit_scaling_law": None, "figures": None,
+}  # fmt: skip
+# every rule of the demo DAG that goes through sbatch (translate and all are local rules)
+DEMO_SLURM_RULES = ("train_grpo", "generate", *CPU_RULES)
 
 # Snakemake asks conda for these three things in a dry run with `software-deployment-method: conda`.
 FAKE_CONDA = """#!/bin/sh
@@ -42,7 +51,7 @@ esac
 
 
 def copy_workflow(dest: Path) -> Path:
-    for name in ("Snakefile", "config.yaml", "workflow", "resources", "envs", "slurm"):
+    for name in ("Snakefile", "config.yaml", "workflow", "resources", "envs", "experiments", "slurm"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
     return dest
@@ -58,43 +67,47 @@ def env_with_venv(extra_path: Path | None = None) -> dict[str, str]:
     return env
 
 
-def rule_blocks(output: str) -> dict[str, list[str]]:
-    """Rule name -> the 'resources:' lines of its jobs in a dry run's listing."""
-    blocks: dict[str, list[str]] = {}
-    rule = None
+def job_resources(output: str) -> dict[str, list[dict[str, str]]]:
+    """Rule -> one dict per job of a dry run's listing: its resources, plus `threads`."""
+    jobs: dict[str, list[dict[str, str]]] = {}
+    current: dict[str, str] | None = None
     for line in output.splitlines():
         match = re.match(r"^(?:local)?rule (\w+):$", line)
         if match:
-            rule = match[1]
-            blocks.setdefault(rule, [])
-        elif rule and line.strip().startswith(("resources:", "threads:")):
-            blocks[rule].append(line.strip())
-    return blocks
-
-
-def resources_of(line: str) -> dict[str, str]:
-    return dict(item.split("=", 1) for item in line.removeprefix("resources:").strip().split(", ") if "=" in item)
+            current = {"threads": "1"}
+            jobs.setdefault(match[1], []).append(current)
+        elif current is not None and line.startswith("    threads: "):
+            current["threads"] = line.split(":", 1)[1].strip()
+        elif current is not None and line.startswith("    resources: "):
+            items = line.split(":", 1)[1].strip().split(", ")
+            current.update(item.split("=", 1) for item in items if "=" in item)
+    return jobs
 
 
 # ---------------------------------------------------------------- the profiles' content
 
 
 def test_cluster_profile_declares_what_the_issue_asks() -> None:
-    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
+    text = (REPO / "slurm" / "config.yaml").read_text()
+    profile = yaml.safe_load(text)
     assert profile["executor"] == "slurm"
     assert profile["software-deployment-method"] == "conda"
     assert profile["retries"] >= 1
     assert profile["rerun-incomplete"] is True
     assert profile["slurm-keep-successful-logs"] is True
     assert not str(profile["slurm-logdir"]).startswith("results")
-    for rule in GPU_RULES:
-        resources = profile["set-resources"][rule]
-        assert resources["gpu"] == 1
-        assert {"cpus_per_gpu", "mem_mb", "runtime", "slurm_partition"} <= set(resources)
-    for rule in CPU_RULES:
-        assert not profile["set-resources"][rule].get("gpu")
-    text = (REPO / "slurm" / "config.yaml").read_text()
     assert "slurm_account" in text and "set yours here" in text
+    for rule in GPU_RULES:
+        assert profile["set-resources"][rule]["slurm_partition"]
+        # GPUs and threads come from the pipeline config only: the training launcher starts
+        # one process per GPU from `resources.train.gpu`, so the profile must not disagree
+        assert "gpu" not in profile["set-resources"][rule]
+        assert rule not in profile.get("set-threads", {})
+    for rule, family in CPU_RULES.items():
+        sized_here = profile["set-resources"].get(rule, {})
+        assert not sized_here.get("gpu")
+        if family is None:  # rules that read no config resources are sized by the profile
+            assert {"mem_mb", "runtime"} <= set(sized_here), rule
 
 
 def test_ci_profile_fits_the_local_cluster() -> None:
@@ -104,68 +117,73 @@ def test_ci_profile_fits_the_local_cluster() -> None:
     assert profile["slurm-status-command"] == "squeue"  # no slurmdbd: sacct would hang the plugin
     assert profile["slurm-init-seconds-before-status-checks"] <= 5
     assert profile["default-resources"]["slurm_partition"] == "debug"
-    for rule in GPU_RULES:
+    for rule in ("train_grpo", "generate"):
         assert profile["set-resources"][rule]["gpu"] == 0
 
 
 # ---------------------------------------------------------------- `snakemake --profile slurm -n`
 
 
-@pytest.fixture(scope="module")
-def dry_run(tmp_path_factory) -> str:
+def profile_dry_run(work: Path, bin_dir: Path, *args: str) -> str:
     """`snakemake --profile slurm -n` typed at the root of a copy of the repository."""
-    work = copy_workflow(tmp_path_factory.mktemp("slurm-profile"))
-    bin_dir = None
     if shutil.which("conda") is None:  # the profile deploys conda envs; a dry run only asks conda's version
-        bin_dir = tmp_path_factory.mktemp("fake-conda-bin")
         (bin_dir / "conda").write_text(FAKE_CONDA)
         (bin_dir / "conda").chmod(0o755)
     # --cores: a dry run caps threads at the local cores; a cluster run does not
     result = subprocess.run(
-        [*SNAKEMAKE, "--profile", "slurm", "-n", "--cores", "64"],
-        cwd=work,
-        env=env_with_venv(bin_dir),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+        [*SNAKEMAKE, "--profile", "slurm", "-n", "--cores", "256", *args],
+        cwd=work, env=env_with_venv(bin_dir), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "Using profile slurm" in output
     return output
 
 
-def test_dry_run_lists_every_rule(dry_run: str) -> None:
-    blocks = rule_blocks(dry_run)
-    assert set(SLURM_RULES) <= set(blocks), sorted(blocks)
+@pytest.fixture(scope="module")
+def profile_workdir(tmp_path_factory) -> tuple[Path, Path]:
+    return copy_workflow(tmp_path_factory.mktemp("slurm-profile")), tmp_path_factory.mktemp("bin")
 
 
-def test_gpu_rules_ask_for_a_gpu(dry_run: str) -> None:
-    blocks = rule_blocks(dry_run)
-    for rule in GPU_RULES:
-        lines = [line for line in blocks[rule] if line.startswith("resources:")]
-        assert lines
-        for line in lines:
-            resources = resources_of(line)
-            assert resources["gpu"] == "1", (rule, line)
-            assert resources["slurm_partition"] == "gpu", (rule, line)
-            assert int(resources["cpus_per_gpu"]) >= 1
-            assert int(resources["mem_mb"]) >= 32000
-            assert int(resources["runtime"]) >= 120
-        assert "threads: 8" in blocks[rule], (rule, blocks[rule][:2])
+@pytest.fixture(scope="module")
+def demo_jobs(profile_workdir) -> dict[str, list[dict[str, str]]]:
+    return job_resources(profile_dry_run(*profile_workdir))
 
 
-def test_cpu_rules_stay_small(dry_run: str) -> None:
-    blocks = rule_blocks(dry_run)
-    for rule in CPU_RULES:
-        for line in blocks[rule]:
-            if not line.startswith("resources:"):
-                continue
-            resources = resources_of(line)
-            assert resources.get("gpu", "0") == "0", (rule, line)
-            assert "cpus_per_gpu" not in resources
-            assert int(resources["mem_mb"]) <= 16000, (rule, line)
-            assert int(resources["runtime"]) <= 240, (rule, line)
+@pytest.fixture(scope="module")
+def paper_jobs(profile_workdir) -> dict[str, list[dict[str, str]]]:
+    if not (REPO / PAPER).exists():
+        pytest.skip(f"no {PAPER}")
+    return job_resources(profile_dry_run(*profile_workdir, "--configfile", PAPER))
+
+
+def test_demo_dry_run_sends_every_rule_to_slurm_without_gpus(demo_jobs) -> None:
+    assert set(DEMO_SLURM_RULES) <= set(demo_jobs), sorted(demo_jobs)
+    for rule, jobs in demo_jobs.items():
+        for job in jobs:
+            assert job.get("gpu", "0") == "0", (rule, job)  # the demo is CPU-only, also on Slurm
+
+
+def test_paper_gpu_rules_get_the_configs_gpus_on_the_gpu_partition(paper_jobs) -> None:
+    resources = load_config(REPO / PAPER)["resources"]
+    for rule, family in GPU_RULES.items():
+        assert paper_jobs.get(rule), f"{rule} not in the paper DAG"
+        want = resources[family]
+        for job in paper_jobs[rule]:
+            assert int(job["gpu"]) == want["gpu"] >= 1, (rule, job)
+            assert job["slurm_partition"] == "gpu", (rule, job)
+            assert int(job["threads"]) == want["threads"], (rule, job)
+            assert int(job["mem_mb"]) == want["mem_mb"] and int(job["runtime"]) == want["runtime"], (rule, job)
+
+
+def test_cpu_rules_stay_small(demo_jobs, paper_jobs) -> None:
+    for jobs_by_rule in (demo_jobs, paper_jobs):
+        for rule in CPU_RULES:
+            for job in jobs_by_rule.get(rule, []):
+                assert job.get("gpu", "0") == "0", (rule, job)
+                assert "slurm_partition" not in job, (rule, job)  # the CPU partition (default-resources)
+                assert int(job["mem_mb"]) <= 16000 and int(job["runtime"]) <= 240, (rule, job)
+                assert int(job["threads"]) <= 8, (rule, job)
 
 
 # ---------------------------------------------------------------- a real Slurm (CI)
@@ -208,6 +226,18 @@ def _script(command: str, env: dict[str, str], timeout: int) -> subprocess.Compl
     return subprocess.CompletedProcess(process.args, process.returncode, output, "")
 
 
+def _running_daemons() -> set[str]:
+    """Names of the Slurm/munge daemons running now, whoever started them."""
+    names = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        names.add(text[text.index("(") + 1 : text.rindex(")")])
+    return names & set(DAEMONS)
+
+
 def _running(pid: int, name: str) -> bool:
     """PID runs (not a zombie) and is still the daemon `name` (not a reused PID)."""
     try:
@@ -226,10 +256,12 @@ def test_pipeline_runs_through_a_real_slurm(tmp_path: Path) -> None:
     env.update(STATE_DIR=str(state), WORK_DIR=str(work), PYTHON=sys.executable, PIPELINE_TIMEOUT="420")
     started: dict[str, int] = {}
     teardown = None
+    preexisting = _running_daemons()  # e.g. munge started by systemd: used, never stopped
     try:
         setup = _script("setup", env, timeout=900)  # apt-get on a fresh machine: ~15 s
         assert setup.returncode == 0, setup.stdout[-4000:]
         started = {p.stem: int(p.read_text()) for p in (state / "pids").glob("*.pid")}
+        assert set(started) == set(DAEMONS) - preexisting, setup.stdout[-2000:]
 
         run = _script("run-pipeline", env, timeout=480)
         assert run.returncode == 0, run.stdout[-6000:]
@@ -241,7 +273,7 @@ def test_pipeline_runs_through_a_real_slurm(tmp_path: Path) -> None:
         submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", run.stdout)
         assert len(submitted) >= 19, run.stdout[-3000:]
         logdir = work / "logs" / "slurm"
-        for rule in SLURM_RULES:
+        for rule in DEMO_SLURM_RULES:
             logs = list((logdir / f"rule_{rule}").rglob("*.log"))
             assert logs, f"no Slurm log for {rule}"
             assert all(re.fullmatch(r"\d+\.log", log.name) for log in logs)
