@@ -32,7 +32,6 @@ FIGURES = expand(
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
 DEFAULT_RESOURCES = {
-    "light": {"threads": 1, "mem_mb": 2000, "runtime": 30},
     "init_model": {"threads": 2, "mem_mb": 4000, "runtime": 60},
     "train": {"threads": 1, "mem_mb": 4000, "runtime": 120, "gpu": 0},
     "generate": {"threads": 1, "mem_mb": 4000, "runtime": 60, "gpu": 0},
