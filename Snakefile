@@ -26,6 +26,17 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    model="|".join(MODELS),
+    run=RUN_PATTERN,
+    budget="grow|fixed",
+    x="[0-9]+",
+    benchmark="|".join(BENCHMARKS),
+    dataset="|".join(DATASETS),
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/translate.smk"
 include: "workflow/rules/sets.smk"

@@ -16,7 +16,7 @@ t demo_data $PSCALE demo-data --source-dir "$W/data/source" --reference-dir "$W/
 for ds in demo_train demo_test; do
   t translate_$ds $PSCALE translate --source "$W/data/source/$ds.parquet" --dataset $ds --out-dir "$W/translated/$ds"
 done
-t parallel_set $PSCALE parallel-set --translated-dir "$W/translated/demo_train" --x 3 --train-size 96 --output "$W/set.parquet"
+t parallel_set $PSCALE parallel-set --translated "$W"/translated/demo_train/*.parquet --x 3 --train-size 96 --output "$W/set.parquet"
 t init_model $PSCALE init-model --corpus "$W"/translated/demo_train/*.parquet --sft-file "$W/translated/demo_train/en.parquet" \
   --output "$W/init"
 t train_grpo $PSCALE train --model "$W/init" --train-set "$W/set.parquet" --output "$W/grpo" --work-dir "$W/grpo_work"

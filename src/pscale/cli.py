@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +72,8 @@ def cmd_translate(args: argparse.Namespace) -> None:
     from pscale.translate import translate_dataset
     from pscale.translate.options import load_json_option, merge_options
 
-    options = merge_options(_options(args, lambda c: c["translation"]), load_json_option(args.runtime_options))
+    runtime = args.runtime_options or os.environ.get("PSCALE_TRANSLATION_RUNTIME")
+    options = merge_options(_options(args, lambda c: c["translation"]), load_json_option(runtime))
     if args.estimate:
         from pscale.translate.openai_backend import print_estimate
 
@@ -89,7 +91,12 @@ def cmd_parallel_set(args: argparse.Namespace) -> None:
     from pscale.parallel_sets import subset_languages, write_parallel_set
 
     order = args.parallel_order.split(",") if args.parallel_order else load_config(args.config)["parallel_order"]
-    files = {lang: Path(args.translated_dir) / f"{lang}.parquet" for lang in subset_languages(args.x, order)}
+    available = {Path(p).stem: Path(p) for p in args.translated}
+    langs = subset_languages(args.x, order)
+    missing = [lang for lang in langs if lang not in available]
+    if missing:
+        raise ValueError(f"--translated has no <lang>.parquet for {missing} (needed for X={args.x})")
+    files = {lang: available[lang] for lang in langs}
     write_parallel_set(files, Path(args.output), args.x, args.budget, args.train_size, args.seed)
 
 
@@ -237,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--runtime-options",
         help="JSON (or @file.json) merged into translation.openai: operational settings (rpm, tpm, concurrency, "
-        "timeouts, mode, prices, cache...) that the workflow keeps out of its rerun-triggering params",
+        "timeouts, mode, prices, cache...) that the workflow keeps out of its rerun-triggering params "
+        "(default: $PSCALE_TRANSLATION_RUNTIME, which the workflow sets)",
     )
     p.add_argument("--qc-out", help="QC table Parquet (default: results/translation/qc/<dataset>.parquet)")
     p.add_argument("--usage-out", help="API usage/cost JSON (default: results/translation/usage/<dataset>.json)")
@@ -245,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parallel-set", help="build the training set for X languages")
-    p.add_argument("--translated-dir", required=True, help="folder with the training data's <lang>.parquet")
+    p.add_argument("--translated", nargs="+", required=True,
+                   help="the training data's translated files, <lang>.parquet (extra languages are ignored)")
     p.add_argument("--x", type=int, required=True, help="number of training languages, English included")
     p.add_argument("--budget", choices=["grow", "fixed"], default="grow")
     p.add_argument("--train-size", type=int, default=None, help="problems taken from the pool (default all)")

@@ -26,6 +26,7 @@ TRAINED_RUNS = [
 ]
 # Off-the-shelf reasoning models, evaluated against their initial model (no training).
 OBSERVATIONAL = {f"{OBSERVATIONAL_PREFIX}{o['name']}": o for o in config["observational"]}
+RUN_PATTERN = f"init|[a-z]+-(grow|fixed)-x[0-9]+|{OBSERVATIONAL_PREFIX}[a-z0-9._-]+"
 FIGURES = expand(
     "results/figures/{name}.png", name=["scaling_law", "accuracy_heatmap", "training_rewards"]
 )
@@ -39,17 +40,8 @@ DEFAULT_RESOURCES = {
 }
 
 
-wildcard_constraints:
-    model="|".join(MODELS),
-    run="init|[a-z]+-(grow|fixed)-x[0-9]+|" + OBSERVATIONAL_PREFIX + "[a-z0-9._-]+",
-    budget="grow|fixed",
-    x="[0-9]+",
-    benchmark="|".join(BENCHMARKS),
-    dataset="|".join(DATASETS),
-
-
 def res(family, key):
-    """A resource of a rule family: config `resources.<family>.<key>`, else the default."""
+    """A resource of a family of rules, from config `resources.<family>.<key>` or the default."""
     value = config["resources"].get(family, {}).get(key)
     return value if value is not None else DEFAULT_RESOURCES[family].get(key)
 
@@ -133,10 +125,9 @@ def model_revision_arg(wildcards):
 
 
 def _style_args(spec):
-    args = f"--chat-template {spec.get('chat_template', 'auto')}"
-    if spec.get("system_prompt"):
-        args += f" --system-prompt {shlex.quote(spec['system_prompt'])}"
-    return args
+    system = spec.get("system_prompt")
+    system_arg = f" --system-prompt {shlex.quote(system)}" if system else ""
+    return f"--chat-template {spec.get('chat_template', 'auto')}{system_arg}"
 
 
 def eval_prompt_style(wildcards):
@@ -163,6 +154,11 @@ def benchmark_files(wildcards):
 
 def scratch_options(wildcards):
     return as_json(model_spec(wildcards.model)["scratch"])
+
+
+def train_size_arg():
+    size = config["data"]["train_size"]
+    return f"--train-size {size}" if size else ""
 
 
 def grpo_options(wildcards):

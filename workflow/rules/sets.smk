@@ -8,14 +8,14 @@ rule parallel_set:
         "results/data/sets/{budget}-x{x}.parquet",
     params:
         order=",".join(config["parallel_order"]),
-        train_size=config["data"]["train_size"] or "",
+        train_size=train_size_arg(),
         seed=config["data"]["seed"],
     log:
         "results/logs/parallel_set/{budget}-x{x}.log",
     conda:
         "../../envs/data.yaml"
     shell:
-        "pscale parallel-set --translated-dir results/data/translated/" + TRAIN_DATASET +
+        "pscale parallel-set --translated {input}"
         " --x {wildcards.x} --budget {wildcards.budget} --parallel-order {params.order}"
-        " --seed {params.seed} $( [ -n '{params.train_size}' ] && echo --train-size {params.train_size} )"
+        " --seed {params.seed} {params.train_size}"
         " --output {output} > {log} 2>&1"

@@ -5,18 +5,21 @@
 # `translation_options` (backend, model, base_url, prompt file, temperature, max_tokens,
 # validation bounds, max_attempts, QC policy) and the prompt file's declared version.
 # Operational settings (rpm, tpm, concurrency, timeout, retries, backoff, mode, poll
-# interval, prices, cache path, key variable) reach the command through the global
-# TRANSLATION_RUNTIME instead: Snakemake's code trigger compares the *unformatted* shell
-# template, so changing them never reruns anything. The SQLite cache is deliberately not an
+# interval, prices, cache path, key variable) reach the command through the environment
+# variable PSCALE_TRANSLATION_RUNTIME instead (the rule is local, so the job inherits it):
+# they are neither params nor part of the shell command, so changing them never reruns
+# anything. The SQLite cache is deliberately not an
 # output: it survives failed jobs, and a rerun pays only for what is missing.
 #
 # localrule: the openai backend needs the network, which cluster compute nodes often lack;
 # the job itself is light (I/O-bound) and runs next to the Snakemake process.
 
+import os
+
 from pscale.translate.options import split_options
 from pscale.translate.prompts import prompt_version
 
-TRANSLATION_RUNTIME = as_json(split_options(config["translation"])[1])
+os.environ.update(PSCALE_TRANSLATION_RUNTIME=as_json(split_options(config["translation"])[1]))
 TRANSLATION_PROMPT_VERSION = (
     prompt_version(config["translation"]["openai"]["prompt_file"])
     if config["translation"]["backend"] == "openai"
@@ -47,4 +50,4 @@ rule translate:
         "pscale translate --source {input.source} --dataset {wildcards.dataset}"
         " --out-dir results/data/translated/{wildcards.dataset} --languages {params.languages}"
         " --qc-out {output.qc} --usage-out {output.usage}"
-        " --options {params.options:q} --runtime-options {TRANSLATION_RUNTIME:q} > {log} 2>&1"
+        " --options {params.options:q} > {log} 2>&1"
