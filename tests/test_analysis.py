@@ -41,6 +41,9 @@ def test_mti_zero_baseline_rules() -> None:
 
 def test_mti_undefined_when_training_languages_did_not_gain() -> None:
     assert math.isnan(mti({"en": 0.5, "ja": 0.5}, {"en": 0.4, "ja": 0.6}, {"en"}).mti)
+    # seen gains that cancel to float noise (+0.1 and -0.1 relative) must not explode the ratio
+    cancelled = mti({"en": 0.3, "es": 0.7, "ja": 0.5}, {"en": 0.33, "es": 0.63, "ja": 0.6}, {"en", "es"})
+    assert abs(cancelled.gain_seen) < 1e-9 and math.isnan(cancelled.mti)
 
 
 def test_power_law_fit_recovers_coefficients() -> None:

@@ -35,6 +35,8 @@ from pscale.parallel_sets import subset_languages
 log = logging.getLogger(__name__)
 
 INIT_RUN = "init"
+#: Below this mean relative gain of the training languages, MTI is undefined (NaN).
+_MIN_SEEN_GAIN = 1e-9
 #: Runs of off-the-shelf reasoning models (config `observational`), e.g. obs-r1-distill.
 OBSERVATIONAL_PREFIX = "obs-"
 _RUN = re.compile(r"^(?P<method>[a-z]+)-(?P<budget>grow|fixed)-x(?P<x>\d+)$")
@@ -133,7 +135,8 @@ def mti(
     unseen = [g for lang, g in gains.items() if lang not in train_langs]
     gain_seen = float(np.mean(seen)) if seen else math.nan
     gain_unseen = float(np.mean(unseen)) if unseen else math.nan
-    value = gain_unseen / gain_seen if seen and unseen and gain_seen > 0 else math.nan
+    # A float-noise denominator (seen gains cancelling out) would give an absurd ratio.
+    value = gain_unseen / gain_seen if seen and unseen and gain_seen > _MIN_SEEN_GAIN else math.nan
     return MTIResult(value, gain_seen, gain_unseen, skipped)
 
 
