@@ -19,7 +19,7 @@ PAPER = Path("experiments/paper.yaml")
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, repo: Path) -> Path:
     work = tmp_path_factory.mktemp("paper")
-    for name in ("Snakefile", "workflow", "resources", "experiments", "config.yaml"):
+    for name in ("Snakefile", "workflow", "resources", "envs", "experiments", "config.yaml"):
         src = repo / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     return work
@@ -71,3 +71,14 @@ def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
     assert "--model Qwen/Qwen2.5-7B-Instruct" in train and '"use_vllm":true' in train
     assert re.search(r"rule train_grpo:.*?resources:[^\n]*gpu=4", out, re.DOTALL)
     assert "rule init_model" not in out  # hub models are loaded, not built
+
+
+def test_paper_training_options_are_valid_trl_configs(repo: Path, tmp_path: Path) -> None:
+    """Every GRPO/SFT option of the paper config is a field TRL accepts (use_vllm included)."""
+    from trl import GRPOConfig, SFTConfig
+
+    training = load_config(repo / PAPER)["training"]
+    cpu = {"use_cpu": True, "bf16": False, "output_dir": str(tmp_path)}
+    grpo = GRPOConfig(**{**training["grpo"], **cpu})
+    assert grpo.use_vllm and grpo.vllm_mode == "colocate" and grpo.num_generations == 8
+    assert SFTConfig(**{**training["sft"], **cpu}).max_length == 4096

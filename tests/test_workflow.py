@@ -44,7 +44,7 @@ def snakemake(workdir: Path, *args: str, config: dict | None = None) -> subproce
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, repo: Path) -> Path:
     work = tmp_path_factory.mktemp("pipeline")
-    for name in ("Snakefile", "workflow", "resources"):
+    for name in ("Snakefile", "workflow", "resources", "envs"):
         src = repo / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     result = snakemake(work, config=SMALL_CONFIG)
