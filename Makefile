@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 run: venv
-	snakemake --cores $(CORES) --configfile $(CONFIG)
+	snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --show-failed-logs
 	snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
 	@echo "Done: open results/report.html (tables in results/tables, figures in results/figures)."
 
