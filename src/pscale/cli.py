@@ -336,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (ConfigError, FileNotFoundError, ValueError, KeyError) as err:
-        log.error("%s", err)
+        # Bad input: one clear line (the traceback with --verbose).
+        log.error("%s", err, exc_info=args.verbose)
         return 1
     return 0
 

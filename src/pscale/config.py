@@ -61,8 +61,6 @@ def _describe(error: jsonschema.ValidationError) -> str:
         )
     if error.validator == "enum":
         return f"config key '{where}': {error.instance!r} is not allowed; choose one of {error.validator_value}"
-    if error.validator == "required":
-        return f"config key '{where}': {error.message}"
     return f"config key '{where}': {error.message}"
 
 

@@ -11,7 +11,9 @@ English-centric model, but not from nothing, so relative gains (MTI) are defined
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -144,8 +146,6 @@ def init_model(
     and the language-modelling pass its questions; solutions are seen in English only
     (`sft_file`).
     """
-    import json
-
     import torch
 
     set_threads(threads)
@@ -175,6 +175,4 @@ def init_model(
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
-    import shutil
-
     shutil.rmtree(output_dir / "sft_work", ignore_errors=True)

@@ -7,7 +7,6 @@ Deciding this in one place keeps the demo and the paper-scale runs on the same c
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 
@@ -16,7 +15,6 @@ def set_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(max(1, threads))
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 
 def has_cuda() -> bool:
