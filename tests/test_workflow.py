@@ -110,6 +110,13 @@ def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
     assert counts == {"score": 8, "tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1}
 
 
+def test_translation_runtime_settings_rerun_nothing(workdir: Path) -> None:
+    # rate limits never rerun anything; the inactive openai backend's settings don't either
+    changed = _with(translation={"openai": {"rpm": 10, "concurrency": 2, "model": "other-model"}})
+    result = snakemake(workdir, "-n", config=changed)
+    assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+
+
 def test_bad_config_stops_before_any_job(workdir: Path) -> None:
     result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": "fast"}}))
     assert result.returncode != 0

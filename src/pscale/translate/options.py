@@ -3,7 +3,8 @@
 Snakemake reruns a job when its params change, and a rerun of the translation stage reruns
 every training and evaluation job downstream. Only *content* settings may therefore be
 params; *runtime* settings (rate limits, concurrency, timeouts, prices, the cache path...)
-travel in a separate `--runtime-options` JSON that is not a rerun trigger. Kept in the
+travel separately (`--runtime-options`, or the environment variable the workflow sets) and
+are not a rerun trigger. Kept in the
 package, not in the Snakefile, so the split is tested and the CLI can merge it back.
 """
 
