@@ -2,7 +2,6 @@
 # Rules stay thin; everything that computes lives here or in the pscale package.
 
 import json
-
 import shlex
 
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, parse_run, run_id
