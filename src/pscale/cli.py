@@ -9,6 +9,7 @@ or from `--config FILE` (the pipeline config, validated, defaults filled in).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -25,18 +26,24 @@ log = logging.getLogger("pscale")
 LANGUAGES_HELP = "comma-separated language codes (default: the config's `languages`)"
 
 
+@functools.cache
+def _config(path: str) -> dict[str, Any]:
+    """The validated pipeline config, read once per command (stages ask it for several sections)."""
+    return load_config(path)
+
+
 def _options(args: argparse.Namespace, section: Callable[[dict[str, Any]], Any]) -> Any:
     """Stage options: --options JSON (or @file.json) if given, else that section of --config."""
     if args.options:
         text = Path(args.options[1:]).read_text() if args.options.startswith("@") else args.options
         return json.loads(text)
-    return section(load_config(args.config))
+    return section(_config(args.config))
 
 
 def _languages(args: argparse.Namespace) -> list[str]:
     if args.languages:
         return args.languages.split(",")
-    return load_config(args.config)["languages"]
+    return _config(args.config)["languages"]
 
 
 def _add_common(parser: argparse.ArgumentParser, options_help: str | None = None) -> None:
@@ -90,7 +97,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
 def cmd_parallel_set(args: argparse.Namespace) -> None:
     from pscale.parallel_sets import subset_languages, write_parallel_set
 
-    order = args.parallel_order.split(",") if args.parallel_order else load_config(args.config)["parallel_order"]
+    order = args.parallel_order.split(",") if args.parallel_order else _config(args.config)["parallel_order"]
     available = {Path(p).stem: Path(p) for p in args.translated}
     langs = subset_languages(args.x, order)
     missing = [lang for lang in langs if lang not in available]

@@ -18,7 +18,6 @@ from pscale.prompts import LETTERS
 
 _BOXED_ONLY = [LatexExtractionConfig(boxed_match_priority=0, try_extract_without_anchor=False)]
 _ANY_ANSWER = [LatexExtractionConfig(), ExprExtractionConfig()]
-_GOLD = [LatexExtractionConfig(), ExprExtractionConfig()]
 
 
 def _timeout(seconds: int) -> int | None:
@@ -29,7 +28,7 @@ def _timeout(seconds: int) -> int | None:
 def parse_gold(answer: str) -> tuple[Any, ...]:
     """Parsed gold answer (cached: the same gold is checked against many samples)."""
     text = answer if "$" in answer or "\\boxed" in answer else f"${answer}$"
-    return tuple(parse(text, extraction_config=_GOLD, parsing_timeout=_timeout(5)))
+    return tuple(parse(text, extraction_config=_ANY_ANSWER, parsing_timeout=_timeout(5)))
 
 
 def extract_answer(response: str, require_boxed: bool = True) -> list[Any]:

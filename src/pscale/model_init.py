@@ -20,8 +20,9 @@ from typing import Any
 
 import polars as pl
 
-from pscale.prompts import PromptSet
+from pscale.prompts import PromptSet, PromptStyle
 from pscale.runtime import set_threads, training_precision
+from pscale.train import sft_rows
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +123,7 @@ def sft_warm_start(
     work_dir: Path,
 ) -> list[dict[str, Any]]:
     """English-only SFT on (prompt, solution) pairs, loss on the solution only."""
-    rows = [
-        {
-            "prompt": prompts.messages(r["question"], r["lang"]),
-            "completion": [{"role": "assistant", "content": r["solution"]}],
-        }
-        for r in sft_data.iter_rows(named=True)
-    ]
+    rows = sft_rows(sft_data, prompts, PromptStyle())
     return _run_sft(model, tokenizer, rows, arch["sft_steps"], arch, work_dir)
 
 

@@ -76,11 +76,3 @@ class PromptStyle:
     system_prompt: str | None = None
     force_language: bool = False
     plain_suffix: str = "\n"
-
-    @classmethod
-    def from_model(cls, model: dict[str, Any], force_language: bool = False) -> PromptStyle:
-        return cls(
-            chat=model.get("chat_template", "auto") != "none",
-            system_prompt=model.get("system_prompt"),
-            force_language=force_language,
-        )

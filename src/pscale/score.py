@@ -29,8 +29,6 @@ def score_frame(
     extracted: list[str | None] = []
     correct: list[bool] = []
     detected: list[str] = []
-    if "n_choices" not in generations.columns:
-        generations = generations.with_columns(pl.lit(0).alias("n_choices"))
     rows = generations.select("answer", "response", "n_choices").iter_rows()
     for gold, response, n_choices in tqdm(rows, total=generations.height, desc="score", unit="resp", mininterval=2):
         answer, ok = grade(gold, response, require_boxed, n_choices)

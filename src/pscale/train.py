@@ -57,12 +57,17 @@ def load_sft_dataset(train_set: Path, prompts: PromptSet, style: PromptStyle):
             f"{train_set}: {missing.height} rows have no solution (e.g. id {first['id']}, lang {first['lang']}); "
             "the SFT arm needs worked solutions in every language (translation.openai.translate_solution)"
         )
+    return Dataset.from_list(sft_rows(frame, prompts, style))
+
+
+def sft_rows(frame: pl.DataFrame, prompts: PromptSet, style: PromptStyle) -> list[dict[str, Any]]:
+    """TRL prompt-completion rows: each question's prompt and its worked solution."""
     rows = []
     for r in frame.iter_rows(named=True):
         prompt = prompts.prompt(r["question"], r["lang"], style)
         completion = r["solution"] if isinstance(prompt, str) else [{"role": "assistant", "content": r["solution"]}]
         rows.append({"prompt": prompt, "completion": completion})
-    return Dataset.from_list(rows)
+    return rows
 
 
 def _file_digest(path: Path) -> str:
