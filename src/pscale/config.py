@@ -8,18 +8,21 @@ offending key and what is allowed, before any job starts.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
+from pscale.errors import UserError
+
 #: The schema shipped with the workflow.
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """The config breaks the schema or a cross-key rule; the message names the key."""
 
 
@@ -107,14 +110,96 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
                 f"config key 'observational': '{entry['name']}' has base '{entry['base']}', "
                 f"which is not a key of 'models' {sorted(config['models'])}"
             )
-    grpo = config["training"]["grpo"]
-    if grpo["per_device_train_batch_size"] % grpo["num_generations"] and "generation_batch_size" not in grpo:
-        problems.append(
-            "config key 'training.grpo.per_device_train_batch_size': must be a multiple of "
-            f"num_generations ({grpo['num_generations']}), got {grpo['per_device_train_batch_size']}"
-        )
+    problems.extend(_check_training(config))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _unknown_keys(where: str, keys: Iterable[str], allowed: frozenset[str], library: str) -> list[str]:
+    """One line per key `library` would reject, with the closest valid name (difflib)."""
+    problems = []
+    for key in sorted(set(keys) - allowed):
+        close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        problems.append(f"config key '{where}.{key}': not an argument of {library}{hint}")
+    return problems
+
+
+#: Options the pipeline sets itself (from other config keys or the job's paths).
+_PIPELINE_SET = {
+    "output_dir": "the pipeline sets it to the job's work folder (results/work/...)",
+    "reward_weights": "set training.reward_weights instead",
+    "resume_from_checkpoint": "the pipeline resumes from the newest complete checkpoint itself",
+}
+
+
+def _check_training(config: dict[str, Any]) -> list[str]:
+    """TRL/vLLM option names and values that cannot train, caught before Snakemake deletes any output.
+
+    Field names come from `pscale.option_fields` (no trl/vllm import: `snakemake -n` stays fast).
+    """
+    from pscale.option_fields import GRPO_FIELDS, SFT_FIELDS, VLLM_FIELDS
+
+    problems: list[str] = []
+    training = config["training"]
+    grpo, sft = training["grpo"], training["sft"]
+    problems += _unknown_keys("training.grpo", grpo, GRPO_FIELDS, "trl.GRPOConfig")
+    problems += _unknown_keys("training.sft", sft, SFT_FIELDS, "trl.SFTConfig")
+    vllm = config.get("evaluation", {}).get("vllm") or {}
+    problems += _unknown_keys("evaluation.vllm", vllm, VLLM_FIELDS, "vllm.LLM (engine arguments)")
+    for name in ("model", "revision", "generation_config"):
+        if name in vllm:
+            problems.append(f"config key 'evaluation.vllm.{name}': set by the pipeline (per model), remove it")
+    for section, options in (("grpo", grpo), ("sft", sft)):
+        for key, why in _PIPELINE_SET.items():
+            if key in options:
+                problems.append(f"config key 'training.{section}.{key}': {why}")
+    if "grpo" in training["methods"]:
+        weights = training["reward_weights"]
+        if sum(weights.values()) <= 0:
+            problems.append(
+                f"config key 'training.reward_weights': the weights {weights} sum to 0, so GRPO would have no "
+                "reward to learn from; give at least one a positive weight"
+            )
+        problems += _check_grpo_batch(grpo, config.get("resources", {}).get("train", {}).get("gpu") or 1)
+    return problems
+
+
+def _check_grpo_batch(grpo: dict[str, Any], world_size: int) -> list[str]:
+    """TRL's own GRPOConfig rule, checked up front: every generation batch holds whole prompt groups."""
+    problems = []
+    per_device, num_generations = grpo["per_device_train_batch_size"], grpo["num_generations"]
+    world_size = max(1, int(world_size))
+    if "generation_batch_size" in grpo and "steps_per_generation" in grpo:
+        problems.append(
+            "config keys 'training.grpo.generation_batch_size' and 'training.grpo.steps_per_generation': "
+            "set one of them, not both"
+        )
+        return problems
+    global_batch = per_device * world_size
+    if grpo.get("generation_batch_size") is not None:
+        generation_batch = grpo["generation_batch_size"]
+        if generation_batch % global_batch:
+            problems.append(
+                f"config key 'training.grpo.generation_batch_size': {generation_batch} must be a multiple of "
+                f"per_device_train_batch_size x GPUs = {per_device} x {world_size} = {global_batch}"
+            )
+        key = "generation_batch_size"
+    else:
+        steps = grpo.get("steps_per_generation") or grpo.get("gradient_accumulation_steps") or 1
+        generation_batch = global_batch * steps
+        key = "per_device_train_batch_size"
+    if generation_batch % num_generations:
+        problems.append(
+            f"config key 'training.grpo.{key}': the generation batch ({generation_batch} completions) must be a "
+            f"multiple of num_generations ({num_generations}) so every prompt gets its whole group"
+            + (
+                f"; e.g. per_device_train_batch_size: {num_generations * max(1, round(per_device / num_generations))}"
+                if key == "per_device_train_batch_size"
+                else ""
+            )
+        )
+    return problems
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""Shared I/O of every stage: atomic writes and checked reads of the tables between stages.
+
+Atomic: a file is written to a temporary name in the same folder and renamed over the
+target (`os.replace`, atomic on POSIX), so a stage killed mid-write -- by hand or under
+Snakemake -- leaves either the old file or none, never a truncated one that looks complete.
+
+Checked: a stage reads its input with `read_table`, which names the file, the column and the
+first bad row when the file is unreadable (truncated, not Parquet), lacks a column, has a
+column of the wrong type, or has nulls/empty strings where the contract forbids them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pscale.errors import UserError
+
+
+class TableError(UserError):
+    """An input table breaks its stage's contract; the message names file, column and row."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yields a temporary path next to `path`; renamed onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_parquet(frame: pl.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp)
+
+
+def write_csv(frame: pl.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.write_csv(tmp)
+
+
+def write_text(text: str, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(value: Any, path: str | Path, indent: int | None = 2, sort_keys: bool = False) -> None:
+    write_text(json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False) + "\n", path)
+
+
+#: Loose type families for schema checks: a column "string" may be String/Categorical, etc.
+_KINDS: dict[str, tuple[type, ...]] = {
+    "string": (pl.String, pl.Categorical, pl.Enum),
+    "int": (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64),
+    "float": (pl.Float32, pl.Float64),
+    "number": (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64,
+               pl.Float32, pl.Float64),
+    "bool": (pl.Boolean,),
+    "list": (pl.List,),
+}
+
+
+def _describe_row(frame: pl.DataFrame, index: int) -> str:
+    where = f"row {index}"
+    extra = [f"{key} {frame[key][index]!r}" for key in ("id", "lang", "sample") if key in frame.columns]
+    return f"{where} ({', '.join(extra)})" if extra else where
+
+
+def read_table(
+    path: str | Path,
+    columns: Mapping[str, str | None],
+    required: Iterable[str] = (),
+    non_empty: Iterable[str] = (),
+    what: str = "table",
+) -> pl.DataFrame:
+    """Reads a Parquet (or .csv) file and checks it against its stage contract.
+
+    `columns` maps each required column to a kind (`string`, `int`, `float`, `number`,
+    `bool`, `list`; None = any); `required` columns may hold no nulls; `non_empty` string
+    columns may hold no null and no blank string. Raises TableError naming the file, the
+    column and the first bad row, and saying how to fix it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise TableError(f"{what} {path} does not exist (was the stage that makes it run?)")
+    try:
+        frame = pl.read_csv(path) if path.suffix == ".csv" else pl.read_parquet(path)
+    except Exception as err:  # polars raises ComputeError, OSError, ... for a damaged file
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TableError(
+            f"{what} {path} cannot be read ({detail[:200]}): it is truncated or not a "
+            f"{'CSV' if path.suffix == '.csv' else 'Parquet'} file; delete it and rerun the stage that makes it"
+        ) from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TableError(
+            f"{what} {path} lacks column(s) {missing} (it has {frame.columns}); it was written by "
+            "an older or different version of the stage: delete it and rerun the stage that makes it"
+        )
+    for name, kind in columns.items():
+        if kind is None:
+            continue
+        dtype = frame.schema[name]
+        if dtype == pl.Null:  # an all-null column: the null check below names the row
+            continue
+        if not isinstance(dtype, _KINDS[kind]) and dtype not in _KINDS[kind]:
+            raise TableError(f"{what} {path}: column '{name}' has type {dtype}, expected {kind}")
+    blanks = set(non_empty)
+    for name in dict.fromkeys([*required, *non_empty]):
+        bad = frame[name].is_null()
+        if name in blanks and frame.schema[name] in (pl.String,):
+            bad = bad | (frame[name].str.strip_chars() == "")
+        if bad.any():
+            index = int(bad.arg_true()[0])
+            count = int(bad.sum())
+            kind = "null or empty" if name in blanks else "null"
+            raise TableError(
+                f"{what} {path}: column '{name}' is {kind} in {count} row(s), first at {_describe_row(frame, index)}"
+            )
+    return frame
