@@ -116,9 +116,14 @@ def make_backend(
 
 def load_benchmark(files: list[Path]) -> pl.DataFrame:
     """All languages of one benchmark, concatenated (one translated file per language)."""
+    from pscale.tables import read_table
+
     frames = []
     for path in files:
-        frame = pl.read_parquet(path)
+        frame = read_table(
+            path, {"id": "string", "lang": "string", "question": "string", "answer": "string"},
+            non_empty=("id", "lang", "question", "answer"), what="benchmark file",
+        )
         choices = frame["choices"] if "choices" in frame.columns else pl.Series([None] * frame.height)
         frames.append(
             frame.select("id", "lang", "question", "answer").with_columns(
@@ -168,6 +173,7 @@ def generate_benchmark(
     frame = pl.DataFrame(
         rows, schema={c: pl.Int64 if c in integer_columns else pl.String for c in GENERATION_COLUMNS}
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(output)
+    from pscale.tables import write_parquet
+
+    write_parquet(frame, output)  # atomic: a killed run leaves no file that looks complete
     return frame

@@ -36,7 +36,13 @@ def build_parallel_set(
 ) -> pl.DataFrame:
     """The training set for subset size `x`; `files` maps each language to its translated file."""
     langs = list(files)
-    frames = {lang: pl.read_parquet(path) for lang, path in files.items()}
+    from pscale.tables import read_table
+
+    columns = {"id": "string", "lang": "string", "question": "string", "answer": "string", "solution": "string"}
+    frames = {
+        lang: read_table(path, columns, non_empty=("id", "lang", "question", "answer"), what="translated file")
+        for lang, path in files.items()
+    }
     pool = select_ids(frames["en"]["id"].to_list(), train_size, seed)
     if budget == "fixed":
         per_lang = max(1, len(pool) // x)
@@ -60,6 +66,6 @@ def write_parallel_set(
     files: dict[str, Path], output: Path, x: int, budget: str, train_size: int | None, seed: int
 ) -> None:
     """Stage entry point."""
-    frame = build_parallel_set(files, x, budget, train_size, seed)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(output)
+    from pscale.tables import write_parquet
+
+    write_parquet(build_parallel_set(files, x, budget, train_size, seed), output)

@@ -50,6 +50,10 @@ def score_generations(
     min_letters: int = 3,
 ) -> None:
     """Stage entry point."""
-    frame = score_frame(pl.read_parquet(generations), tuple(languages), require_boxed, min_letters)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(output)
+    from pscale.tables import read_table, write_parquet
+
+    columns = {"id": "string", "lang": "string", "sample": "int", "answer": "string", "n_choices": "int",
+               "response": "string"}
+    generated = read_table(generations, columns, required=columns, what="generations file")
+    frame = score_frame(generated, tuple(languages), require_boxed, min_letters)
+    write_parquet(frame, output)  # atomic: a killed run leaves no file that looks complete

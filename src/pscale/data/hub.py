@@ -111,8 +111,9 @@ def normalize(rows: list[dict[str, Any]], spec: dict[str, Any], dataset: str, se
 
 def write_hub_source(spec: dict[str, Any], dataset: str, seed: int, output: Path) -> pl.DataFrame:
     """Stage entry point: load, normalise and write one dataset's English source file."""
+    from pscale.tables import write_parquet
+
     frame = normalize(load_rows(spec), spec, dataset, seed)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(output)
+    write_parquet(frame, output)
     log.info("%s: %d items from %s", dataset, frame.height, spec["path"])
     return frame

@@ -9,6 +9,12 @@ limiter, a 429 pauses all workers for its Retry-After, and transient failures (5
 `max_retries`. Anything else (400, 401, 403, 404, 422, 429 insufficient_quota) is fatal: the
 stage stops at once with the server's message.
 
+Two breakers stop a run that retrying cannot save, instead of retrying every text in turn
+(a dead endpoint used to take ~77 minutes to fail 600 texts): an endpoint that cannot be
+reached (connection refused, DNS failure, TLS error) on most of the first requests stops the
+stage within seconds, naming `base_url`; and once the run is under way, `breaker_limit`
+failed requests in a row of one same kind, with no success in between, stop it too.
+
 The API key lives only in the client object. Every message that can contain it (a server
 may echo it in a 401) is redacted, and a logging filter redacts any log record, verbose
 HTTP debug logs included.
@@ -21,6 +27,8 @@ import contextlib
 import email.utils
 import logging
 import random
+import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -28,14 +36,15 @@ from typing import Any, TypeVar
 
 import openai
 
+from pscale.errors import UserError
 from pscale.translate.limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class TranslationError(ValueError):
-    """The stage cannot finish; the message says why and what to do (a ValueError, so `pscale` prints one line)."""
+class TranslationError(UserError):
+    """The stage cannot finish; the message says why and what to do (a UserError: `pscale` prints one line)."""
 
 
 class RetriesExhausted(Exception):
@@ -47,6 +56,31 @@ class CallStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
+    succeeded: int = 0
+
+
+#: Failure kinds that mean the endpoint cannot be reached at all: retrying rarely helps.
+UNREACHABLE = frozenset({"connection refused", "host not found (DNS)", "TLS error"})
+#: Unreachable failures, before any success, that stop the stage (when they are most of the attempts).
+FIRST_CONTACT_LIMIT = 4
+
+
+def connection_kind(err: BaseException) -> str:
+    """What went wrong under an openai.APIConnectionError, from its chain of causes."""
+    seen: BaseException | None = err
+    for _ in range(12):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "host not found (DNS)"
+        if isinstance(seen, ssl.SSLError):
+            return "TLS error"
+        if isinstance(seen, (ConnectionResetError, BrokenPipeError)):
+            return "connection reset"
+        seen = seen.__cause__ or seen.__context__
+    return "connection error"
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -117,6 +151,7 @@ class ApiCaller:
         secret: str,
         where: str,
         key_env: str,
+        breaker_limit: int = 30,
     ) -> None:
         self.limiter = limiter
         self.max_retries = max_retries
@@ -125,7 +160,39 @@ class ApiCaller:
         self.secret = secret
         self.where = where
         self.key_env = key_env
+        self.breaker_limit = breaker_limit
         self.stats = CallStats()
+        self._streak: list[str] = []  # failure kinds since the last success
+        self._warned: dict[str, int] = {}
+
+    def _failed(self, kind: str) -> None:
+        """Counts one failed attempt; raises TranslationError when a breaker trips."""
+        self._streak.append(kind)
+        count = self._warned.get(kind, 0) + 1
+        self._warned[kind] = count
+        if count == 1 or count % 50 == 0:
+            log.warning("requests to %s are failing: %s (%d so far); retrying with backoff", self.where, kind, count)
+        unreachable = [k for k in self._streak if k in UNREACHABLE]
+        if (
+            self.stats.succeeded == 0
+            and len(unreachable) >= FIRST_CONTACT_LIMIT
+            and len(unreachable) * 2 > self.stats.requests
+        ):
+            raise TranslationError(
+                f"cannot reach the translation API at {self.where}: {unreachable[-1]} on {len(unreachable)} of the "
+                f"first {self.stats.requests} requests, none answered; check translation.openai.base_url "
+                f"({self.where}) and that the server is up, then rerun (nothing was translated or paid for)"
+            )
+        if len(self._streak) >= self.breaker_limit and len(set(self._streak[-self.breaker_limit :])) == 1:
+            raise TranslationError(
+                f"circuit breaker: the last {len(self._streak)} requests to {self.where} all failed the same way "
+                f"({kind}) with no success in between; stopped instead of retrying every text. Completed work is "
+                "cached: rerun when the API answers again"
+            )
+
+    def _succeeded(self) -> None:
+        self.stats.succeeded += 1
+        self._streak.clear()
 
     def backoff(self, retry: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random, capped."""
@@ -147,8 +214,9 @@ class ApiCaller:
                 await self.limiter.acquire(tokens)
             self.stats.requests += 1
             delay = self.backoff(retry)
+            kind = ""
             try:
-                return await send()
+                result = await send()
             except openai.RateLimitError as err:
                 if _is_quota_error(err):
                     raise self.fatal(err) from None
@@ -160,15 +228,22 @@ class ApiCaller:
                 self.stats.rate_limited += 1
                 last = f"HTTP 429, Retry-After {asked}"
             except openai.APITimeoutError:
-                last = "timed out"
+                last = kind = "timed out"
             except openai.APIConnectionError as err:
-                last = f"connection error ({type(err.__cause__).__name__ if err.__cause__ else 'closed'})"
+                kind = connection_kind(err)
+                last = f"{kind} ({type(err.__cause__).__name__ if err.__cause__ else 'closed'})"
             except openai.APIStatusError as err:
                 if err.status_code not in (408, 409) and err.status_code < 500:
                     raise self.fatal(err) from None
+                kind = f"HTTP {err.status_code}"
                 last = f"HTTP {err.status_code}: {redact(err.message, self.secret)}"
             except (ValueError, openai.APIResponseValidationError) as err:
-                last = f"malformed response ({type(err).__name__})"
+                last = kind = f"malformed response ({type(err).__name__})"
+            else:
+                self._succeeded()
+                return result
+            if kind:  # a 429 is the server pacing us, not a failure of the endpoint
+                self._failed(kind)
             if retry == self.max_retries:
                 break
             self.stats.retries += 1

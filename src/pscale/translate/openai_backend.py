@@ -252,12 +252,15 @@ class OpenAIBackend:
             for line in self.estimate_lines(len(jobs), len(jobs) - len(pending), copied, estimate):
                 log.info("%s", line)
             usage = Usage("batch" if self.batch else "sync")
-            if pending:
-                key = self.api_key()
-                with redacted_logging(key):
-                    asyncio.run(self._run(pending, cache, key, usage))
+            try:
+                if pending:
+                    key = self.api_key()
+                    with redacted_logging(key):
+                        asyncio.run(self._run(pending, cache, key, usage))
+            finally:
+                # On every exit path (a fatal error, a breaker, Ctrl-C): what was sent and paid for.
+                self.usage = self._usage_record(jobs, pending, usage, estimate, cache)
         failing = [job for job in jobs.values() if job.error]
-        self.usage = self._usage_record(jobs, pending, usage, estimate)
         if failing:
             raise TranslationError(
                 f"{len(failing)} text(s) could not be translated because the API kept failing, e.g. "
@@ -283,6 +286,7 @@ class OpenAIBackend:
             key,
             options["base_url"] or "api.openai.com",
             options["api_key_env"],
+            breaker_limit=max(30, 2 * options["concurrency"]),
         )
         bar = _progress(len(pending), "batch" if self.batch else "sync", options["progress"])
         try:
@@ -410,9 +414,15 @@ class OpenAIBackend:
         return frames, pl.DataFrame(qc_rows, schema=QC_SCHEMA) if qc_rows else empty_qc()
 
     def _usage_record(
-        self, jobs: dict[tuple[str, str], Job], pending: list[Job], usage: Usage, estimate: dict[str, Any]
+        self,
+        jobs: dict[tuple[str, str], Job],
+        pending: list[Job],
+        usage: Usage,
+        estimate: dict[str, Any],
+        cache: TranslationCache | None = None,
     ) -> dict[str, Any]:
         prices = self.options["prices"]
+        ledger = self._ledger(cache) if cache is not None else None
         return {
             "dataset": self.dataset,
             "backend": "openai",
@@ -435,6 +445,22 @@ class OpenAIBackend:
             "cost_usd": round(cost_usd(usage.prompt_tokens, usage.completion_tokens, prices, self.batch), 6),
             "prices": prices,
             "estimate_before_run": estimate,
+            **({"cache_ledger": ledger} if ledger is not None else {}),
+        }
+
+    def _ledger(self, cache: TranslationCache) -> dict[str, Any]:
+        """Every completion ever stored in the cache file and its cost: what was paid for, also by
+        runs killed with -9 before they could write their own usage record."""
+        prices = self.options["prices"]
+        rows = cache.db.execute(
+            "SELECT mode, COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) "
+            "FROM completions GROUP BY mode"
+        ).fetchall()
+        return {
+            "completions": sum(r[1] for r in rows),
+            "prompt_tokens": sum(r[2] for r in rows),
+            "completion_tokens": sum(r[3] for r in rows),
+            "cost_usd": round(sum(cost_usd(r[2], r[3], prices, r[0] == "batch") for r in rows), 6),
         }
 
 
