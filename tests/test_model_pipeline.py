@@ -56,6 +56,46 @@ def test_tokenizer_round_trips_every_script(corpus_dir: Path) -> None:
     assert model.config.model_type == "qwen2" and model.config.vocab_size == len(tokenizer)
 
 
+#: Text in every study script, with digits (ASCII, native, full-width), LaTeX and the chat markup.
+ROUND_TRIP_PROBES = [
+    "Tom has 12 apples and 7 pears. \\boxed{19}",
+    "<think>There are 10 - 2 = 8 cookies left.</think>\n\\boxed{8}",
+    "$\\frac{1}{2} + x^{2}$ = 0.5, 1,000 and 3.14",
+    "Pablo tiene 12 manzanas. ¿Cuántas quedan? Écris la réponse. Größe: 204",
+    "У Ивана 12 яблок. 小明有12个苹果。かごの中に10枚。ในตะกร้ามี 10 ชิ้น ๒๐๔",
+    "Kikapu kina biskuti 10. ঝুড়িতে 10টি বিস্কুট ২০৪ బుట్టలో 10 బిస్కెట్లు ౨౦౪ ２０４",
+]
+
+
+def test_every_tokenizer_loader_gives_the_trained_ids(init_dir: Path, corpus_dir: Path) -> None:
+    """Generation (AutoTokenizer) and the trainers (train.load_tokenizer) must see the ids the
+    model was trained on; AutoTokenizer on a qwen2 folder rebuilds Qwen2Tokenizer's own pipeline."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    from pscale.train import load_tokenizer
+
+    texts = pl.concat(pl.read_parquet(p) for p in (corpus_dir / "demo_train").glob("*.parquet"))
+    trained = train_tokenizer([*texts["question"].to_list(), *texts["solution"].to_list()], ARCH["vocab_size"])
+    trained.save_pretrained(init_dir / "probe_tokenizer")
+    for path in (init_dir, init_dir / "probe_tokenizer"):
+        reference = PreTrainedTokenizerFast.from_pretrained(path)
+        chat = reference.apply_chat_template([{"role": "user", "content": ROUND_TRIP_PROBES[0]}], tokenize=False,
+                                             add_generation_prompt=True)
+        loaders = {
+            "AutoTokenizer": AutoTokenizer.from_pretrained(path),
+            "train.load_tokenizer": load_tokenizer(str(path), padding_side="left", truncation_side="left"),
+        }
+        for name, loaded in loaders.items():
+            for text in [*ROUND_TRIP_PROBES, chat]:
+                expected = reference(text, add_special_tokens=False)["input_ids"]
+                assert loaded(text, add_special_tokens=False)["input_ids"] == expected, (name, text)
+    # The tokenizer as trained (before any save) agrees with what is loaded back.
+    loaded = AutoTokenizer.from_pretrained(init_dir / "probe_tokenizer")
+    for text in ROUND_TRIP_PROBES:
+        assert loaded(text, add_special_tokens=False)["input_ids"] == trained(text, add_special_tokens=False)["input_ids"]
+    assert loaded.tokenize(" 12") == trained.tokenize(" 12")
+
+
 def test_init_model_saves_a_loadable_model(init_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
