@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pscale.config import ConfigError, load_config
+from pscale.config import load_config
+from pscale.errors import UserError
 from pscale.prompts import PromptStyle
 
 log = logging.getLogger("pscale")
@@ -62,15 +63,14 @@ def _add_prompt_style(parser: argparse.ArgumentParser) -> None:
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
     from pscale.data.demo import make_demo_corpus
+    from pscale.tables import write_parquet
 
     corpus = make_demo_corpus(args.n_train, args.n_test, args.seed)
     for name, frame in corpus.items():
         reference = Path(args.reference_dir) / f"{name}.parquet"
         source = Path(args.source_dir) / f"{name}.parquet"
-        reference.parent.mkdir(parents=True, exist_ok=True)
-        source.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(reference)
-        frame.filter(frame["lang"] == "en").drop("lang").write_parquet(source)
+        write_parquet(frame, reference)
+        write_parquet(frame.filter(frame["lang"] == "en").drop("lang"), source)
         log.info("%s: %d problems x %d languages", name, frame["id"].n_unique(), frame["lang"].n_unique())
 
 
@@ -87,7 +87,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
         print_estimate(Path(args.source), _languages(args), options, dataset=args.dataset)
         return
     if not args.out_dir:
-        raise ValueError("pscale translate: --out-dir is required (unless --estimate)")
+        raise UserError("pscale translate: --out-dir is required (unless --estimate)")
     outputs = {lang: Path(args.out_dir) / f"{lang}.parquet" for lang in _languages(args)}
     qc_out = Path(args.qc_out or f"results/translation/qc/{args.dataset}.parquet")
     usage_out = Path(args.usage_out or f"results/translation/usage/{args.dataset}.json")
@@ -102,7 +102,7 @@ def cmd_parallel_set(args: argparse.Namespace) -> None:
     langs = subset_languages(args.x, order)
     missing = [lang for lang in langs if lang not in available]
     if missing:
-        raise ValueError(f"--translated has no <lang>.parquet for {missing} (needed for X={args.x})")
+        raise UserError(f"--translated has no <lang>.parquet for {missing} (needed for X={args.x})")
     files = {lang: available[lang] for lang in langs}
     write_parallel_set(files, Path(args.output), args.x, args.budget, args.train_size, args.seed)
 
@@ -342,10 +342,15 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         args.func(args)
-    except (ConfigError, FileNotFoundError, ValueError, KeyError) as err:
-        # Bad input: one clear line (the traceback with --verbose).
+    except (UserError, FileNotFoundError, json.JSONDecodeError) as err:
+        # The user's input (config, data file, endpoint): the message names it; the traceback with --verbose.
         log.error("%s", err, exc_info=args.verbose)
         return 1
+    except ValueError as err:
+        # The stages raise ValueError for bad values they were given; numpy/torch may raise it for a bug.
+        log.error("%s%s", err, "" if args.verbose else " (pscale -v ... shows the traceback)", exc_info=args.verbose)
+        return 1
+    # Anything else (KeyError, TypeError, ...) is a bug: Python prints its full traceback.
     return 0
 
 

@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def read_train_set(train_set: Path, required: set[str]) -> pl.DataFrame:
-    frame = pl.read_parquet(train_set)
-    missing = required - set(frame.columns)
-    if missing:
-        raise ValueError(f"{train_set}: missing columns {sorted(missing)}")
-    return frame
+    """The parallel set, checked: every required column present, questions and answers non-empty."""
+    from pscale.tables import read_table
+
+    columns = {c: ("string" if c in {"id", "lang", "question", "answer", "solution"} else None) for c in required}
+    non_empty = [c for c in ("id", "lang", "question", "answer") if c in required]
+    return read_table(train_set, columns, non_empty=non_empty, what="training set")
 
 
 def load_prompt_dataset(train_set: Path, prompts: PromptSet, style: PromptStyle):
@@ -85,9 +86,73 @@ def run_fingerprint(model_path: str, train_set: Path, prompt_file: Path, setting
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def _zip_ok(path: Path) -> bool:
+    """torch.save writes a zip whose central directory comes last: a cut-off file fails this."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _safetensors_ok(path: Path) -> bool:
+    """The header's byte ranges must all lie inside the file (a cut-off file ends early)."""
+    import struct
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            header = json.loads(handle.read(length))
+    except (OSError, struct.error, ValueError):
+        return False
+    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+    return size == 8 + length + max(ends, default=0)
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why `checkpoint` cannot be resumed from (None if its weights and trainer state are whole).
+
+    A job killed while saving (a time limit during a minutes-long 7B save) leaves a folder
+    with some files missing or cut off; Trainer writes trainer_state.json last.
+    """
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text())
+        int(state["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "trainer_state.json missing or cut off"
+    index = next((checkpoint / n for n in ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+                  if (checkpoint / n).exists()), None)
+    if index is not None:
+        try:
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (OSError, ValueError, KeyError):
+            return f"{index.name} cut off"
+    else:
+        shards = [n for n in ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
+                  if (checkpoint / n).exists()][:1]
+        if not shards and not any(checkpoint.glob("global_step*")):  # DeepSpeed keeps weights in global_step*/
+            return "no model weights"
+    for shard in shards:
+        ok = _safetensors_ok if shard.endswith(".safetensors") else _zip_ok
+        if not ok(checkpoint / shard):
+            return f"{shard} missing or cut off"
+    for name in ("optimizer.pt", "scheduler.pt"):
+        if (checkpoint / name).exists() and not _zip_ok(checkpoint / name):
+            return f"{name} cut off"
+    return None
+
+
 def prepare_work_dir(work_dir: Path, fingerprint: str) -> str | None:
-    """The checkpoint to resume from, or None; stale checkpoints of other settings are removed."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete checkpoint to resume from, or None.
+
+    Checkpoints of other settings are removed; incomplete ones (a kill during a save) are
+    moved aside to `incomplete-checkpoint-*` with a log line, so the run resumes from the
+    previous complete one instead of failing on every retry.
+    """
+    import re
 
     stamp = work_dir / "fingerprint.txt"
     if work_dir.is_dir() and (not stamp.exists() or stamp.read_text() != fingerprint):
@@ -95,21 +160,63 @@ def prepare_work_dir(work_dir: Path, fingerprint: str) -> str | None:
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
-    return get_last_checkpoint(str(work_dir))
+    names = (re.fullmatch(r"checkpoint-(\d+)", p.name) for p in work_dir.iterdir() if p.is_dir())
+    found = [(int(m[1]), work_dir / m[0]) for m in names if m]
+    for _, checkpoint in sorted(found, reverse=True):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return str(checkpoint)
+        aside = work_dir / f"incomplete-{checkpoint.name}"
+        shutil.rmtree(aside, ignore_errors=True)
+        checkpoint.rename(aside)
+        log.warning("checkpoint %s is incomplete (%s; killed while saving?): moved to %s, "
+                    "resuming from the previous complete one", checkpoint, problem, aside)
 
 
 #: Checkpointing defaults; config values override them.
 CHECKPOINTING = {"logging_steps": 5, "save_strategy": "steps", "save_steps": 50, "save_total_limit": 2}
 
 
+def summarize_history(history: list[dict[str, Any]], resumed_step: int | None) -> list[dict[str, Any]]:
+    """log_history with a final summary that covers the whole run, also after a resume.
+
+    Trainer's summary after a resume divides only the resumed steps' loss by all steps and
+    times only the resumed session; here train_loss is the mean of every logged loss, and the
+    timing keys say they cover the last session.
+    """
+    if not history or "train_runtime" not in history[-1] or not resumed_step:
+        return history
+    summary = dict(history[-1])
+    losses = [h["loss"] for h in history[:-1] if "loss" in h]
+    if losses:
+        summary["train_loss_last_session"] = summary.get("train_loss")
+        summary["train_loss"] = sum(losses) / len(losses)
+    for key in ("train_runtime", "train_samples_per_second", "train_steps_per_second"):
+        if key in summary:
+            summary[f"{key}_last_session"] = summary.pop(key)
+    runtime = summary.get("train_runtime_last_session")
+    if runtime:
+        summary["train_steps_per_second_last_session"] = round((summary["step"] - resumed_step) / runtime, 3)
+    summary["resumed_from_step"] = resumed_step
+    return [*history[:-1], summary]
+
+
 def _train_and_save(trainer: Any, output_dir: Path, work_dir: Path, resume: str | None) -> None:
+    from pscale.tables import write_json
+
     if resume:
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    trainer.save_model(str(output_dir))
-    trainer.processing_class.save_pretrained(output_dir)
-    (output_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    resumed_step = int(Path(resume).name.rsplit("-", 1)[1]) if resume else None
+    # Everything goes to a temporary sibling folder, renamed into place when complete.
+    staging = output_dir.with_name(f".{output_dir.name}.saving")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    trainer.save_model(str(staging))
+    trainer.processing_class.save_pretrained(staging)
+    write_json(summarize_history(trainer.state.log_history, resumed_step), staging / "log_history.json", indent=1)
+    shutil.rmtree(output_dir, ignore_errors=True)
+    staging.rename(output_dir)
     shutil.rmtree(work_dir)  # checkpoints only serve an interrupted run; a 7B one is tens of GB
 
 
