@@ -17,8 +17,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# After any crash, `make run` again: a lock left by a killed Snakemake is cleared (never while
+# a run or one of its jobs is alive here), and incomplete outputs are redone.
 run: venv
-	snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --show-failed-logs
+	python -m pscale.snakelock --configfile $(CONFIG)
+	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs
 	snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
 	@echo "Done: open results/report.html (tables in results/tables, figures in results/figures)."
 
