@@ -159,7 +159,7 @@ def test_faults_end_translated_or_in_qc_with_reason(source: Path, tmp_path: Path
         assert [e["turns"] for e in retried] == [2, 4]
         assert "rejected: language" in retried[1]["messages"][-1]["content"]
 
-        usage = json.loads((tmp_path / "out" / "usage.json").read_text())
+        usage = json.loads((tmp_path / "out" / "usage.json").read_text())["runs"][-1]
         # Attempts seen by the client >= requests the server saw (a stale keep-alive connection fails
         # before reaching it); every completion the server answered was paid for and recorded once.
         assert usage["http_requests"] >= len(server.chat_log()) and usage["completions"] == len(server.completed())
@@ -207,7 +207,7 @@ def test_rerun_sends_zero_requests_and_changes_pay_only_their_share(source: Path
         assert len(server.chat_log()) == 20  # rerun: zero requests
         for lang, path in first.items():
             assert pl.read_parquet(path).equals(pl.read_parquet(tmp_path / "b" / "translated" / f"{lang}.parquet"))
-        usage = json.loads((tmp_path / "b" / "usage.json").read_text())
+        usage = json.loads((tmp_path / "b" / "usage.json").read_text())["runs"][-1]
         assert usage["http_requests"] == 0 and usage["texts_cached"] == 20 and usage["cost_usd"] == 0
 
         run_stage(source, tmp_path / "c", options, ["en", "es", "fr", "de"])
@@ -305,6 +305,88 @@ def test_persistent_5xx_fails_the_stage_after_retries_and_a_rerun_resumes(
         server.faults.clear()
         run_stage(source, tmp_path / "out", options, ["en", "es", "fr"])
         assert len(server.completed()) == 20  # the rerun paid for the missing text only
+    # usage.json keeps both runs: the failed one's spend is not overwritten by the rerun's
+    usage = json.loads((tmp_path / "out" / "usage.json").read_text())
+    failed, rerun = usage["runs"]
+    assert failed["outcome"].startswith("failed: TranslationError") and rerun["outcome"] == "completed"
+    assert failed["completions"] == 19 and failed["http_requests"] >= 22 and rerun["completions"] == 1
+    assert usage["totals"]["completions"] == 20 and usage["totals"]["runs"] == 2
+    assert usage["totals"]["http_requests"] == failed["http_requests"] + rerun["http_requests"]
+    assert usage["totals"]["cost_usd"] == pytest.approx(failed["cost_usd"] + rerun["cost_usd"], abs=1e-6)
+    assert rerun["cache_ledger"]["completions"] == 20
+
+
+# ---- endpoints that cannot answer: stop fast, name base_url, record what was paid ------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: connections are refused
+
+
+@pytest.mark.parametrize(("base_url", "kind"), [
+    (f"http://127.0.0.1:{_closed_port()}/v1", "connection refused"),
+    ("http://no-such-host.invalid/v1", "host not found"),
+])
+@pytest.mark.parametrize("concurrency", [1, 32])
+def test_dead_endpoint_stops_within_seconds_naming_base_url(
+    source: Path, tmp_path: Path, api_key: str, base_url: str, kind: str, concurrency: int
+) -> None:
+    # Default retry settings (backoff 1 s doubling, 5 retries): it used to retry every text in turn.
+    options = merge_options({"backend": "openai", "openai": {"base_url": base_url}},
+                            {"cache": str(tmp_path / "cache" / "{dataset}.sqlite"), "progress": False,
+                             "concurrency": concurrency})
+    start = time.monotonic()
+    with pytest.raises(ValueError) as err:
+        run_stage(source, tmp_path / "out", options, ["en", "es", "fr", "de"])
+    assert time.monotonic() - start < 30
+    message = str(err.value)
+    assert base_url in message and kind in message and "base_url" in message and "\n" not in message
+    usage = json.loads((tmp_path / "out" / "usage.json").read_text())
+    run = usage["runs"][-1]
+    assert run["outcome"].startswith("failed") and run["http_requests"] >= 4 and run["completions"] == 0
+    assert not (tmp_path / "out" / "translated").exists()
+
+
+def test_circuit_breaker_stops_a_run_failing_the_same_way(source: Path, tmp_path: Path, api_key: str) -> None:
+    # The first 6 texts are answered, then every request fails with a 500: retrying text after text
+    # would take max_retries x backoff each; the breaker stops after breaker_limit (30) in a row.
+    many = tmp_path / "many.parquet"
+    texts = [f"{QUESTIONS[i % 10]} ({'first' if i < 6 else 'later'} {i})" for i in range(60)]
+    pl.DataFrame({"id": [f"m{i:03d}" for i in range(60)], "question": texts, "answer": ["1"] * 60}).write_parquet(many)
+    with FakeOpenAIServer(api_key=KEY, faults=[Fault("500", match="(later", times=None)]) as server:
+        options = make_options(server, tmp_path, concurrency=4, max_retries=3)
+        with pytest.raises(ValueError, match=r"circuit breaker: the last 30 requests to .* all failed the same way "
+                                             r"\(HTTP 500\)"):
+            run_stage(many, tmp_path / "out", options, ["en", "es", "fr"])
+        sent = len(server.chat_log())
+        assert sent < 6 + 30 + 8  # stopped right after the breaker limit, not after 114 texts x 4 attempts
+        answered = len(server.completed())
+    run = json.loads((tmp_path / "out" / "usage.json").read_text())["runs"][-1]
+    assert run["completions"] == answered == 6 and run["http_requests"] >= sent and run["cost_usd"] > 0
+
+
+def test_empty_source_question_stops_or_goes_to_qc(tmp_path: Path, api_key: str) -> None:
+    bad = tmp_path / "bad.parquet"
+    questions: list[str | None] = list(QUESTIONS)
+    questions[3], questions[7] = None, "   "
+    pl.DataFrame({"id": IDS, "question": questions, "answer": ANSWERS}).write_parquet(bad)
+    with FakeOpenAIServer(api_key=KEY) as server:
+        with pytest.raises(ValueError, match=r"bad.parquet: 2 item\(s\) have an empty or null question/answer, "
+                                             r"first column 'question' at row 3 \(id 'q03'\)"):
+            run_stage(bad, tmp_path / "a", make_options(server, tmp_path), ["en", "es"])
+        assert server.log == []  # stopped before paying for anything
+        outputs = run_stage(bad, tmp_path / "b", make_options(server, tmp_path, qc_policy="drop"), ["en", "es"])
+    for path in outputs.values():
+        assert pl.read_parquet(path)["id"].to_list() == [i for i in IDS if i not in ("q03", "q07")]
+    qc = pl.read_parquet(tmp_path / "b" / "qc.parquet")
+    assert qc.select("id", "field", "reason", "action").rows() == [
+        ("q03", "question", "empty_source", "dropped from all languages"),
+        ("q07", "question", "empty_source", "dropped from all languages"),
+    ]
 
 
 # ---- kill -9 and resume, and the key in logs (a real `pscale translate` process) --------------------
@@ -393,7 +475,7 @@ def test_batch_mode_retries_failures_in_a_new_round(source: Path, tmp_path: Path
         assert [b.counts["total"] for b in batches] == [20, 1]  # the rejected text alone in round 2
         assert [e["kind"] for e in server.log].count("chat") == 21  # no sync request at all
     assert pl.read_parquet(outputs["es"])["id"].to_list() == IDS
-    usage = json.loads((tmp_path / "out" / "usage.json").read_text())
+    usage = json.loads((tmp_path / "out" / "usage.json").read_text())["runs"][-1]
     sync_price = (usage["prompt_tokens"] * 0.15 + usage["completion_tokens"] * 0.60) / 1e6
     assert usage["mode"] == "batch" and usage["cost_usd"] == pytest.approx(sync_price / 2, rel=1e-3)
     assert (tmp_path / "cache" / "batches").is_dir()  # the JSONL that was uploaded is kept
