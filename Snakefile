@@ -33,6 +33,7 @@ wildcard_constraints:
     run=RUN_PATTERN,
     budget="grow|fixed",
     x="[0-9]+",
+    seed="[0-9]+",
     benchmark="|".join(BENCHMARKS),
     dataset="|".join(DATASETS),
 
@@ -55,5 +56,6 @@ rule all:
         "results/tables/mti.csv",
         "results/fits/scaling_law.json",
         FIGURES,
+        SUMMARY,
         expand("results/translation/qc/{dataset}.parquet", dataset=DATASETS),
     default_target: True

@@ -1,3 +1,11 @@
+"""Analysis: MTI, tables, the scaling-law fit, and the bootstrap behind every interval.
+
+The bootstrap tests use synthetic score data with a known truth (pscale.synthetic) and are
+written to fail for the classic mistakes: an unpaired resample, an interval that treats a
+problem's samples as independent or ignores seed-to-seed variation, and a leave-one-X-out
+that sees the point it predicts.
+"""
+
 from __future__ import annotations
 
 import math
@@ -6,13 +14,29 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pscale.analysis import accuracy_table, fit_power_law, mti, mti_table, parse_run, run_id, scaling_law
+from pscale.analysis import (
+    POOLED,
+    analyse,
+    fit_power_law,
+    fit_power_law_batch,
+    leave_one_out,
+    mti,
+    parse_run,
+    power_law,
+    run_id,
+    scaling_law,
+    split_seed,
+)
+from pscale.synthetic import score_frame
 
-ORDER = ["es", "ru", "de"]
+ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
 
 
 def test_run_names_round_trip() -> None:
     assert parse_run(run_id("grpo", "fixed", 3)) == ("grpo", "fixed", 3)
+    assert parse_run(run_id("grpo", "fixed", 3, seed=2)) == ("grpo", "fixed", 3)
+    assert split_seed("grpo-fixed-x3-s2") == ("grpo-fixed-x3", 2)
+    assert split_seed("init") == ("init", None) and split_seed("obs-r1-s1") == ("obs-r1-s1", None)
     assert parse_run("init") == ("none", "none", 0)
     with pytest.raises(ValueError, match="not a run name"):
         parse_run("grpo-x3")
@@ -46,6 +70,20 @@ def test_mti_undefined_when_training_languages_did_not_gain() -> None:
     assert abs(cancelled.gain_seen) < 1e-9 and math.isnan(cancelled.mti)
 
 
+def test_mti_on_replicates_is_the_same_definition() -> None:
+    """Arrays of replicates give, element by element, what the scalar definition gives."""
+    rng = np.random.default_rng(1)
+    langs = ["en", "es", "ja", "te"]
+    before = {lang: rng.uniform(0, 0.3, 50) for lang in langs}
+    after = {lang: rng.uniform(0, 0.6, 50) for lang in langs}
+    for rule in ("skip", "floor"):
+        vector = mti(before, after, {"en", "es"}, rule, 0.05)
+        for b in range(50):
+            one = mti({k: v[b] for k, v in before.items()}, {k: v[b] for k, v in after.items()}, {"en", "es"},
+                      rule, 0.05)
+            assert (math.isnan(one.mti) and math.isnan(vector.mti[b])) or one.mti == pytest.approx(vector.mti[b])
+
+
 def test_power_law_fit_recovers_coefficients() -> None:
     xs = np.array([2, 3, 4, 5, 6, 7, 8], dtype=float)
     fit = fit_power_law(xs.tolist(), (2.0 * xs**0.29).tolist())
@@ -58,75 +96,215 @@ def test_power_law_fit_recovers_coefficients() -> None:
     assert noisy["beta_stderr"] > 0
 
 
+def test_batch_fit_finds_the_lmfit_minimum() -> None:
+    """The vectorised fit used on bootstrap replicates agrees with lmfit, NaN points left out."""
+    rng = np.random.default_rng(2)
+    xs = np.array([2, 3, 4, 5, 6, 7, 8], dtype=float)
+    ys = 0.4 * xs[None, :] ** 0.15 * (1 + 0.1 * rng.standard_normal((20, 7)))
+    ys[3, 2] = np.nan
+    alpha, beta = fit_power_law_batch(xs, ys)
+    for row in (0, 3, 7, 19):
+        ok = np.isfinite(ys[row])
+        reference = fit_power_law(xs[ok].tolist(), ys[row, ok].tolist())
+        assert alpha[row] == pytest.approx(reference["alpha"], rel=1e-4)
+        assert beta[row] == pytest.approx(reference["beta"], rel=1e-3, abs=1e-5)
+    assert np.isnan(fit_power_law_batch(xs, np.full((1, 7), np.nan))[0]).all()
+
+
 def test_fit_needs_two_points() -> None:
     with pytest.raises(ValueError, match="at least 2"):
         fit_power_law([2.0], [1.0])
 
 
-def _scores(tmp_path, model: str, run: str, bench: str, rows: list[tuple[str, bool, str]]):
-    path = tmp_path / model / run / f"{bench}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(
-        {
-            "id": [f"q{i}" for i in range(len(rows))],
-            "lang": [r[0] for r in rows],
-            "sample": [0] * len(rows),
-            "response": ["r"] * len(rows),
-            "extracted": ["1"] * len(rows),
-            "correct": [r[1] for r in rows],
-            "detected_lang": [r[2] for r in rows],
-        }
-    ).write_parquet(path)
-    return (model, run, bench, path)
+def _rows(rows: list[tuple[str, str, bool, str]]) -> pl.DataFrame:
+    """A score frame from (id, lang, correct, detected_lang) rows."""
+    return pl.DataFrame({
+        "id": [r[0] for r in rows], "lang": [r[1] for r in rows], "sample": list(range(len(rows))),
+        "response": ["r"] * len(rows), "extracted": ["1"] * len(rows), "correct": [r[2] for r in rows],
+        "detected_lang": [r[3] for r in rows],
+    })
 
 
 def test_accuracy_table_counts(tmp_path) -> None:
-    files = [
-        _scores(tmp_path, "m", "init", "b", [("en", True, "en"), ("en", False, "en"), ("ja", False, "en")]),
-        _scores(tmp_path, "m", "grpo-grow-x2", "b", [("en", True, "en"), ("ja", True, "und")]),
-    ]
-    table = accuracy_table(files)
+    init = tmp_path / "m" / "init" / "b.parquet"
+    init.parent.mkdir(parents=True)
+    _rows([("q0", "en", True, "en"), ("q1", "en", False, "en"), ("q0", "ja", False, "en"),
+           ("q1", "ja", True, "ja")]).write_parquet(init)
+    trained = _rows([("q0", "en", True, "en"), ("q1", "en", True, "en"), ("q0", "ja", True, "und"),
+                     ("q1", "ja", True, "ja")])
+    table = analyse([("m", "init", "b", init), ("m", "grpo-grow-x2-s0", "b", trained)], ORDER, replicates=100).accuracy
+    assert set(table["seed"]) == {POOLED}  # one seed: only the pooled rows
     row = table.filter((pl.col("subset") == "init") & (pl.col("lang") == "en")).row(0, named=True)
     assert row["accuracy"] == pytest.approx(0.5) and row["off_target_rate"] == 0 and row["n"] == 2
+    assert row["n_problems"] == 2 and row["ci_low"] <= 0.5 <= row["ci_high"]
     ja = table.filter((pl.col("subset") == "grpo-grow-x2") & (pl.col("lang") == "ja")).row(0, named=True)
-    assert ja["accuracy"] == 1.0 and ja["off_target_rate"] == 1.0 and ja["n_languages"] == 2
+    assert ja["accuracy"] == 1.0 and ja["off_target_rate"] == 0.5 and ja["n_languages"] == 2
+    assert ja["lang_share"] == 0.5  # no lang_share column: whole-response label, share 1 or 0
+    # a degenerate bootstrap (100%) falls back to Wilson over problems, not a zero-width interval
+    assert ja["ci_high"] == 1.0 and 0.2 < ja["ci_low"] < 0.6
 
 
-def _accuracy_frame(values: dict[str, dict[str, float]]) -> pl.DataFrame:
-    rows = []
-    for subset, per_lang in values.items():
-        method, budget, x = parse_run(subset)
-        for lang, acc in per_lang.items():
-            rows.append(
-                {"model": "m", "subset": subset, "method": method, "budget": budget, "n_languages": x,
-                 "benchmark": "b", "lang": lang, "accuracy": acc, "off_target_rate": 0.0, "n": 10}
-            )
-    return pl.DataFrame(rows)
+def test_off_target_uses_lang_share_when_scored() -> None:
+    frame = _rows([("q0", "en", True, "en"), ("q1", "en", True, "en"), ("q2", "en", True, "en")])
+    frame = frame.with_columns(pl.Series("lang_share", [0.9, 0.4, 0.6]))
+    table = analyse([("m", "init", "b", frame)], ORDER, replicates=100, on_target_share=0.5).accuracy
+    assert table["off_target_rate"][0] == pytest.approx(1 / 3)
+    assert table["lang_share"][0] == pytest.approx(1.9 / 3)
+
+
+def _frames(values: dict[str, dict[str, float]], n: int = 40, seed: int = 0) -> list[tuple]:
+    """Score frames whose accuracies are exactly `values` (run -> lang -> accuracy), n problems."""
+    out = []
+    for run, per_lang in values.items():
+        rows = [(f"q{i}", lang, i < round(acc * n), lang) for lang, acc in per_lang.items() for i in range(n)]
+        out.append(("m", run, "b", _rows(rows)))
+    return out
 
 
 def test_mti_table_uses_subset_languages() -> None:
-    acc = _accuracy_frame(
-        {
-            "init": {"en": 0.5, "es": 0.2, "ru": 0.2, "ja": 0.1},
-            "grpo-grow-x2": {"en": 0.6, "es": 0.3, "ru": 0.3, "ja": 0.2},
-        }
-    )
-    table = mti_table(acc, ORDER)
+    files = _frames({
+        "init": {"en": 0.5, "es": 0.2, "ru": 0.2, "ja": 0.1},
+        "grpo-grow-x2-s0": {"en": 0.6, "es": 0.3, "ru": 0.3, "ja": 0.2},
+    })
+    table = analyse(files, ORDER, replicates=200).mti
     # seen = en, es: gains 0.2, 0.5; unseen = ru, ja: gains 0.5, 1.0
     assert table["mti"][0] == pytest.approx(0.75 / 0.35)
+    assert table["mti_ci_low"][0] < table["mti"][0] < table["mti_ci_high"][0]
 
 
-def test_scaling_law_gap_and_leap() -> None:
+def test_scaling_law_gap_and_leap_from_runs() -> None:
     values = {"init": {"en": 0.1, "ja": 0.1}}
-    for x in (1, 2, 3, 4):
-        values[run_id("grpo", "grow", x)] = {"en": 0.2 * x**0.5, "ja": 0.2 * x**0.5}
-    values["grpo-grow-x1"] = {"en": 0.1, "ja": 0.1}  # observed X=1 below the law
-    acc = _accuracy_frame(values)
-    order = ["ja", "ru", "de"]
-    fits = scaling_law(acc, mti_table(acc, order), fit_min_x=2)
+    for x in (2, 3, 4, 5):
+        values[run_id("grpo", "grow", x, 0)] = {"en": round(0.2 * x**0.5, 2), "ja": round(0.2 * x**0.5, 2)}
+    values["grpo-grow-x1-s0"] = {"en": 0.1, "ja": 0.1}  # observed X=1 below the law
+    tables = analyse(_frames(values, n=100), ["ja", "ru", "de", "fr"], replicates=200)
+    fits = scaling_law(tables.runs, tables.replicates, fit_min_x=2)
     curve = fits["accuracy"]
-    assert curve["alpha"] == pytest.approx(0.2, rel=1e-3) and curve["beta"] == pytest.approx(0.5, rel=1e-3)
+    assert curve["alpha"] == pytest.approx(0.2, rel=0.02) and curve["beta"] == pytest.approx(0.5, rel=0.03)
     assert curve["observed_x1"] == pytest.approx(0.1)
-    assert curve["gap"] == pytest.approx(0.1, rel=1e-3)
-    assert curve["first_parallel_leap"] == pytest.approx(0.2 * 2**0.5 - 0.1)
-    assert fits["groups"][0]["model"] == "m"
+    assert curve["gap"] == pytest.approx(curve["alpha"] - 0.1)
+    assert curve["first_parallel_leap"] == pytest.approx(0.28 - 0.1)
+    for key in ("alpha_ci", "beta_ci", "gap_ci", "first_parallel_leap_ci"):
+        low, high = curve[key]
+        assert low <= curve[key.removesuffix("_ci")] <= high
+    assert curve["distinguishable_from_zero"] == {"beta": True, "gap": True, "first_parallel_leap": True}
+    assert [p["x"] for p in curve["loo"]["points"]] == [2, 3, 4, 5]
+    assert fits["groups"][0]["model"] == "m" and fits["bootstrap_replicates"] == 200
+
+
+# --------------------------------------------------------------------------------------------
+# The bootstrap: pairing, nesting, seeds, coverage
+
+
+def test_bootstrap_is_paired_across_models() -> None:
+    """A trained model identical to the initial one on every problem gains exactly 0 in every
+    replicate: only a resample shared by both models gives the interval [0, 0]."""
+    rng = np.random.default_rng(3)
+    same = score_frame({"en": 0.4, "es": 0.3, "ja": 0.2}, rng.random(60), 4, rng)
+    tables = analyse([("m", "init", "b", same), ("m", "grpo-grow-x2-s0", "b", same)], ORDER, replicates=200)
+    gains = tables.gains
+    assert (gains["gain"] == 0).all()
+    assert (gains["gain_ci_low"] == 0).all() and (gains["gain_ci_high"] == 0).all()
+
+
+def test_bootstrap_is_paired_across_languages() -> None:
+    """Every language scored identically per problem (before and after): the unseen and seen
+    gains agree in every replicate, so MTI is exactly 1 with the interval [1, 1]. Resampling
+    problems separately per language would spread it."""
+    rng = np.random.default_rng(4)
+    difficulty = rng.random(80)
+    before = score_frame({"en": 0.3}, difficulty, 2, rng)
+    after = score_frame({"en": 0.6}, difficulty, 2, rng)
+
+    def copies(frame: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat([frame.with_columns(pl.lit(lang).alias("lang")) for lang in ("en", "es", "ja", "te")])
+
+    tables = analyse([("m", "init", "b", copies(before)), ("m", "grpo-grow-x2-s0", "b", copies(after))], ORDER,
+                     replicates=200)
+    row = tables.mti.row(0, named=True)
+    assert row["mti"] == pytest.approx(1.0)
+    assert row["mti_ci_low"] == pytest.approx(1.0) and row["mti_ci_high"] == pytest.approx(1.0)
+
+
+def _coverage(cluster: float, n_samples: int, sims: int = 200) -> tuple[float, float]:
+    """Share of simulations whose 95% accuracy interval covers the true accuracy, and mean width."""
+    rng = np.random.default_rng(5)
+    truth, covered, widths = 0.35, 0, []
+    for _ in range(sims):
+        frame = score_frame({"en": truth}, rng.random(60), n_samples, rng, cluster=cluster)
+        row = analyse([("m", "init", "b", frame)], ORDER, replicates=200,
+                      bootstrap_seed=int(rng.integers(1 << 30))).accuracy.row(0, named=True)
+        covered += row["ci_low"] <= truth <= row["ci_high"]
+        widths.append(row["ci_high"] - row["ci_low"])
+    return covered / sims, float(np.mean(widths))
+
+
+def test_accuracy_interval_nests_samples_in_problems() -> None:
+    """Samples of a problem mostly agree (cluster 0.9): an interval that counted 8 samples per
+    problem as 8 independent trials would be ~2.5x too narrow and cover far below 95%."""
+    coverage, width = _coverage(cluster=0.9, n_samples=8)
+    assert coverage >= 0.88, coverage
+    # at least the spread of 60 problems' accuracies (c^2 p (1-p) per problem), which an interval
+    # over 480 "independent" responses would miss
+    assert width > 0.85 * 2 * 1.96 * math.sqrt(0.9**2 * 0.35 * 0.65 / 60)
+
+
+def test_accuracy_interval_uses_every_sample() -> None:
+    """Independent samples (cluster 0): 8 samples per problem carry 8x the information of one;
+    an interval over problems that ignored how many samples each has would be far too wide."""
+    coverage, width = _coverage(cluster=0.0, n_samples=8)
+    assert 0.88 <= coverage <= 0.995, coverage
+    assert width < 1.4 * 2 * 1.96 * math.sqrt(0.35 * 0.65 / (60 * 8))
+
+
+def test_seeds_are_resampled() -> None:
+    """Two seeds that disagree strongly: the pooled interval must show the seed-to-seed spread,
+    which resampling problems alone (2,000 of them) would hide."""
+    rng = np.random.default_rng(6)
+    difficulty = rng.random(2000)
+    files = [("m", "init", "b", score_frame({"en": 0.2, "ja": 0.1}, difficulty, 1, rng))]
+    for seed, acc in ((0, 0.3), (1, 0.7)):
+        files.append(("m", f"grpo-grow-x1-s{seed}", "b", score_frame({"en": acc, "ja": acc}, difficulty, 1, rng)))
+    tables = analyse(files, ORDER, replicates=300)
+    acc = tables.accuracy.filter((pl.col("subset") == "grpo-grow-x1") & (pl.col("lang") == "en"))
+    assert set(acc["seed"]) == {POOLED, "0", "1"}  # per seed and pooled
+    pooled = acc.filter(pl.col("seed") == POOLED).row(0, named=True)
+    assert pooled["accuracy"] == pytest.approx(0.5, abs=0.03)
+    assert pooled["ci_low"] < 0.35 and pooled["ci_high"] > 0.65
+    single = acc.filter(pl.col("seed") == "0").row(0, named=True)
+    assert single["ci_high"] - single["ci_low"] < 0.08
+    assert set(tables.mti["seed"]) == {POOLED, "0", "1"}
+
+
+def test_fit_intervals_cover_the_true_law() -> None:
+    """Accuracy follows 0.3 * X^0.2 exactly in the population of problems; the 95% bootstrap
+    intervals of alpha and beta must cover it in >= 88% of 200 simulated studies."""
+    alpha, beta, sims = 0.3, 0.2, 200
+    rng = np.random.default_rng(7)
+    hits = {"alpha": 0, "beta": 0}
+    for _ in range(sims):
+        difficulty = rng.random(150)  # one benchmark: the same problems for every model
+        files = [("m", "init", "b", score_frame({"en": 0.2}, difficulty, 2, rng, cluster=0.6))]
+        for x in range(2, 9):
+            acc = float(power_law(np.float64(x), alpha, beta))
+            files.append(("m", f"grpo-grow-x{x}-s0", "b", score_frame({"en": acc}, difficulty, 2, rng, cluster=0.6)))
+        tables = analyse(files, ORDER, replicates=200, bootstrap_seed=int(rng.integers(1 << 30)))
+        curve = scaling_law(tables.runs, tables.replicates, fit_min_x=2)["accuracy"]
+        hits["alpha"] += curve["alpha_ci"][0] <= alpha <= curve["alpha_ci"][1]
+        hits["beta"] += curve["beta_ci"][0] <= beta <= curve["beta_ci"][1]
+    assert hits["alpha"] / sims >= 0.88, hits
+    assert hits["beta"] / sims >= 0.88, hits
+
+
+def test_leave_one_out_never_sees_the_left_out_point() -> None:
+    """An outlier at X=5 cannot be predicted from the others: its error must be the full miss,
+    and each prediction must equal the law fitted on the other points alone."""
+    points = {2: 1.0, 3: 1.1, 4: 1.17, 5: 3.0, 6: 1.3}
+    loo = leave_one_out(points, fit_min_x=2)
+    by_x = {p["x"]: p for p in loo["points"]}
+    rest = [x for x in points if x != 5]
+    reference = fit_power_law(rest, [points[x] for x in rest])
+    assert by_x[5]["predicted"] == pytest.approx(power_law(5.0, reference["alpha"], reference["beta"]), rel=1e-4)
+    assert by_x[5]["error"] < -1.5
+    assert loo["mean_abs_error"] == pytest.approx(np.mean([abs(p["error"]) for p in loo["points"]]))
+    assert "error" in leave_one_out({2: 1.0, 3: 1.1}, fit_min_x=2)

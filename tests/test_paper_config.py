@@ -12,6 +12,7 @@ import pytest
 from helpers import job_counts
 
 from pscale.config import load_config
+from pscale.figures import FIGURES
 
 PAPER = Path("experiments/paper.yaml")
 
@@ -38,20 +39,23 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
     config = load_config(workdir / PAPER)
     n_models = len(config["models"])
     n_sets = len(config["subset_sizes"]) * len(config["budgets"])
-    n_trained = n_sets * len(config["training"]["methods"])
+    n_seeds = len(config["seeds"])
+    n_trained = n_sets * len(config["training"]["methods"]) * n_seeds
     n_bench = len(config["data"]["benchmarks"])
     n_evaluated = n_models * (1 + n_trained) + len(config["observational"])
     expected = {
         "hub_source": 1 + n_bench,
         "translate": 1 + n_bench,
         "parallel_set": n_sets,
-        "train_grpo": n_models * n_sets,
-        "train_sft": n_models * n_sets,
+        "train_grpo": n_models * n_sets * n_seeds,
+        "train_sft": n_models * n_sets * n_seeds,
         "generate": n_evaluated * n_bench,
         "score": n_evaluated * n_bench,
         "tables": 1,
         "fit_scaling_law": 1,
-        "figures": 1,
+        "summary": 1,
+        # every figure of the paper's set: the config has SFT, both budgets and observational models
+        **{f"figure_{name}": 1 for name in FIGURES},
         "all": 1,
     }
     assert job_counts(dry_run(workdir, "--quiet", "rules")) == expected
@@ -62,13 +66,14 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
 def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
     out = dry_run(workdir, "--printshellcmds", "--forceall",
                   "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
-                  "results/models/qwen2.5-7b-instruct/grpo-grow-x2")
+                  "results/models/qwen2.5-7b-instruct/grpo-grow-x2-s42")
     generate = next(line for line in out.splitlines() if "pscale generate" in line)
     assert "--model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in generate
     assert '"backend":"vllm"' in generate and "--chat-template auto" in generate
     train = next(line for line in out.splitlines() if "train --method grpo" in line)
     assert "accelerate launch --num_processes 4" in train and "-m pscale.cli train" in train
     assert "--model Qwen/Qwen2.5-7B-Instruct" in train and '"use_vllm":true' in train
+    assert '"seed":42' in train  # the run's seed (config `seeds`) is TRL's seed
     assert re.search(r"rule train_grpo:.*?resources:[^\n]*gpu=4", out, re.DOTALL)
     assert "rule init_model" not in out  # hub models are loaded, not built
 

@@ -54,24 +54,32 @@ def workdir(tmp_path_factory, repo: Path) -> Path:
 
 def test_outputs_follow_the_contract(workdir: Path) -> None:
     accuracy = pl.read_csv(workdir / "results/tables/accuracy.csv")
-    assert accuracy.columns[:10] == [
-        "model", "subset", "method", "budget", "n_languages", "benchmark", "lang", "accuracy", "off_target_rate", "n",
+    assert accuracy.columns == [
+        "model", "subset", "method", "budget", "n_languages", "seed", "benchmark", "lang", "accuracy", "ci_low",
+        "ci_high", "off_target_rate", "lang_share", "n", "n_problems",
     ]
+    assert (accuracy["seed"].cast(pl.String) == "all").all()  # one seed: the pooled rows only
+    assert ((accuracy["ci_low"] <= accuracy["accuracy"]) & (accuracy["accuracy"] <= accuracy["ci_high"])).all()
     assert set(accuracy["subset"]) == {"init", "grpo-grow-x1", "grpo-grow-x2", "grpo-grow-x3"}
     assert set(accuracy["lang"]) == {"en", "es", "de", "ja"}
     assert (accuracy["n"] == 4 * 2).all()
     mti = pl.read_csv(workdir / "results/tables/mti.csv")
-    assert {"model", "subset", "n_languages", "benchmark", "mti"} <= set(mti.columns)
+    assert {"model", "subset", "seed", "benchmark", "mti", "mti_ci_low", "mti_ci_high"} <= set(mti.columns)
+    for table in ("gains", "runs"):
+        assert pl.read_csv(workdir / f"results/tables/{table}.csv").height > 0
     fits = json.loads((workdir / "results/fits/scaling_law.json").read_text())
     for name in ("mti", "accuracy"):
         assert set(fits[name]["points"]) <= {"1", "2", "3"}
-    for figure in ("scaling_law", "accuracy_heatmap", "training_rewards"):
+    assert {"alpha_ci", "beta_ci", "gap_ci", "first_parallel_leap_ci", "loo"} <= set(fits["accuracy"])
+    for figure in ("scaling_law", "accuracy_heatmap", "language_gain", "off_target", "training_rewards"):
         assert (workdir / f"results/figures/{figure}.png").stat().st_size > 1000
-    scores = pl.read_parquet(workdir / "results/eval/scores/tiny/grpo-grow-x2/demo_test.parquet")
+    assert not (workdir / "results/figures/rl_vs_sft.png").exists()  # no SFT runs in this config: skipped
+    assert "Scaling law: tiny, grpo, grow budget" in (workdir / "results/summary.rst").read_text()
+    scores = pl.read_parquet(workdir / "results/eval/scores/tiny/grpo-grow-x2-s0/demo_test.parquet")
     assert scores.columns == ["id", "lang", "sample", "response", "extracted", "correct", "detected_lang"]
-    history = json.loads((workdir / "results/models/tiny/grpo-grow-x2/log_history.json").read_text())
+    history = json.loads((workdir / "results/models/tiny/grpo-grow-x2-s0/log_history.json").read_text())
     assert any("rewards/accuracy_reward/mean" in h for h in history)
-    assert (workdir / "results/logs/train/tiny/grpo-grow-x2.log").read_text().strip()
+    assert (workdir / "results/logs/train/tiny/grpo-grow-x2-s0.log").read_text().strip()
 
 
 def test_second_run_does_nothing(workdir: Path) -> None:
@@ -92,22 +100,41 @@ def _with(**changes: dict) -> dict:
     return config
 
 
+#: Everything downstream of the score files (the figures this config draws; training_rewards
+#: reads the trained models only).
+ANALYSIS = {
+    "tables": 1, "fit_scaling_law": 1, "summary": 1, "figure_scaling_law": 1, "figure_accuracy_heatmap": 1,
+    "figure_language_gain": 1, "figure_off_target": 1, "all": 1,
+}
+
+
 def test_grpo_change_reruns_training_and_downstream_only(workdir: Path) -> None:
     result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": 0.001}}))
     counts = job_counts(result.stdout)
-    assert counts == {
-        "train_grpo": 3, "generate": 6, "score": 6, "tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1,
-    }
+    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, "figure_training_rewards": 1, **ANALYSIS}
 
 
 def test_eval_sample_change_reruns_evaluation_and_analysis_only(workdir: Path) -> None:
     counts = job_counts(snakemake(workdir, "-n", config=_with(evaluation={"n_samples": 3})).stdout)
-    assert counts == {"generate": 8, "score": 8, "tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1}
+    assert counts == {"generate": 8, "score": 8, **ANALYSIS}
 
 
 def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
     counts = job_counts(snakemake(workdir, "-n", config=_with(scoring={"min_letters": 5})).stdout)
-    assert counts == {"score": 8, "tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1}
+    assert counts == {"score": 8, **ANALYSIS}
+
+
+def test_new_seed_trains_evaluates_and_scores_only_its_runs(workdir: Path) -> None:
+    counts = job_counts(snakemake(workdir, "-n", config={**SMALL_CONFIG, "seeds": [0, 1]}).stdout)
+    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, "figure_training_rewards": 1, **ANALYSIS}
+
+
+def test_bootstrap_change_reruns_the_analysis_only(workdir: Path) -> None:
+    counts = job_counts(snakemake(workdir, "-n", config=_with(analysis={"bootstrap_replicates": 500})).stdout)
+    assert counts == ANALYSIS
+    fit_only = job_counts(snakemake(workdir, "-n", config=_with(analysis={"fit_min_x": 1})).stdout)
+    assert fit_only == {key: n for key, n in ANALYSIS.items() if key not in ("tables", "figure_accuracy_heatmap",
+                                                                           "figure_language_gain", "figure_off_target")}
 
 
 def test_translation_runtime_settings_rerun_nothing(workdir: Path) -> None:

@@ -1,4 +1,5 @@
-"""Analysis: accuracy tables, the Multilingual Transferability Index, the Parallel Scaling Law.
+"""Analysis: accuracy tables, the Multilingual Transferability Index, the Parallel Scaling Law,
+and the uncertainty of every one of them.
 
 MTI (the paper publishes no formula; this is the pipeline's definition, kept in `mti`):
 
@@ -15,6 +16,16 @@ its baseline raised to min_baseline ("floor"). If the training languages did not
 Parallel Scaling Law: f(X) = alpha * X^beta fitted with lmfit over X >= fit_min_x; the
 Monolingual Generalization Gap is f(1) - observed(1), the First-Parallel Leap observed(2) -
 observed(1).
+
+Uncertainty: a paired, nested bootstrap. The benchmarks are parallel (the same problem ids in
+every language), so one resample of problem ids (multinomial weights per benchmark) is applied
+to every language, to the initial model and to every trained model alike: differences between
+them (gains, MTI) keep their pairing. Samples are nested within problems: a problem is
+resampled together with all of its samples (resampling the samples again would count their
+variance twice). With several training seeds, each replicate also resamples the seeds. Each
+replicate recomputes every statistic exactly as on the data (the same `mti`, the same fit), and
+95% intervals are percentiles of the replicates. Everything is vectorised over problems: one
+replicate of a score file is a weighted sum, `weights @ correct`.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,20 +47,33 @@ from pscale.parallel_sets import subset_languages
 log = logging.getLogger(__name__)
 
 INIT_RUN = "init"
+#: The `seed` value of rows pooled over training seeds (the headline rows; the only rows of
+#: the initial and observational models, and of trained runs with a single seed).
+POOLED = "all"
 #: Below this mean relative gain of the training languages, MTI is undefined (NaN).
 _MIN_SEEN_GAIN = 1e-9
 #: Runs of off-the-shelf reasoning models (config `observational`), e.g. obs-r1-distill.
 OBSERVATIONAL_PREFIX = "obs-"
-_RUN = re.compile(r"^(?P<method>[a-z]+)-(?P<budget>grow|fixed)-x(?P<x>\d+)$")
+_RUN = re.compile(r"^(?P<method>[a-z]+)-(?P<budget>grow|fixed)-x(?P<x>\d+)(?:-s(?P<seed>\d+))?$")
 
+_KEYS = ("model", "subset", "method", "budget", "n_languages", "seed")
 ACCURACY_COLUMNS = (
-    "model", "subset", "method", "budget", "n_languages", "benchmark", "lang", "accuracy", "off_target_rate", "n",
+    *_KEYS, "benchmark", "lang", "accuracy", "ci_low", "ci_high", "off_target_rate", "lang_share", "n", "n_problems",
 )
+MTI_COLUMNS = (*_KEYS, "benchmark", "mti", "mti_ci_low", "mti_ci_high", "gain_seen", "gain_unseen", "skipped_languages")
+GAIN_COLUMNS = (*_KEYS, "benchmark", "lang", "gain", "gain_ci_low", "gain_ci_high")
+RUN_COLUMNS = (
+    *_KEYS, "accuracy", "accuracy_ci_low", "accuracy_ci_high", "mti", "mti_ci_low", "mti_ci_high",
+    "gain_seen", "gain_seen_ci_low", "gain_seen_ci_high", "gain_unseen", "gain_unseen_ci_low", "gain_unseen_ci_high",
+)
+#: Quantities of runs.csv whose bootstrap replicates go to the replicate file (read by `fit`).
+REPLICATED = ("accuracy", "mti", "gain_seen", "gain_unseen")
 
 
-def run_id(method: str, budget: str, x: int) -> str:
-    """The name of a trained model: e.g. grpo-grow-x3."""
-    return f"{method}-{budget}-x{x}"
+def run_id(method: str, budget: str, x: int, seed: int | None = None) -> str:
+    """The name of a trained model: e.g. grpo-grow-x3-s0 (seed 0); without a seed, its training set."""
+    base = f"{method}-{budget}-x{x}"
+    return base if seed is None else f"{base}-s{seed}"
 
 
 def parse_run(run: str) -> tuple[str, str, int]:
@@ -62,45 +87,76 @@ def parse_run(run: str) -> tuple[str, str, int]:
         return "observational", "none", 1
     match = _RUN.match(run)
     if match is None:
-        raise ValueError(f"not a run name: '{run}' (expected init or <method>-<budget>-x<X>)")
+        raise ValueError(f"not a run name: '{run}' (expected init or <method>-<budget>-x<X>[-s<seed>])")
     return match["method"], match["budget"], int(match["x"])
 
 
-def accuracy_table(score_files: list[tuple[str, str, str, Path]]) -> pl.DataFrame:
-    """Accuracy (pass@1 averaged over samples) and off-target rate per (model, subset, benchmark, lang).
+def split_seed(run: str) -> tuple[str, int | None]:
+    """(subset, seed): grpo-grow-x3-s1 -> ("grpo-grow-x3", 1); init and observational runs have no seed."""
+    match = _RUN.match(run)
+    if match is None or match["seed"] is None:
+        return run, None
+    return run[: match.start("seed") - 2], int(match["seed"])
 
-    `score_files` lists (model, run, benchmark, path). A response is off-target when its
-    detected language differs from the query language ("und" included).
-    """
-    frames = []
-    for model, run, benchmark, path in score_files:
-        method, budget, x = parse_run(run)
-        frames.append(
-            pl.read_parquet(path)
-            .group_by("lang")
-            .agg(
-                pl.col("correct").cast(pl.Float64).mean().alias("accuracy"),
-                (pl.col("detected_lang") != pl.col("lang")).cast(pl.Float64).mean().alias("off_target_rate"),
-                pl.len().cast(pl.Int64).alias("n"),
-            )
-            .with_columns(
-                pl.lit(model).alias("model"),
-                pl.lit(run).alias("subset"),
-                pl.lit(method).alias("method"),
-                pl.lit(budget).alias("budget"),
-                pl.lit(x, dtype=pl.Int64).alias("n_languages"),
-                pl.lit(benchmark).alias("benchmark"),
-            )
-        )
-    return pl.concat(frames).select(ACCURACY_COLUMNS).sort("model", "n_languages", "subset", "benchmark", "lang")
+
+# --------------------------------------------------------------------------------------------
+# MTI
 
 
 @dataclass
 class MTIResult:
-    mti: float
-    gain_seen: float
-    gain_unseen: float
+    mti: Any  # float, or an array over bootstrap replicates
+    gain_seen: Any
+    gain_unseen: Any
     skipped: list[str] = field(default_factory=list)
+
+
+def _nanmean(values: np.ndarray) -> np.ndarray:
+    """Mean over the last axis ignoring NaN; NaN (no warning) where nothing is finite."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=-1)
+    total = np.where(finite, values, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _scalar(value: np.ndarray) -> Any:
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def mti(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    train_langs: set[str] | list[str],
+    zero_baseline: str = "skip",
+    min_baseline: float = 0.01,
+) -> MTIResult:
+    """The Multilingual Transferability Index (definition in the module docstring).
+
+    `before`/`after` map language -> accuracy: a float, or an array of bootstrap replicates
+    (the same shape for every language), so that each replicate is judged by this one
+    definition. With arrays, the zero-baseline rule applies per replicate.
+    """
+    if zero_baseline not in ("skip", "floor"):
+        raise ValueError(f"unknown zero_baseline rule '{zero_baseline}' (skip or floor)")
+    langs = list(after)
+    acc_before = np.stack([np.asarray(before[lang], dtype=float) for lang in langs], axis=-1)
+    acc_after = np.stack([np.asarray(after[lang], dtype=float) for lang in langs], axis=-1)
+    low = acc_before < min_baseline
+    base = np.where(low, min_baseline, acc_before)
+    gains = (acc_after - base) / base
+    skipped: list[str] = []
+    if zero_baseline == "skip":
+        gains = np.where(low, np.nan, gains)
+        ever = low.reshape(-1, len(langs)).any(axis=0)
+        skipped = [lang for lang, s in zip(langs, ever, strict=True) if s]
+    seen = np.array([lang in train_langs for lang in langs])
+    gain_seen = _nanmean(gains[..., seen]) if seen.any() else np.full(gains.shape[:-1], np.nan)
+    gain_unseen = _nanmean(gains[..., ~seen]) if (~seen).any() else np.full(gains.shape[:-1], np.nan)
+    # A float-noise denominator (seen gains cancelling out) would give an absurd ratio.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(gain_seen > _MIN_SEEN_GAIN, gain_unseen / gain_seen, np.nan)
+    return MTIResult(_scalar(value), _scalar(gain_seen), _scalar(gain_unseen), skipped)
 
 
 def relative_gains(
@@ -115,61 +171,409 @@ def relative_gains(
             if zero_baseline == "skip":
                 skipped.append(lang)
                 continue
-            if zero_baseline != "floor":
-                raise ValueError(f"unknown zero_baseline rule '{zero_baseline}' (skip or floor)")
             acc_before = min_baseline
         gains[lang] = (acc_after - acc_before) / acc_before
     return gains, skipped
 
 
-def mti(
-    before: Mapping[str, float],
-    after: Mapping[str, float],
-    train_langs: set[str] | list[str],
+# --------------------------------------------------------------------------------------------
+# Intervals
+
+
+def percentile_ci(replicates: np.ndarray, confidence: float = 0.95, min_finite: float = 0.975) -> np.ndarray:
+    """Percentile interval over axis 0; NaN where fewer than `min_finite` of the replicates are finite.
+
+    A statistic undefined in more than a few replicates (an MTI whose training languages did not
+    gain in some resamples) has no bounded interval: say so (NaN) rather than hide the failures.
+    """
+    reps = np.asarray(replicates, dtype=float)
+    tail = (1 - confidence) / 2 * 100
+    finite = np.isfinite(reps)
+    ok = finite.mean(axis=0) >= min_finite if reps.shape[0] else np.zeros(reps.shape[1:], bool)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bounds = np.nanpercentile(np.where(finite, reps, np.nan), [tail, 100 - tail], axis=0)
+    return np.where(ok, bounds, np.nan)
+
+
+def wilson(p: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion p out of n independent trials."""
+    from statistics import NormalDist
+
+    if n <= 0 or not math.isfinite(p):
+        return math.nan, math.nan
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def problem_weights(n_problems: int, replicates: int, seed: int, key: str) -> np.ndarray:
+    """(replicates, n_problems) multinomial resampling counts of one benchmark's problems.
+
+    Seeded by the bootstrap seed and the benchmark name only, so every model and run evaluated on
+    the benchmark gets the same resamples (the pairing) and reruns reproduce them.
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+    return rng.multinomial(n_problems, np.full(n_problems, 1 / n_problems), size=replicates).astype(float)
+
+
+def seed_draws(n_seeds: int, replicates: int, seed: int) -> np.ndarray:
+    """(replicates, n_seeds) indices of the training seeds drawn with replacement per replicate."""
+    rng = np.random.default_rng([seed, 1_000_003, n_seeds])
+    return rng.integers(0, n_seeds, size=(replicates, n_seeds))
+
+
+# --------------------------------------------------------------------------------------------
+# Score files -> problem x language matrices
+
+
+@dataclass
+class ScoreMatrix:
+    """One score file as (problem, language) sums: correct, samples, off-target, lang share."""
+
+    correct: np.ndarray
+    count: np.ndarray
+    off_target: np.ndarray
+    lang_share: np.ndarray
+
+
+def read_scores(path: Path | pl.DataFrame, on_target_share: float = 0.5) -> pl.DataFrame:
+    """Per (lang, id): sums of correct, samples, off-target responses and language share.
+
+    A response is off-target when the share of its letters in the query language
+    (`lang_share`) is below `on_target_share`; score files without `lang_share` fall back to
+    the whole-response label (`detected_lang != lang`, share 1 or 0).
+    """
+    schema = path.schema if isinstance(path, pl.DataFrame) else pl.read_parquet_schema(path)
+    has_share = "lang_share" in schema
+    columns = ["id", "lang", "correct", *(["lang_share"] if has_share else ["detected_lang"])]
+    missing = [c for c in columns if c not in schema]
+    if missing:
+        raise ValueError(f"score file {path} lacks column(s) {missing}: rerun its score job")
+    frame = path.select(columns) if isinstance(path, pl.DataFrame) else pl.read_parquet(path, columns=columns)
+    share = (
+        pl.col("lang_share").cast(pl.Float64).fill_null(0.0)
+        if has_share
+        else (pl.col("detected_lang") == pl.col("lang")).cast(pl.Float64)
+    )
+    return (
+        frame.with_columns(pl.col("id").cast(pl.String), share.alias("_share"))
+        .group_by("lang", "id")
+        .agg(
+            pl.col("correct").cast(pl.Float64).sum().alias("correct"),
+            pl.len().cast(pl.Float64).alias("count"),
+            (pl.col("_share") < on_target_share).cast(pl.Float64).sum().alias("off_target"),
+            pl.col("_share").sum().alias("lang_share"),
+        )
+    )
+
+
+def _matrix(grouped: pl.DataFrame, ids: dict[str, int], langs: dict[str, int]) -> ScoreMatrix:
+    shape = (len(ids), len(langs))
+    rows = np.array([ids[i] for i in grouped["id"].to_list()], dtype=int)
+    cols = np.array([langs[lang] for lang in grouped["lang"].to_list()], dtype=int)
+    out = {}
+    for name in ("correct", "count", "off_target", "lang_share"):
+        values = np.zeros(shape)
+        values[rows, cols] = grouped[name].to_numpy()
+        out[name] = values
+    return ScoreMatrix(**out)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables with intervals
+
+
+@dataclass
+class Tables:
+    accuracy: pl.DataFrame
+    mti: pl.DataFrame
+    gains: pl.DataFrame
+    runs: pl.DataFrame
+    #: (model, subset, seed) -> quantity -> (replicates,) array, for the rows of `runs`.
+    replicates: dict[tuple[str, str, str], dict[str, np.ndarray]]
+
+
+@dataclass
+class _Run:
+    """Accuracy point estimates and replicates of one (model, subset, seed) on one benchmark."""
+
+    point: np.ndarray  # (L,)
+    reps: np.ndarray  # (B, L)
+    off_target: np.ndarray  # (L,)
+    lang_share: np.ndarray
+    n: np.ndarray
+    n_problems: np.ndarray
+
+
+def _run_stats(mats: list[ScoreMatrix], weights: np.ndarray, draws: np.ndarray | None) -> _Run:
+    """Pooled over seeds: the mean of per-seed accuracies; replicates resample problems (and seeds)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        points = np.stack([m.correct.sum(0) / m.count.sum(0) for m in mats])  # (S, L)
+        reps = np.stack([(weights @ m.correct) / (weights @ m.count) for m in mats])  # (S, B, L)
+    if len(mats) == 1:
+        pooled_reps = reps[0]
+    else:
+        assert draws is not None
+        replicate = np.arange(reps.shape[1])[:, None]
+        pooled_reps = reps[draws, replicate].mean(axis=1)  # (B, S draws, L) -> (B, L)
+    count = sum(m.count.sum(0) for m in mats)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _Run(
+            point=points.mean(0),
+            reps=pooled_reps,
+            off_target=sum(m.off_target.sum(0) for m in mats) / count,
+            lang_share=sum(m.lang_share.sum(0) for m in mats) / count,
+            n=count,
+            n_problems=(mats[0].count > 0).sum(0).astype(float),
+        )
+
+
+def _accuracy_ci(run: _Run, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap; Wilson over problems where the bootstrap is degenerate (0% or 100%:
+    every problem's samples agree, so the problems are the independent trials)."""
+    if run.reps.shape[0]:
+        low, high = percentile_ci(run.reps, confidence, min_finite=0.0)
+    else:
+        low, high = np.full_like(run.point, np.nan), np.full_like(run.point, np.nan)
+    low, high = np.array(low), np.array(high)
+    for j, p in enumerate(run.point):
+        if math.isfinite(p) and not (low[j] < high[j]):
+            low[j], high[j] = wilson(float(p), float(run.n_problems[j]), confidence)
+    return low, high
+
+
+def analyse(
+    score_files: list[tuple[str, str, str, Path | pl.DataFrame]],
+    parallel_order: list[str],
     zero_baseline: str = "skip",
     min_baseline: float = 0.01,
-) -> MTIResult:
-    """The Multilingual Transferability Index (definition in the module docstring)."""
-    gains, skipped = relative_gains(before, after, zero_baseline, min_baseline)
-    seen = [g for lang, g in gains.items() if lang in train_langs]
-    unseen = [g for lang, g in gains.items() if lang not in train_langs]
-    gain_seen = float(np.mean(seen)) if seen else math.nan
-    gain_unseen = float(np.mean(unseen)) if unseen else math.nan
-    # A float-noise denominator (seen gains cancelling out) would give an absurd ratio.
-    value = gain_unseen / gain_seen if seen and unseen and gain_seen > _MIN_SEEN_GAIN else math.nan
-    return MTIResult(value, gain_seen, gain_unseen, skipped)
+    replicates: int = 1000,
+    bootstrap_seed: int = 0,
+    confidence: float = 0.95,
+    on_target_share: float = 0.5,
+) -> Tables:
+    """Every table of the analysis from score files (model, run, benchmark, path or frame)."""
+    # Read every file once: per (lang, id) sums.
+    by_key: dict[tuple[str, str, str], dict[int | None, pl.DataFrame]] = {}
+    ids: dict[str, set[str]] = {}
+    langs_seen: set[str] = set()
+    for model, run, benchmark, path in score_files:
+        subset, seed = split_seed(run)
+        parse_run(subset)  # a clear error for a folder that is not a run
+        grouped = read_scores(path if isinstance(path, pl.DataFrame) else Path(path), on_target_share)
+        by_key.setdefault((model, subset, benchmark), {})[seed] = grouped
+        ids.setdefault(benchmark, set()).update(grouped["id"].to_list())
+        langs_seen.update(grouped["lang"].to_list())
+    langs = sorted(langs_seen, key=lambda lang: (lang != "en", lang))
+    lang_index = {lang: j for j, lang in enumerate(langs)}
+    id_index = {b: {i: k for k, i in enumerate(sorted(s))} for b, s in ids.items()}
+    weights = {b: problem_weights(len(idx), replicates, bootstrap_seed, b) for b, idx in id_index.items()}
+
+    stats: dict[tuple[str, str, str, str], _Run] = {}  # (model, subset, seed, benchmark)
+    for (model, subset, benchmark), per_seed in by_key.items():
+        seeds = sorted(per_seed, key=lambda s: -1 if s is None else s)
+        mats = [_matrix(per_seed[s], id_index[benchmark], lang_index) for s in seeds]
+        draws = seed_draws(len(mats), replicates, bootstrap_seed) if len(mats) > 1 else None
+        stats[(model, subset, POOLED, benchmark)] = _run_stats(mats, weights[benchmark], draws)
+        if len(mats) > 1:
+            for s, m in zip(seeds, mats, strict=True):
+                stats[(model, subset, str(s), benchmark)] = _run_stats([m], weights[benchmark], None)
+
+    acc_rows: list[dict[str, Any]] = []
+    mti_rows: list[dict[str, Any]] = []
+    gain_rows: list[dict[str, Any]] = []
+    per_run: dict[tuple[str, str, str], dict[str, list[Any]]] = {}
+    for (model, subset, seed, benchmark), run in stats.items():
+        method, budget, x = parse_run(subset)
+        keys = {"model": model, "subset": subset, "method": method, "budget": budget, "n_languages": x, "seed": seed}
+        low, high = _accuracy_ci(run, confidence)
+        for j, lang in enumerate(langs):
+            if run.n[j] == 0:
+                continue
+            acc_rows.append({
+                **keys, "benchmark": benchmark, "lang": lang, "accuracy": run.point[j], "ci_low": low[j],
+                "ci_high": high[j], "off_target_rate": run.off_target[j], "lang_share": run.lang_share[j],
+                "n": int(run.n[j]), "n_problems": int(run.n_problems[j]),
+            })
+        present = run.n > 0
+        summary = per_run.setdefault((model, subset, seed), {q: [] for q in REPLICATED} | {"keys": [keys]})
+        summary["accuracy"].append((float(np.nanmean(run.point[present])), np.nanmean(run.reps[:, present], axis=1)))
+        if subset == INIT_RUN:
+            continue
+        init = stats.get((model, INIT_RUN, POOLED, benchmark))
+        if init is None:
+            raise ValueError(f"no scores of the initial model '{model}' on '{benchmark}' (needed for {subset})")
+        use = [j for j, lang in enumerate(langs) if present[j] and init.n[j] > 0]
+        train = set(subset_languages(x, parallel_order))
+        point = mti({langs[j]: init.point[j] for j in use}, {langs[j]: run.point[j] for j in use},
+                    train, zero_baseline, min_baseline)
+        reps = mti({langs[j]: init.reps[:, j] for j in use}, {langs[j]: run.reps[:, j] for j in use},
+                   train, zero_baseline, min_baseline)
+        if point.skipped and seed == POOLED:
+            log.warning("MTI %s/%s/%s: skipped %s (initial accuracy below %s)",
+                        model, subset, benchmark, point.skipped, min_baseline)
+        mti_low, mti_high = percentile_ci(reps.mti[:, None], confidence)[:, 0] if replicates else (math.nan,) * 2
+        mti_rows.append({
+            **keys, "benchmark": benchmark, "mti": point.mti, "mti_ci_low": mti_low, "mti_ci_high": mti_high,
+            "gain_seen": point.gain_seen, "gain_unseen": point.gain_unseen,
+            "skipped_languages": ",".join(point.skipped),
+        })
+        summary["mti"].append((point.mti, reps.mti))
+        # Absolute gains in accuracy (fractions) with paired intervals, per language and pooled.
+        gain_point = run.point - init.point
+        gain_reps = run.reps - init.reps
+        seen = np.array([j in use and langs[j] in train for j in range(len(langs))])
+        unseen = np.array([j in use and langs[j] not in train for j in range(len(langs))])
+        columns = [(langs[j], gain_point[j], gain_reps[:, j]) for j in use]
+        for name, mask in (("seen", seen), ("unseen", unseen)):
+            if mask.any():
+                value = (float(gain_point[mask].mean()), gain_reps[:, mask].mean(axis=1))
+                columns.append((name, *value))
+                summary[f"gain_{name}"].append(value)
+        for lang, value, rep in columns:
+            lo, hi = percentile_ci(rep[:, None], confidence, min_finite=0.0)[:, 0] if replicates else (math.nan,) * 2
+            gain_rows.append({**keys, "benchmark": benchmark, "lang": lang, "gain": value,
+                              "gain_ci_low": lo, "gain_ci_high": hi})
+
+    run_rows, run_reps = _run_summaries(per_run, replicates, confidence)
+    order = ("model", "n_languages", "subset", "seed")
+    return Tables(
+        accuracy=_frame(acc_rows, ACCURACY_COLUMNS).sort(*order, "benchmark", "lang"),
+        mti=_frame(mti_rows, MTI_COLUMNS).sort(*order, "benchmark"),
+        gains=_frame(gain_rows, GAIN_COLUMNS).sort(*order, "benchmark", "lang"),
+        runs=_frame(run_rows, RUN_COLUMNS).sort(*order),
+        replicates=run_reps,
+    )
 
 
-def mti_table(
-    accuracy: pl.DataFrame, parallel_order: list[str], zero_baseline: str = "skip", min_baseline: float = 0.01
-) -> pl.DataFrame:
-    """MTI of every trained run against its model's initial accuracy, per benchmark."""
+def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pl.DataFrame:
+    schema = {c: (pl.String if c in ("model", "subset", "method", "budget", "seed", "benchmark", "lang",
+                                     "skipped_languages")
+                  else pl.Int64 if c in ("n_languages", "n", "n_problems") else pl.Float64) for c in columns}
+    return pl.DataFrame(rows, schema=schema, strict=False).select(columns) if rows else pl.DataFrame(schema=schema)
+
+
+def _run_summaries(
+    per_run: dict[tuple[str, str, str], dict[str, list[Any]]], replicates: int, confidence: float
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], dict[str, np.ndarray]]]:
+    """Per run: means over benchmarks (MTI: of the finite ones), with intervals from the replicates."""
     rows: list[dict[str, Any]] = []
-    for (model, benchmark), group in accuracy.group_by("model", "benchmark", maintain_order=True):
-        before = {r["lang"]: r["accuracy"] for r in group.filter(pl.col("subset") == INIT_RUN).iter_rows(named=True)}
-        if not before:
-            raise ValueError(f"no accuracy of the initial model '{model}' on '{benchmark}'")
-        for (subset,), run in group.filter(pl.col("subset") != INIT_RUN).group_by("subset", maintain_order=True):
-            method, budget, x = parse_run(subset)
-            after = {r["lang"]: r["accuracy"] for r in run.iter_rows(named=True)}
-            result = mti(before, after, set(subset_languages(x, parallel_order)), zero_baseline, min_baseline)
-            if result.skipped:
-                log.warning(
-                    "MTI %s/%s/%s: skipped %s (initial accuracy below %s)",
-                    model, subset, benchmark, result.skipped, min_baseline,
-                )
-            rows.append(
-                {
-                    "model": model, "subset": subset, "method": method, "budget": budget, "n_languages": x,
-                    "benchmark": benchmark, "mti": result.mti, "gain_seen": result.gain_seen,
-                    "gain_unseen": result.gain_unseen, "skipped_languages": ",".join(result.skipped),
-                }
-            )
-    return pl.DataFrame(rows).sort("model", "method", "budget", "n_languages", "benchmark")
+    reps_out: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
+    for key, values in per_run.items():
+        row: dict[str, Any] = dict(values["keys"][0])
+        reps_out[key] = {}
+        for quantity in REPLICATED:
+            parts = values[quantity]
+            if not parts:
+                row |= {quantity: None, f"{quantity}_ci_low": None, f"{quantity}_ci_high": None}
+                continue
+            point = float(_nanmean(np.array([p for p, _ in parts], dtype=float)))
+            rep = _nanmean(np.stack([r for _, r in parts], axis=-1))
+            min_finite = 0.975 if quantity == "mti" else 0.0
+            low, high = percentile_ci(rep[:, None], confidence, min_finite)[:, 0] if replicates else (math.nan,) * 2
+            row |= {quantity: point, f"{quantity}_ci_low": low, f"{quantity}_ci_high": high}
+            reps_out[key][quantity] = rep
+        rows.append(row)
+    return rows, reps_out
+
+
+def write_replicates(replicates: dict[tuple[str, str, str], dict[str, np.ndarray]], path: Path) -> None:
+    """The bootstrap replicates of every runs.csv quantity, for `fit` (one row per run and quantity)."""
+    from pscale.tables import write_parquet
+
+    rows = [
+        {"model": m, "subset": s, "seed": seed, "quantity": q, "replicates": values.astype(float).tolist()}
+        for (m, s, seed), quantities in replicates.items()
+        for q, values in quantities.items()
+    ]
+    schema = {"model": pl.String, "subset": pl.String, "seed": pl.String, "quantity": pl.String,
+              "replicates": pl.List(pl.Float64)}
+    write_parquet(pl.DataFrame(rows, schema=schema), path)
+
+
+def read_replicates(path: Path) -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
+    out: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
+    for r in pl.read_parquet(path).iter_rows(named=True):
+        out.setdefault((r["model"], r["subset"], r["seed"]), {})[r["quantity"]] = np.array(
+            r["replicates"], dtype=float)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The Parallel Scaling Law
 
 
 def power_law(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     return alpha * np.power(x, beta)
+
+
+def _start(xs: np.ndarray, ys: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form start per row: the log-log least-squares line where every y > 0, else (mean y, 0)."""
+    logx = np.log(xs)[None, :]
+    positive = np.where(mask, ys > 0, True).all(axis=1)
+    logy = np.log(np.where(mask & (ys > 0), ys, 1.0))
+    w = mask.astype(float)
+    n = w.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = (w * logx).sum(1) / n
+        my = (w * logy).sum(1) / n
+        sxx = (w * (logx - mx[:, None]) ** 2).sum(1)
+        beta = np.where(sxx > 0, (w * (logx - mx[:, None]) * (logy - my[:, None])).sum(1) / sxx, 0.0)
+        alpha = np.exp(my - beta * mx)
+        mean_y = (w * np.where(mask, ys, 0)).sum(1) / n
+    alpha = np.where(positive, alpha, np.where(mean_y != 0, mean_y, 1.0))
+    beta = np.where(positive, beta, 0.0)
+    return alpha, beta
+
+
+def fit_power_law_batch(
+    x: list[float] | np.ndarray, y: np.ndarray, iterations: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares alpha, beta of y = alpha * x^beta for every row of y at once (Levenberg-Marquardt,
+    vectorised over rows; NaN entries of y are left out of that row's fit). Rows with fewer than two
+    finite points get NaN. The same minimum as `fit_power_law` (lmfit), fast enough for bootstrap
+    replicates."""
+    xs = np.asarray(x, dtype=float)
+    ys = np.atleast_2d(np.asarray(y, dtype=float))
+    mask = np.isfinite(ys)
+    yz = np.where(mask, ys, 0.0)
+    alpha, beta = _start(xs, ys, mask)
+    lam = np.full(len(ys), 1e-3)
+    logx = np.log(xs)[None, :]
+
+    def rss(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (np.where(mask, yz - a[:, None] * xs[None, :] ** b[:, None], 0.0) ** 2).sum(1)
+
+    current = rss(alpha, beta)
+    for _ in range(iterations):
+        xb = xs[None, :] ** beta[:, None]
+        resid = np.where(mask, yz - alpha[:, None] * xb, 0.0)
+        ja = np.where(mask, xb, 0.0)
+        jb = np.where(mask, alpha[:, None] * xb * logx, 0.0)
+        aa, ab, bb = (ja * ja).sum(1), (ja * jb).sum(1), (jb * jb).sum(1)
+        ga, gb = (ja * resid).sum(1), (jb * resid).sum(1)
+        a11, a22 = aa * (1 + lam), bb * (1 + lam)
+        det = a11 * a22 - ab * ab
+        with np.errstate(invalid="ignore", divide="ignore"):
+            da = np.where(det != 0, (a22 * ga - ab * gb) / det, 0.0)
+            db = np.where(det != 0, (a11 * gb - ab * ga) / det, 0.0)
+        new_a, new_b = alpha + da, beta + db
+        trial = rss(new_a, new_b)
+        better = np.isfinite(trial) & (trial <= current)
+        alpha, beta = np.where(better, new_a, alpha), np.where(better, new_b, beta)
+        improvement = np.where(better, current - trial, 0.0)
+        current = np.where(better, trial, current)
+        lam = np.where(better, lam / 3, lam * 4)
+        if np.all((improvement <= 1e-15 * (1 + current)) & (lam > 1e8) | (improvement == 0) & (lam > 1e8)):
+            break
+    few = mask.sum(1) < 2
+    return np.where(few, np.nan, alpha), np.where(few, np.nan, beta)
 
 
 def fit_power_law(x: list[float], y: list[float]) -> dict[str, float]:
@@ -181,12 +585,8 @@ def fit_power_law(x: list[float], y: list[float]) -> dict[str, float]:
     xs, ys = xs[ok], ys[ok]
     if len(xs) < 2:
         raise ValueError(f"a power-law fit needs at least 2 finite points, got {len(xs)}")
-    if np.all(ys > 0):  # start from the log-log line
-        beta0, log_alpha0 = np.polyfit(np.log(xs), np.log(ys), 1)
-        alpha0 = float(np.exp(log_alpha0))
-    else:
-        alpha0, beta0 = float(np.mean(ys)) or 1.0, 0.0
-    result = Model(power_law).fit(ys, x=xs, alpha=alpha0, beta=float(beta0))
+    alpha0, beta0 = (float(v[0]) for v in fit_power_law_batch(xs, ys[None, :]))  # closed-form start, refined
+    result = Model(power_law).fit(ys, x=xs, alpha=alpha0, beta=beta0)
     alpha, beta = result.params["alpha"], result.params["beta"]
 
     def stderr(p: Any) -> float:
@@ -202,13 +602,53 @@ def fit_power_law(x: list[float], y: list[float]) -> dict[str, float]:
     }
 
 
-def _curve(points: dict[int, float], fit_min_x: int) -> dict[str, Any]:
+def leave_one_out(points: Mapping[int, float], fit_min_x: int) -> dict[str, Any]:
+    """Leave-one-X-out: fit the law without X (on the other X >= fit_min_x), predict X.
+
+    The error is predicted - observed; the baseline predicts X by the mean of the other points
+    (a flat line), so a law that predicts no better than "nothing changes with X" shows it.
+    """
+    xs = sorted(x for x in points if x >= fit_min_x and math.isfinite(points[x]))
+    if len(xs) < 3:
+        return {"error": f"leave-one-X-out needs at least 3 fitted points, got {len(xs)}"}
+    rows = []
+    for left_out in xs:
+        rest = [x for x in xs if x != left_out]
+        alpha, beta = fit_power_law_batch(rest, np.array([[points[x] for x in rest]]))
+        predicted = float(power_law(np.float64(left_out), alpha[0], beta[0]))
+        flat = float(np.mean([points[x] for x in rest]))
+        rows.append({"x": left_out, "observed": points[left_out], "predicted": predicted,
+                     "error": predicted - points[left_out], "baseline_error": flat - points[left_out]})
+    return {
+        "points": rows,
+        "mean_abs_error": float(np.mean([abs(r["error"]) for r in rows])),
+        "baseline_mean_abs_error": float(np.mean([abs(r["baseline_error"]) for r in rows])),
+    }
+
+
+def _interval(values: np.ndarray, confidence: float) -> list[float | None]:
+    finite = values[np.isfinite(values)]
+    if len(values) == 0 or len(finite) < 0.975 * len(values):
+        return [None, None]
+    tail = (1 - confidence) / 2 * 100
+    return [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
+
+
+def _excludes_zero(ci: list[float | None]) -> bool | None:
+    if ci[0] is None or ci[1] is None:
+        return None
+    return bool(ci[0] > 0 or ci[1] < 0)
+
+
+def _curve(
+    points: dict[int, float], reps: dict[int, np.ndarray], fit_min_x: int, confidence: float
+) -> dict[str, Any]:
     xs = sorted(x for x in points if x >= fit_min_x and math.isfinite(points[x]))
     fit = fit_power_law(xs, [points[x] for x in xs])
     observed_x1 = points.get(1, math.nan)
     predicted_x1 = fit["alpha"]  # f(1) = alpha
     leap = points.get(2, math.nan) - observed_x1
-    return {
+    curve: dict[str, Any] = {
         **fit,
         "predicted_x1": predicted_x1,
         "observed_x1": observed_x1,
@@ -217,37 +657,74 @@ def _curve(points: dict[int, float], fit_min_x: int) -> dict[str, Any]:
         "first_parallel_leap_ratio": points.get(2, math.nan) / observed_x1 if observed_x1 else math.nan,
         "points": {str(x): points[x] for x in sorted(points)},
     }
+    if reps:
+        n_reps = len(next(iter(reps.values())))
+        nan = np.full(n_reps, np.nan)
+        alpha, beta = fit_power_law_batch(xs, np.stack([reps.get(x, nan) for x in xs], axis=1))
+        obs1, obs2 = reps.get(1, nan), reps.get(2, nan)
+        curve["points_ci"] = {str(x): _interval(reps[x], confidence) for x in sorted(reps)}
+        curve["alpha_ci"] = _interval(alpha, confidence)
+        curve["beta_ci"] = _interval(beta, confidence)
+        curve["gap_ci"] = _interval(alpha - obs1, confidence)
+        curve["first_parallel_leap_ci"] = _interval(obs2 - obs1, confidence)
+        curve["n_replicates"] = int(np.isfinite(beta).sum())
+        grid = np.linspace(1, max(max(points), 2), 50)
+        ok = np.isfinite(alpha) & np.isfinite(beta)
+        band = power_law(grid[None, :], alpha[ok, None], beta[ok, None]) if ok.any() else np.empty((0, 50))
+        tail = (1 - confidence) / 2 * 100
+        low, high = np.percentile(band, [tail, 100 - tail], axis=0) if ok.any() else (grid * np.nan,) * 2
+        curve["band"] = {"x": grid.tolist(), "low": list(map(float, low)), "high": list(map(float, high))}
+    else:
+        for key in ("alpha_ci", "beta_ci", "gap_ci", "first_parallel_leap_ci"):
+            curve[key] = [None, None]
+    curve["distinguishable_from_zero"] = {
+        "beta": _excludes_zero(curve["beta_ci"]),
+        "gap": _excludes_zero(curve["gap_ci"]),
+        "first_parallel_leap": _excludes_zero(curve["first_parallel_leap_ci"]),
+    }
+    curve["loo"] = leave_one_out(points, fit_min_x)
+    return curve
 
 
-def scaling_law(accuracy: pl.DataFrame, mti_frame: pl.DataFrame, fit_min_x: int = 2) -> dict[str, Any]:
+def scaling_law(
+    runs: pl.DataFrame,
+    replicates: Mapping[tuple[str, str, str], Mapping[str, np.ndarray]] | None = None,
+    fit_min_x: int = 2,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
     """Power-law fits of MTI and accuracy over X, one group per (model, method, budget).
 
-    Per X, MTI is averaged over benchmarks and accuracy over benchmarks and languages.
-    The first group is also reported at the top level (`mti`, `accuracy`). Observational
-    models are not a series in X and are left out of the fits (they are in the tables).
+    `runs` is the runs table (per run: accuracy averaged over benchmarks and languages, MTI
+    over benchmarks), pooled over seeds; `replicates` its bootstrap replicates, refitted one by
+    one for the intervals. The first group is also reported at the top level (`mti`,
+    `accuracy`). Observational models are not a series in X and are left out of the fits.
     """
+    replicates = replicates or {}
     groups: list[dict[str, Any]] = []
-    trained = accuracy.filter((pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational"))
+    trained = runs.filter(
+        (pl.col("seed") == POOLED) & (pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational")
+    )
     for (model, method, budget), part in trained.group_by("model", "method", "budget", maintain_order=True):
-        acc_points = {
-            int(r["n_languages"]): float(r["accuracy"])
-            for r in part.group_by("n_languages").agg(pl.col("accuracy").mean()).iter_rows(named=True)
-        }
-        mti_part = mti_frame.filter(
-            (pl.col("model") == model) & (pl.col("method") == method) & (pl.col("budget") == budget)
-        )
-        mti_points = {
-            int(r["n_languages"]): float(r["mti"]) if r["mti"] is not None else math.nan
-            for r in mti_part.group_by("n_languages").agg(pl.col("mti").fill_nan(None).mean()).iter_rows(named=True)
-        }
         group: dict[str, Any] = {"model": model, "method": method, "budget": budget}
-        for name, points in (("mti", mti_points), ("accuracy", acc_points)):
+        for name in ("mti", "accuracy"):
+            points: dict[int, float] = {}
+            reps: dict[int, np.ndarray] = {}
+            for r in part.iter_rows(named=True):
+                x = int(r["n_languages"])
+                points[x] = float(r[name]) if r[name] is not None else math.nan
+                rep = replicates.get((model, r["subset"], POOLED), {}).get(name)
+                if rep is not None:
+                    reps[x] = rep
             try:
-                group[name] = _curve(points, fit_min_x)
+                group[name] = _curve(points, reps, fit_min_x, confidence)
             except ValueError as err:
                 log.warning("no %s fit for %s/%s/%s: %s", name, model, method, budget, err)
                 group[name] = {"error": str(err), "points": {str(x): v for x, v in sorted(points.items())}}
         groups.append(group)
     if not groups:
-        raise ValueError("no trained runs in the accuracy table: nothing to fit")
-    return {"mti": groups[0]["mti"], "accuracy": groups[0]["accuracy"], "fit_min_x": fit_min_x, "groups": groups}
+        raise ValueError("no trained runs in the runs table: nothing to fit")
+    n_reps = len(next(iter(next(iter(replicates.values())).values()))) if replicates else 0
+    return {
+        "mti": groups[0]["mti"], "accuracy": groups[0]["accuracy"], "fit_min_x": fit_min_x,
+        "confidence": confidence, "bootstrap_replicates": n_reps, "groups": groups,
+    }

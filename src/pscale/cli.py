@@ -179,43 +179,54 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 
 def cmd_tables(args: argparse.Namespace) -> None:
-    from pscale.analysis import accuracy_table, mti_table
+    from pscale.analysis import analyse, write_replicates
+    from pscale.tables import write_csv
 
-    options = _options(args, lambda c: {**c["analysis"], "parallel_order": c["parallel_order"]})
+    options = _options(args, lambda c: {**c["analysis"], "parallel_order": c["parallel_order"],
+                                        "on_target_share": c["scoring"].get("on_target_share", 0.5)})
     files = [(Path(p).parts[-3], Path(p).parts[-2], Path(p).stem, Path(p)) for p in args.scores]
-    accuracy = accuracy_table(files)
-    mti = mti_table(accuracy, options["parallel_order"], options["zero_baseline"], options["min_baseline"])
-    for frame, path in ((accuracy, args.accuracy_out), (mti, args.mti_out)):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        frame.write_csv(path)
+    tables = analyse(
+        files, options["parallel_order"], options["zero_baseline"], options["min_baseline"],
+        replicates=options["bootstrap_replicates"], bootstrap_seed=options["bootstrap_seed"],
+        confidence=options["confidence"], on_target_share=options.get("on_target_share", 0.5),
+    )
+    outputs = ((tables.accuracy, args.accuracy_out), (tables.mti, args.mti_out), (tables.gains, args.gains_out),
+               (tables.runs, args.runs_out))
+    for frame, path in outputs:
+        write_csv(frame, path)
+    write_replicates(tables.replicates, Path(args.replicates_out))
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
     import polars as pl
 
-    from pscale.analysis import scaling_law
+    from pscale.analysis import read_replicates, scaling_law
+    from pscale.tables import write_json
 
     options = _options(args, lambda c: c["analysis"])
-    fits = scaling_law(pl.read_csv(args.accuracy), pl.read_csv(args.mti), options["fit_min_x"])
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(fits, indent=2))
+    fits = scaling_law(pl.read_csv(args.runs, infer_schema_length=None, schema_overrides={"seed": pl.String}),
+                       read_replicates(Path(args.replicates)), options["fit_min_x"], options["confidence"])
+    write_json(fits, args.output)
     for name in ("mti", "accuracy"):
         curve = fits[name]
         if "alpha" in curve:
-            log.info("%s: f(X) = %.4g * X^%.3f, gap at X=1 %.4g", name, curve["alpha"], curve["beta"], curve["gap"])
+            log.info("%s: f(X) = %.4g * X^%.3f (beta 95%% CI %s), gap at X=1 %.4g",
+                     name, curve["alpha"], curve["beta"], curve["beta_ci"], curve["gap"])
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    import polars as pl
+    from pscale import figures
 
-    from pscale.figures import plot_accuracy_heatmap, plot_scaling_law, plot_training_curves
+    figures.draw(
+        args.figure, Path(args.output), accuracy=args.accuracy, gains=args.gains, runs=args.runs, fits=args.fits,
+        histories=args.histories, languages=args.languages.split(",") if args.languages else None,
+    )
 
-    out = Path(args.out_dir)
-    plot_scaling_law(json.loads(Path(args.fits).read_text()), out / "scaling_law.png")
-    plot_accuracy_heatmap(pl.read_csv(args.accuracy), _languages(args), out / "accuracy_heatmap.png")
-    paths = [Path(p) / "log_history.json" if Path(p).is_dir() else Path(p) for p in args.histories]
-    histories = {f"{p.parent.parent.name}/{p.parent.name}": p for p in paths}
-    plot_training_curves(histories, out / "training_rewards.png")
+
+def cmd_summary(args: argparse.Namespace) -> None:
+    from pscale.figures import write_summary
+
+    write_summary(Path(args.runs), Path(args.gains), Path(args.fits), Path(args.output))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,28 +321,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "the `scoring` section")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("tables", help="accuracy/off-target table and MTI table from score files")
-    p.add_argument("--scores", nargs="+", required=True, help="score files <dir>/<model>/<run>/<benchmark>.parquet")
+    p = sub.add_parser("tables", help="accuracy/off-target, MTI, gain and per-run tables with bootstrap CIs")
+    p.add_argument("--scores", nargs="+", required=True,
+                   help="score files <dir>/<model>/<run>/<benchmark>.parquet")
     p.add_argument("--accuracy-out", required=True)
     p.add_argument("--mti-out", required=True)
-    _add_common(p, "the `analysis` section plus `parallel_order`")
+    p.add_argument("--gains-out", required=True, help="gain over the initial model per language (CSV)")
+    p.add_argument("--runs-out", required=True, help="per run: means over benchmarks (CSV)")
+    p.add_argument("--replicates-out", required=True, help="bootstrap replicates of the runs table (Parquet)")
+    _add_common(p, "the `analysis` section plus `parallel_order` and `on_target_share`")
     p.set_defaults(func=cmd_tables)
 
-    p = sub.add_parser("fit", help="fit the Parallel Scaling Law to MTI and accuracy")
-    p.add_argument("--accuracy", required=True)
-    p.add_argument("--mti", required=True)
+    p = sub.add_parser("fit", help="fit the Parallel Scaling Law to MTI and accuracy, with bootstrap CIs")
+    p.add_argument("--runs", required=True, help="runs table (pscale tables --runs-out)")
+    p.add_argument("--replicates", required=True, help="its bootstrap replicates (pscale tables --replicates-out)")
     p.add_argument("--output", required=True)
     _add_common(p, "the `analysis` section")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("figures", help="draw the scaling-law, heatmap and training-curve figures")
-    p.add_argument("--accuracy", required=True)
-    p.add_argument("--fits", required=True)
+    p = sub.add_parser("figures", help="draw one of the paper's figures")
+    p.add_argument("--figure", required=True, help="scaling_law, accuracy_heatmap, language_gain, off_target, "
+                   "mti_by_model, rl_vs_sft, grow_vs_fixed or training_rewards")
+    p.add_argument("--accuracy", help="accuracy table")
+    p.add_argument("--gains", help="gains table")
+    p.add_argument("--runs", help="runs table")
+    p.add_argument("--fits", help="scaling-law fits (JSON)")
     p.add_argument("--histories", nargs="*", default=[], help="trained model folders (or their log_history.json)")
     p.add_argument("--languages", help=LANGUAGES_HELP)
-    p.add_argument("--out-dir", required=True)
+    p.add_argument("--output", required=True, help="the figure (.png)")
     _add_common(p)
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("summary", help="the results summary (reStructuredText): key numbers with CIs, in words")
+    p.add_argument("--runs", required=True)
+    p.add_argument("--gains", required=True)
+    p.add_argument("--fits", required=True)
+    p.add_argument("--output", required=True)
+    _add_common(p)
+    p.set_defaults(func=cmd_summary)
     return parser
 
 

@@ -7,6 +7,7 @@ import shlex
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, parse_run, run_id
 from pscale.config import validate_config
 from pscale.data.demo import DEMO_DATASETS
+from snakemake.logging import logger
 
 # Validate before any job starts: unknown keys and bad values stop here, naming the key.
 config.update(validate_config(config))
@@ -17,18 +18,42 @@ BENCHMARKS = config["data"]["benchmarks"]
 TRAIN_DATASET = config["data"]["train_dataset"]
 DATASETS = [TRAIN_DATASET, *[b for b in BENCHMARKS if b != TRAIN_DATASET]]
 PROMPTS = "resources/prompts.yaml"
+SEEDS = config["seeds"]
+# Every trained run once per training seed: <method>-<budget>-x<X>-s<seed>.
 TRAINED_RUNS = [
-    run_id(method, budget, x)
+    run_id(method, budget, x, seed)
     for method in config["training"]["methods"]
     for budget in config["budgets"]
     for x in config["subset_sizes"]
+    for seed in SEEDS
 ]
 # Off-the-shelf reasoning models, evaluated against their initial model (no training).
 OBSERVATIONAL = {f"{OBSERVATIONAL_PREFIX}{o['name']}": o for o in config["observational"]}
-RUN_PATTERN = f"init|[a-z]+-(grow|fixed)-x[0-9]+|{OBSERVATIONAL_PREFIX}[a-z0-9._-]+"
-FIGURES = expand(
-    "results/figures/{name}.png", name=["scaling_law", "accuracy_heatmap", "training_rewards"]
-)
+RUN_PATTERN = f"init|[a-z]+-(grow|fixed)-x[0-9]+-s[0-9]+|{OBSERVATIONAL_PREFIX}[a-z0-9._-]+"
+
+
+def _figure_needs():
+    """Each figure of the paper's set, and why it is skipped when the config lacks its runs."""
+    training = config["training"]
+    fitted = [x for x in config["subset_sizes"] if x >= config["analysis"]["fit_min_x"]]
+    return {
+        "scaling_law": None if len(fitted) >= 2 else "needs two subset_sizes >= analysis.fit_min_x",
+        "accuracy_heatmap": None,
+        "language_gain": None,
+        "off_target": None,
+        "mti_by_model": None if len(MODELS) > 1 or OBSERVATIONAL else "needs several models or observational models",
+        "rl_vs_sft": None if {"grpo", "sft"} <= set(training["methods"]) else "needs training.methods grpo and sft",
+        "grow_vs_fixed": None if {"grow", "fixed"} <= set(config["budgets"]) else "needs budgets grow and fixed",
+        "training_rewards": None if "grpo" in training["methods"] else "needs GRPO runs",
+    }
+
+
+FIGURE_NAMES = [name for name, why in _figure_needs().items() if why is None]
+for _name, _why in _figure_needs().items():
+    if _why is not None:
+        logger.info(f"figure {_name} skipped: {_why}")
+FIGURES = expand("results/figures/{name}.png", name=FIGURE_NAMES)
+SUMMARY = "results/summary.rst"
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
 DEFAULT_RESOURCES = {
@@ -160,13 +185,18 @@ def train_size_arg():
     return f"--train-size {size}" if size else ""
 
 
+def _seeded(options, wildcards):
+    """Training options with the run's seed (config `seeds`) as TRL's `seed`."""
+    return {**options, "seed": int(wildcards.seed)}
+
+
 def grpo_options(wildcards):
     training = config["training"]
-    return as_json({"grpo": training["grpo"], "reward_weights": training["reward_weights"]})
+    return as_json({"grpo": _seeded(training["grpo"], wildcards), "reward_weights": training["reward_weights"]})
 
 
 def sft_options(wildcards):
-    return as_json({"sft": config["training"]["sft"]})
+    return as_json({"sft": _seeded(config["training"]["sft"], wildcards)})
 
 
 def hub_options(wildcards):
@@ -189,12 +219,19 @@ def scoring_options(wildcards):
     return as_json(config["scoring"])
 
 
+#: The `analysis` keys each analysis step reads: a change reruns that step and what follows only.
+TABLE_KEYS = ("zero_baseline", "min_baseline", "bootstrap_replicates", "bootstrap_seed", "confidence")
+FIT_KEYS = ("fit_min_x", "confidence")
+
+
 def table_options(wildcards):
-    return as_json({**config["analysis"], "parallel_order": config["parallel_order"]})
+    analysis = {key: config["analysis"][key] for key in TABLE_KEYS}
+    on_target = config["scoring"].get("on_target_share", 0.5)
+    return as_json({**analysis, "parallel_order": config["parallel_order"], "on_target_share": on_target})
 
 
 def fit_options(wildcards):
-    return as_json(config["analysis"])
+    return as_json({key: config["analysis"][key] for key in FIT_KEYS})
 
 
 def all_scores(wildcards):

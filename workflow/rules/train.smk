@@ -1,4 +1,5 @@
-# Post-training: one job per (initial model, method, parallel set). Checkpoints live outside
+# Post-training: one job per (initial model, method, parallel set, seed); the seed (config
+# `seeds`) is TRL's `seed` (common.smk: grpo_options, sft_options). Checkpoints live outside
 # the output folder (results/work/), so a failed or pre-empted job resumes instead of
 # restarting; they are deleted once the final model is saved.
 
@@ -9,7 +10,7 @@ rule train_grpo:
         train_set="results/data/sets/{budget}-x{x}.parquet",
         prompts=PROMPTS,
     output:
-        model=directory("results/models/{model}/grpo-{budget}-x{x}"),
+        model=directory("results/models/{model}/grpo-{budget}-x{x}-s{seed}"),
     params:
         model_path=train_model_path,
         options=grpo_options,
@@ -22,13 +23,13 @@ rule train_grpo:
         runtime=res("train", "runtime"),
         gpu=res("train", "gpu"),
     log:
-        "results/logs/train/{model}/grpo-{budget}-x{x}.log",
+        "results/logs/train/{model}/grpo-{budget}-x{x}-s{seed}.log",
     conda:
         "../../envs/train.yaml"
     shell:
         "{params.launcher} train --method grpo --model {params.model_path} --train-set {input.train_set}"
         " --prompts {input.prompts} --output {output.model}"
-        " --work-dir results/work/{wildcards.model}/grpo-{wildcards.budget}-x{wildcards.x}"
+        " --work-dir results/work/{wildcards.model}/grpo-{wildcards.budget}-x{wildcards.x}-s{wildcards.seed}"
         " --languages {params.languages} {params.style} --options {params.options:q}"
         " --threads {threads} > {log} 2>&1"
 
@@ -39,7 +40,7 @@ rule train_sft:
         train_set="results/data/sets/{budget}-x{x}.parquet",
         prompts=PROMPTS,
     output:
-        model=directory("results/models/{model}/sft-{budget}-x{x}"),
+        model=directory("results/models/{model}/sft-{budget}-x{x}-s{seed}"),
     params:
         model_path=train_model_path,
         options=sft_options,
@@ -51,11 +52,11 @@ rule train_sft:
         runtime=res("train", "runtime"),
         gpu=res("train", "gpu"),
     log:
-        "results/logs/train/{model}/sft-{budget}-x{x}.log",
+        "results/logs/train/{model}/sft-{budget}-x{x}-s{seed}.log",
     conda:
         "../../envs/train.yaml"
     shell:
         "{params.launcher} train --method sft --model {params.model_path} --train-set {input.train_set}"
         " --prompts {input.prompts} --output {output.model}"
-        " --work-dir results/work/{wildcards.model}/sft-{wildcards.budget}-x{wildcards.x}"
+        " --work-dir results/work/{wildcards.model}/sft-{wildcards.budget}-x{wildcards.x}-s{wildcards.seed}"
         " {params.style} --options {params.options:q} --threads {threads} > {log} 2>&1"
