@@ -12,7 +12,6 @@ import pytest
 from helpers import job_counts
 
 from pscale.config import load_config
-from pscale.figures import FIGURES
 
 PAPER = Path("experiments/paper.yaml")
 
@@ -53,9 +52,7 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
         "score": n_evaluated * n_bench,
         "tables": 1,
         "fit_scaling_law": 1,
-        "summary": 1,
-        # every figure of the paper's set: the config has SFT, both budgets and observational models
-        **{f"figure_{name}": 1 for name in FIGURES},
+        "figures": 1,
         "all": 1,
     }
     assert job_counts(dry_run(workdir, "--quiet", "rules")) == expected

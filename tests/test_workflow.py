@@ -100,18 +100,14 @@ def _with(**changes: dict) -> dict:
     return config
 
 
-#: Everything downstream of the score files (the figures this config draws; training_rewards
-#: reads the trained models only).
-ANALYSIS = {
-    "tables": 1, "fit_scaling_law": 1, "summary": 1, "figure_scaling_law": 1, "figure_accuracy_heatmap": 1,
-    "figure_language_gain": 1, "figure_off_target": 1, "all": 1,
-}
+#: Everything downstream of the score files.
+ANALYSIS = {"tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1}
 
 
 def test_grpo_change_reruns_training_and_downstream_only(workdir: Path) -> None:
     result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": 0.001}}))
     counts = job_counts(result.stdout)
-    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, "figure_training_rewards": 1, **ANALYSIS}
+    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, **ANALYSIS}
 
 
 def test_eval_sample_change_reruns_evaluation_and_analysis_only(workdir: Path) -> None:
@@ -126,15 +122,14 @@ def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
 
 def test_new_seed_trains_evaluates_and_scores_only_its_runs(workdir: Path) -> None:
     counts = job_counts(snakemake(workdir, "-n", config={**SMALL_CONFIG, "seeds": [0, 1]}).stdout)
-    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, "figure_training_rewards": 1, **ANALYSIS}
+    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, **ANALYSIS}
 
 
 def test_bootstrap_change_reruns_the_analysis_only(workdir: Path) -> None:
     counts = job_counts(snakemake(workdir, "-n", config=_with(analysis={"bootstrap_replicates": 500})).stdout)
     assert counts == ANALYSIS
     fit_only = job_counts(snakemake(workdir, "-n", config=_with(analysis={"fit_min_x": 1})).stdout)
-    assert fit_only == {key: n for key, n in ANALYSIS.items() if key not in ("tables", "figure_accuracy_heatmap",
-                                                                           "figure_language_gain", "figure_off_target")}
+    assert fit_only == {"fit_scaling_law": 1, "figures": 1, "all": 1}
 
 
 def test_translation_runtime_settings_rerun_nothing(workdir: Path) -> None:

@@ -210,23 +210,19 @@ def cmd_fit(args: argparse.Namespace) -> None:
     for name in ("mti", "accuracy"):
         curve = fits[name]
         if "alpha" in curve:
-            log.info("%s: f(X) = %.4g * X^%.3f (beta 95%% CI %s), gap at X=1 %.4g",
-                     name, curve["alpha"], curve["beta"], curve["beta_ci"], curve["gap"])
+            log.info("%s: f(X) = %.4g * X^%.3f (beta CI %s), gap at X=1 %.4g", name, curve["alpha"], curve["beta"],
+                     [None if v is None else round(v, 4) for v in curve["beta_ci"]], curve["gap"])
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    from pscale import figures
+    from pscale.figures import draw, write_summary
 
-    figures.draw(
-        args.figure, Path(args.output), accuracy=args.accuracy, gains=args.gains, runs=args.runs, fits=args.fits,
-        histories=args.histories, languages=args.languages.split(",") if args.languages else None,
-    )
-
-
-def cmd_summary(args: argparse.Namespace) -> None:
-    from pscale.figures import write_summary
-
-    write_summary(Path(args.runs), Path(args.gains), Path(args.fits), Path(args.output))
+    for output in map(Path, args.output):
+        if output.suffix == ".rst":
+            write_summary(Path(args.runs), Path(args.gains), Path(args.fits), output)
+            continue
+        draw(output.stem, output, accuracy=args.accuracy, gains=args.gains, runs=args.runs, fits=args.fits,
+             histories=args.histories, languages=args.languages.split(",") if args.languages else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,26 +335,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "the `analysis` section")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("figures", help="draw one of the paper's figures")
-    p.add_argument("--figure", required=True, help="scaling_law, accuracy_heatmap, language_gain, off_target, "
-                   "mti_by_model, rl_vs_sft, grow_vs_fixed or training_rewards")
-    p.add_argument("--accuracy", help="accuracy table")
-    p.add_argument("--gains", help="gains table")
-    p.add_argument("--runs", help="runs table")
-    p.add_argument("--fits", help="scaling-law fits (JSON)")
+    p = sub.add_parser("figures", help="draw the paper's figures and the results summary")
+    p.add_argument("--output", nargs="+", required=True,
+                   help="files to draw, each named after its figure: results/figures/<name>.png with <name> one of "
+                   "scaling_law, accuracy_heatmap, language_gain, off_target, mti_by_model, rl_vs_sft, "
+                   "grow_vs_fixed, training_rewards; a .rst file gets the results summary")
+    p.add_argument("--accuracy", help="accuracy table (heatmaps)")
+    p.add_argument("--gains", help="gains table (language_gain, summary)")
+    p.add_argument("--runs", help="runs table (comparisons, summary)")
+    p.add_argument("--fits", help="scaling-law fits, JSON (scaling_law, summary)")
     p.add_argument("--histories", nargs="*", default=[], help="trained model folders (or their log_history.json)")
-    p.add_argument("--languages", help=LANGUAGES_HELP)
-    p.add_argument("--output", required=True, help="the figure (.png)")
+    p.add_argument("--languages", help="comma-separated language columns of the heatmaps (default: the table's)")
     _add_common(p)
     p.set_defaults(func=cmd_figures)
-
-    p = sub.add_parser("summary", help="the results summary (reStructuredText): key numbers with CIs, in words")
-    p.add_argument("--runs", required=True)
-    p.add_argument("--gains", required=True)
-    p.add_argument("--fits", required=True)
-    p.add_argument("--output", required=True)
-    _add_common(p)
-    p.set_defaults(func=cmd_summary)
     return parser
 
 

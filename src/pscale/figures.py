@@ -198,37 +198,43 @@ def plot_language_gain(gains: pl.DataFrame, languages: list[str], output: Path) 
 # Comparisons of runs (per-run means over benchmarks, with CIs)
 
 
-def _series_plot(
-    runs: pl.DataFrame, by: str, output: Path, title: str, keep: Callable[[pl.DataFrame], pl.DataFrame]
-) -> None:
-    """Accuracy and MTI against X, one line per value of `by` (and per model), with 95% CIs."""
-    part = keep(_pooled(runs).filter((pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational")))
+def _prefer(values: list[str], preferred: str) -> str:
+    return preferred if preferred in values else values[0]
+
+
+def _series_plot(runs: pl.DataFrame, by: str, fixed: str, preferred: str, output: Path, title: str) -> None:
+    """Accuracy and MTI against X for the first (main) model: one line per value of `by`, the
+    other factor (`fixed`) held at `preferred` when present, with 95% CIs."""
+    part = _pooled(runs).filter((pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational"))
+    model = part["model"][0] if part.height else "(none)"
+    part = part.filter(pl.col("model") == model)
+    level = _prefer(part[fixed].unique(maintain_order=True).to_list(), preferred) if part.height else ""
+    part = part.filter(pl.col(fixed) == level)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for ax, name, label, scale in ((axes[0], "accuracy", "accuracy (%)", 100.0), (axes[1], "mti", "MTI", 1.0)):
-        for (model, level), series in part.sort("n_languages").group_by("model", by, maintain_order=True):
-            xs = series["n_languages"].to_numpy()
+        groups = part.sort("n_languages").group_by(by, maintain_order=True)
+        for offset, ((value,), series) in enumerate(groups):
+            xs = series["n_languages"].to_numpy() + 0.06 * offset  # dodge the error bars
             ys = series[name].cast(pl.Float64).fill_null(np.nan).to_numpy() * scale
             low = series[f"{name}_ci_low"].cast(pl.Float64).fill_null(np.nan).to_numpy() * scale
             high = series[f"{name}_ci_high"].cast(pl.Float64).fill_null(np.nan).to_numpy() * scale
-            ax.errorbar(xs, ys, yerr=_yerr(ys, low, high), fmt="o-", capsize=3, label=f"{model} {level}")
+            ax.errorbar(xs, ys, yerr=_yerr(ys, low, high), fmt="o-", capsize=3, label=str(value))
         ax.set_xlabel("X (training languages, English included)")
         ax.set_ylabel(label)
-        ax.set_title(f"{title}: {label} (95% CI)", fontsize=9)
+        ax.set_title(f"{title}: {label} ({model}, {fixed} {level}; 95% CI)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     _save(fig, output)
 
 
 def plot_rl_vs_sft(runs: pl.DataFrame, output: Path) -> None:
-    """GRPO against SFT on the same parallel sets (every budget)."""
-    _series_plot(runs.with_columns((pl.col("method") + " " + pl.col("budget")).alias("arm")), "arm", output,
-                 "RL vs SFT", lambda f: f)
+    """GRPO against SFT on the same parallel sets (the main model; the grow budget when present)."""
+    _series_plot(runs, "method", "budget", "grow", output, "RL vs SFT")
 
 
 def plot_grow_vs_fixed(runs: pl.DataFrame, output: Path) -> None:
-    """Growing against fixed training budget (total prompts constant as X grows), per method."""
-    _series_plot(runs.with_columns((pl.col("budget") + " " + pl.col("method")).alias("arm")), "arm", output,
-                 "grow vs fixed budget", lambda f: f)
+    """Growing against fixed training budget (total prompts constant as X grows), GRPO when present."""
+    _series_plot(runs, "budget", "method", "grpo", output, "grow vs fixed budget")
 
 
 def plot_mti_by_model(runs: pl.DataFrame, output: Path) -> None:
@@ -240,7 +246,8 @@ def plot_mti_by_model(runs: pl.DataFrame, output: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True,
                              gridspec_kw={"width_ratios": [3, 2]})
     if trained.height:
-        first = trained.row(0, named=True)
+        first = {"method": _prefer(trained["method"].unique(maintain_order=True).to_list(), "grpo"),
+                 "budget": _prefer(trained["budget"].unique(maintain_order=True).to_list(), "grow")}
         part = trained.filter((pl.col("method") == first["method"]) & (pl.col("budget") == first["budget"]))
         for (model,), series in part.sort("n_languages").group_by("model", maintain_order=True):
             xs = series["n_languages"].to_numpy()

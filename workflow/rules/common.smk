@@ -52,6 +52,16 @@ FIGURE_NAMES = [name for name, why in _figure_needs().items() if why is None]
 for _name, _why in _figure_needs().items():
     if _why is not None:
         logger.info(f"figure {_name} skipped: {_why}")
+#: Report category of each figure (captions: workflow/report/<name>.rst).
+FIGURE_CATEGORIES = {
+    "scaling_law": "Scaling law", "accuracy_heatmap": "Per language", "language_gain": "Per language",
+    "off_target": "Per language", "mti_by_model": "Comparisons", "rl_vs_sft": "Comparisons",
+    "grow_vs_fixed": "Comparisons", "training_rewards": "Training",
+}
+FIGURE_OUTPUTS = {
+    name: report(f"results/figures/{name}.png", caption=f"../report/{name}.rst", category=FIGURE_CATEGORIES[name])
+    for name in FIGURE_NAMES
+}
 FIGURES = expand("results/figures/{name}.png", name=FIGURE_NAMES)
 SUMMARY = "results/summary.rst"
 

@@ -1,0 +1,74 @@
+"""The paper's figure set and the results summary, drawn by `pscale figures` from real tables
+(the analysis of synthetic score data with a known effect)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pscale.analysis import analyse, scaling_law, write_replicates
+from pscale.cli import main
+from pscale.figures import FIGURES, _verdict
+from pscale.synthetic import score_frame
+
+LANGS = ["en", "es", "ru", "ja"]
+ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory) -> Path:
+    """Tables and fits of two models (one with an observational model), GRPO and SFT, both budgets."""
+    root = tmp_path_factory.mktemp("figures")
+    rng = np.random.default_rng(0)
+    difficulty = rng.random(40)
+    files = []
+    for model in ("a", "b"):
+        files.append((model, "init", "bench", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng)))
+        for method in ("grpo", "sft"):
+            for budget in ("grow", "fixed"):
+                for x in (1, 2, 3):
+                    acc = {lang: min(0.9, 0.25 * x**0.3 + (0.1 if lang == "en" else 0)) for lang in LANGS}
+                    files.append((model, f"{method}-{budget}-x{x}-s0", "bench", score_frame(acc, difficulty, 2, rng)))
+    files.append(("a", "obs-reasoner", "bench", score_frame({lang: 0.5 for lang in LANGS}, difficulty, 2, rng)))
+    tables = analyse(files, ORDER, replicates=100)
+    for name in ("accuracy", "mti", "gains", "runs"):
+        getattr(tables, name).write_csv(root / f"{name}.csv")
+    write_replicates(tables.replicates, root / "bootstrap.parquet")
+    (root / "fits.json").write_text(json.dumps(scaling_law(tables.runs, tables.replicates)))
+    history = root / "models" / "a" / "grpo-grow-x2-s0"
+    history.mkdir(parents=True)
+    (history / "log_history.json").write_text(json.dumps(
+        [{"step": s, "reward": 0.1 * s, "rewards/accuracy_reward/mean": 0.05 * s} for s in range(1, 5)]))
+    return root
+
+
+def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
+    outputs = [analysed / "out" / f"{name}.png" for name in FIGURES] + [analysed / "out" / "summary.rst"]
+    code = main([
+        "figures", "--accuracy", str(analysed / "accuracy.csv"), "--gains", str(analysed / "gains.csv"),
+        "--runs", str(analysed / "runs.csv"), "--fits", str(analysed / "fits.json"),
+        "--histories", str(analysed / "models" / "a" / "grpo-grow-x2-s0"), "--languages", ",".join(LANGS),
+        "--output", *map(str, outputs),
+    ])
+    assert code == 0
+    for path in outputs[:-1]:
+        assert path.stat().st_size > 5000, path
+    summary = outputs[-1].read_text()
+    assert summary.startswith("Results summary")
+    for group in ("a, grpo, grow budget", "b, sft, fixed budget"):
+        assert f"Scaling law: {group}" in summary
+    assert "distinguishable from 0" in summary and "leave-one-X-out" in summary
+    assert ".. list-table::" in summary and "obs-reasoner" in summary
+
+
+def test_unknown_figure_name_is_an_error(analysed: Path) -> None:
+    assert main(["figures", "--runs", str(analysed / "runs.csv"), "--output", str(analysed / "nope.png")]) == 1
+
+
+def test_verdict_says_when_an_effect_is_not_distinguishable_from_zero() -> None:
+    assert "**not** distinguishable" in _verdict([-0.1, 0.2])
+    assert "positive" in _verdict([0.05, 0.2]) and "negative" in _verdict([-0.3, -0.01])
+    assert "cannot be judged" in _verdict([None, None])
