@@ -124,7 +124,7 @@ def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyl
 def cmd_train(args: argparse.Namespace) -> None:
     from pscale.train import train_grpo, train_sft
 
-    training = _options(args, lambda c: c["training"])
+    training = _options(args, lambda c: {**c["training"], "scoring": c["scoring"]})
     common = {
         "model_path": args.model,
         "train_set": Path(args.train_set),
@@ -139,6 +139,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     else:
         train_grpo(
             grpo_options=training["grpo"], reward_weights=training["reward_weights"], languages=_languages(args),
+            scoring=training.get("scoring"),
             **common,
         )
 
@@ -173,9 +174,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     from pscale.score import score_generations
 
     scoring = _options(args, lambda c: c["scoring"])
-    score_generations(
-        Path(args.generations), Path(args.output), _languages(args), scoring["require_boxed"], scoring["min_letters"]
-    )
+    score_generations(Path(args.generations), Path(args.output), _languages(args), scoring, args.threads)
 
 
 def cmd_tables(args: argparse.Namespace) -> None:

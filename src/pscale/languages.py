@@ -1,14 +1,37 @@
-"""The study languages and the offline language identifier used by rewards and scoring.
+"""The study languages and the offline language identification used by rewards, scoring and QC.
 
-Language ID is restricted to the study languages: unrestricted identifiers confuse short
-texts with dozens of unrelated languages. LaTeX, numbers and think tags carry no language
-signal and are stripped before classification.
+The language of a response is a *share*, not a whole-text label. A whole-text score lets the
+script decide: a response that is 70% English and 30% Thai came out as Thai most of the time,
+while the same mix with Spanish came out as English, so off-target rates depended on the
+query's script. Here a response is cut into segments (lines and sentences, then runs of one
+script, so scripts written without spaces need no word splitting), every segment is
+identified on its own, and segments are weighted by their letters:
+
+* ``lang_share(text, lang)``: the share of the response's letters in `lang` (0.0 when it has
+  fewer than `min_letters`, e.g. a bare ``\\boxed{7}``).
+* ``detect_language(text)``: the language with most letters, among *all* the languages the
+  identifier knows, so a Portuguese answer to a Spanish query is ``pt`` and never folded into
+  ``es``; ``und`` when there are too few letters.
+
+Letters are weighted so that no script is favoured: combining vowel signs count (Thai, Bengali
+and Telugu write vowels as marks), and a CJK or Hangul character counts as 3 (one carries
+about as much text as three Latin letters: the weight the translation validator's length check
+uses). A segment with fewer than ``SHORT_SEGMENT`` weighted letters ("Step", a name) is too
+short to identify reliably and takes the language of the nearest longer segment in its script.
+
+The identifier is py3langid over all the languages it knows, with a prior for the study
+languages (``OTHER_LANGUAGE_ODDS``): on the same probes it was the most accurate of the
+identifiers installable from PyPI (README, "Language identification"; benchmarks/language_id.py).
+LaTeX, numbers and think tags carry no language signal and are stripped first.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
+from collections import defaultdict
+from typing import Any
 
 #: ISO 639-1 codes of the 11 study languages, in the paper's order.
 STUDY_LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "de", "ru", "zh", "ja", "th", "sw", "bn", "te")
@@ -30,10 +53,15 @@ LANGUAGE_NAMES: dict[str, str] = {
 #: Label for a text with too few letters to classify (e.g. only "\\boxed{7}").
 UNDETERMINED = "und"
 
-# What carries no language signal: think tags, \boxed{...}, $...$ math, LaTeX commands,
-# digits and arithmetic. Removed before classification.
+#: Segments lighter than this (weighted letters) inherit the language of a longer neighbour.
+SHORT_SEGMENT = 12
+
+# What carries no language signal: think tags, \boxed{...}, $...$ / \(...\) / \[...\] math,
+# LaTeX commands, digits and arithmetic. Removed before classification.
 _NON_LANGUAGE = re.compile(
-    r"</?think>|\\boxed\{[^{}]*\}|\$[^$]*\$|\\[a-zA-Z]+|[0-9]+(?:[.,][0-9]+)?|[+\-*/=^_{}()\[\]<>|\\]"
+    r"</?think>|\\boxed\{[^{}]*\}|\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\\[a-zA-Z]+"
+    r"|\d+(?:[.,]\d+)?|[+\-*/=^_{}()\[\]<>|\\#%&~`@]",
+    re.DOTALL,
 )
 
 
@@ -42,27 +70,155 @@ def strip_non_language(text: str) -> str:
     return " ".join(_NON_LANGUAGE.sub(" ", text).split())
 
 
-@functools.lru_cache(maxsize=8)
-def _identifier(languages: tuple[str, ...]):
+# ------------------------------------------------------------------------------------------
+# Segmentation: one tag character per input character, then runs of one tag
+# ------------------------------------------------------------------------------------------
+
+# Script groups (letters and marks of the block); Han, kana and Hangul are "wide" (weight 3).
+_BLOCKS: tuple[tuple[int, int, str], ...] = (
+    (0x0041, 0x024F, "L"), (0x1E00, 0x1EFF, "L"), (0x0250, 0x02AF, "L"),
+    (0x0370, 0x03FF, "G"), (0x0400, 0x052F, "C"), (0x0530, 0x058F, "M"), (0x0590, 0x05FF, "W"),
+    (0x0600, 0x06FF, "A"), (0x0750, 0x077F, "A"), (0x0900, 0x097F, "D"), (0x0980, 0x09FF, "B"),
+    (0x0A00, 0x0A7F, "P"), (0x0A80, 0x0AFF, "U"), (0x0B00, 0x0B7F, "O"), (0x0B80, 0x0BFF, "N"),
+    (0x0C00, 0x0C7F, "E"), (0x0C80, 0x0CFF, "K"), (0x0D00, 0x0D7F, "Y"), (0x0D80, 0x0DFF, "S"),
+    (0x0E00, 0x0E7F, "T"), (0x0E80, 0x0EFF, "V"), (0x0F00, 0x0FFF, "X"), (0x1000, 0x109F, "R"),
+    (0x10A0, 0x10FF, "Q"), (0x1100, 0x11FF, "h"), (0x1200, 0x139F, "I"), (0x1780, 0x17FF, "J"),
+    (0x3040, 0x30FF, "H"), (0x31F0, 0x31FF, "H"), (0x3400, 0x4DBF, "H"), (0x4E00, 0x9FFF, "H"),
+    (0xF900, 0xFAFF, "H"), (0xAC00, 0xD7AF, "h"), (0x3130, 0x318F, "h"),
+)
+_WIDE_TAGS = "Hh"
+_BREAK = "|"  # sentence end or line break: segments never cross it
+_SENTENCE_END = ".!?;\n\r。！？；।॥۔"
+_OTHER_LETTER = "Z"
+
+
+@functools.lru_cache(maxsize=1)
+def _tag_table() -> dict[int, str]:
+    """str.translate table: each BMP character -> its script tag, ' ' (no letter) or '|' (break)."""
+    table: dict[int, str] = {}
+    for code in range(0x10000):
+        char = chr(code)
+        category = unicodedata.category(char)
+        if char in _SENTENCE_END:
+            table[code] = _BREAK
+        elif category[0] in "LM":
+            table[code] = next((tag for low, high, tag in _BLOCKS if low <= code <= high), _OTHER_LETTER)
+        else:
+            table[code] = " "
+    return table
+
+
+class _TagTable(dict):
+    """The BMP table; characters beyond it (rare CJK extensions, emoji) are letters of 'other' or spaces."""
+
+    def __missing__(self, code: int) -> str:
+        return "H" if 0x20000 <= code <= 0x3FFFF else " "
+
+
+@functools.lru_cache(maxsize=1)
+def _full_tag_table() -> _TagTable:
+    return _TagTable(_tag_table())
+
+
+_RUN = re.compile(r"([^ |])(?:\1| )*")
+
+
+def segments(text: str) -> list[tuple[str, str, int]]:
+    """(segment text, script tag, weighted letters) for each one-script run of each sentence/line."""
+    stripped = _NON_LANGUAGE.sub(" ", text)
+    tags = stripped.translate(_full_tag_table())
+    found: list[tuple[str, str, int]] = []
+    for run in _RUN.finditer(tags):
+        tag = run.group(1)
+        letters = run.end() - run.start() - run.group().count(" ")
+        weight = letters * 3 if tag in _WIDE_TAGS else letters
+        found.append((" ".join(stripped[run.start():run.end()].split()), tag, weight))
+    return found
+
+
+# ------------------------------------------------------------------------------------------
+# Identification
+# ------------------------------------------------------------------------------------------
+
+
+#: A language outside the study set is reported only when the identifier finds it this many times
+#: more probable than the most probable study language (see the module doc).
+OTHER_LANGUAGE_ODDS = 10.0
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier() -> tuple[Any, list[str], Any, Any]:
+    """py3langid over all its languages, the labels, and the columns of study / other languages."""
+    import numpy as np
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(languages))
-    return identifier
+    model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    labels = list(model.nb_classes)
+    study = np.array([i for i, lang in enumerate(labels) if lang in STUDY_LANGUAGES])
+    other = np.array([i for i, lang in enumerate(labels) if lang not in STUDY_LANGUAGES])
+    return model, labels, study, other
 
 
-def detect_language(
-    text: str, languages: tuple[str, ...] = STUDY_LANGUAGES, min_letters: int = 3
-) -> str:
-    """The language of `text` among `languages`, or UNDETERMINED.
+@functools.lru_cache(maxsize=200_000)
+def identify_segment(segment: str) -> str:
+    """The language of one segment among all that py3langid knows (cached: lines repeat).
 
-    A mixed-language response is judged by its dominant language (py3langid scores the
-    whole text). A response with fewer than `min_letters` letters once math is stripped
-    (e.g. a bare ``\\boxed{7}``) has no language: it is UNDETERMINED, which never equals a
-    query language, so it counts as off-target.
+    The study languages get a prior: another language wins only at OTHER_LANGUAGE_ODDS times the
+    probability of the best study language, so Portuguese is ``pt``, but a Swahili sentence full
+    of names is not Javanese and simplified Chinese is not Wu.
     """
-    stripped = strip_non_language(text)
-    if sum(ch.isalpha() for ch in stripped) < min_letters:
-        return UNDETERMINED
-    lang, _prob = _identifier(tuple(languages)).classify(stripped)
-    return lang
+    model, labels, study, other = _identifier()
+    probabilities = model._decide(segment)  # py3langid 0.4 (pinned): per-label probabilities, aliases merged
+    best_study = study[probabilities[study].argmax()]
+    best_other = other[probabilities[other].argmax()]
+    if probabilities[best_other] > OTHER_LANGUAGE_ODDS * probabilities[best_study]:
+        return labels[best_other]
+    return labels[best_study]
+
+
+_STUDY = frozenset(STUDY_LANGUAGES)
+
+
+def language_letters(text: str) -> dict[str, int]:
+    """Weighted letters per language in `text` (empty when there are none)."""
+    found = segments(text)
+    labels: list[str | None] = [identify_segment(seg) if weight >= SHORT_SEGMENT else None for seg, _, weight in found]
+    for index, (segment, tag, _weight) in enumerate(found):
+        if labels[index] is None:
+            labels[index] = _nearest_label(found, labels, index, tag) or identify_segment(segment)
+    letters: dict[str, int] = defaultdict(int)
+    for (_segment, _tag, weight), label in zip(found, labels, strict=True):
+        letters[label] += weight  # type: ignore[index]
+    return dict(letters)
+
+
+def _nearest_label(found: list[tuple[str, str, int]], labels: list[str | None], index: int, tag: str) -> str | None:
+    for distance in range(1, len(found)):
+        for neighbour in (index - distance, index + distance):
+            if 0 <= neighbour < len(found) and found[neighbour][1] == tag and found[neighbour][2] >= SHORT_SEGMENT:
+                return labels[neighbour]
+    return None
+
+
+def language_shares(text: str, min_letters: int = 3) -> dict[str, float]:
+    """Share of the text's weighted letters per language ({} when it has fewer than `min_letters`)."""
+    letters = language_letters(text)
+    total = sum(letters.values())
+    if total < min_letters:
+        return {}
+    return {lang: count / total for lang, count in letters.items()}
+
+
+def lang_share(text: str, lang: str, min_letters: int = 3) -> float:
+    """Share of the response's letters written in `lang` (0.0 for a response without language)."""
+    return language_shares(text, min_letters).get(lang, 0.0)
+
+
+def dominant_language(shares: dict[str, float]) -> str:
+    """The language with the largest share (UNDETERMINED for no shares); ties go to the first seen."""
+    return max(shares, key=shares.__getitem__) if shares else UNDETERMINED
+
+
+def detect_language(text: str, min_letters: int = 3) -> str:
+    """The dominant language of `text` among all known languages, or UNDETERMINED."""
+    return dominant_language(language_shares(text, min_letters))

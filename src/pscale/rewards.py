@@ -1,38 +1,49 @@
 """GRPO rewards: accuracy (math-verify), format, and language consistency.
 
 Each function has TRL's reward signature: it receives the batch's `completions` plus the
-dataset's columns as keyword arguments (`answer`, `lang`) and returns one float per
-completion. The trainer combines them with `reward_weights` (lambda1..3 of the paper).
+dataset's columns as keyword arguments (`answer`, `lang`, optionally `n_choices`) and returns
+one float per completion. The trainer combines them with `reward_weights` (lambda1..3 of the
+paper). Every reward reads the `scoring` settings that evaluation uses (require_boxed,
+min_letters), so a model is trained on exactly the grading it is evaluated with.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pscale.grading import is_correct
-from pscale.languages import STUDY_LANGUAGES, detect_language
+from pscale.grading import grade
+from pscale.languages import STUDY_LANGUAGES, lang_share
+from pscale.score import ScoringSettings
 
-Completion = str | list[dict[str, str]]
+Completion = str | list[dict[str, Any]]
 
 _THINK_THEN_BOXED = re.compile(r"^\s*<think>(?P<think>.+?)</think>(?P<rest>.*)$", re.DOTALL)
+
+
+def _message_text(message: Mapping[str, Any]) -> str:
+    """A chat message as text; TRL puts a parsed think block in `reasoning_content` (or `thinking`)."""
+    content = message.get("content") or ""
+    reasoning = message.get("reasoning_content") or message.get("thinking")
+    return f"<think>{reasoning}</think>{content}" if reasoning else content
 
 
 def completion_text(completion: Completion) -> str:
     """The text of a completion, whether TRL passes a string or chat messages."""
     if isinstance(completion, str):
         return completion
-    return "".join(message.get("content", "") for message in completion)
-
-
-def accuracy_reward(completions: Sequence[Completion], answer: Sequence[str], **_: Any) -> list[float]:
-    """1.0 when the boxed answer equals the gold answer (math-verify), else 0.0."""
-    return [float(is_correct(gold, completion_text(c))) for c, gold in zip(completions, answer, strict=True)]
+    return "".join(_message_text(message) for message in completion)
 
 
 def format_score(text: str) -> float:
-    """0.5 for one well-formed <think>...</think> block first, 0.5 for a \\boxed{} answer after it."""
+    """0.5 for one well-formed <think>...</think> block first, 0.5 for a \\boxed{} answer after it.
+
+    A chat template that pre-fills ``<think>`` in the prompt leaves the completion starting
+    inside the block ("reasoning</think>answer"): that counts as the block opening.
+    """
+    if "</think>" in text and "<think>" not in text.split("</think>", 1)[0]:
+        text = "<think>" + text
     match = _THINK_THEN_BOXED.match(text)
     if match is None:
         return 0.5 if "\\boxed{" in text and "<think>" not in text else 0.0
@@ -40,28 +51,62 @@ def format_score(text: str) -> float:
     return 0.5 * think_ok + 0.5 * ("\\boxed{" in match["rest"])
 
 
+def make_accuracy_reward(settings: ScoringSettings | None = None) -> Callable[..., list[float]]:
+    """1.0 when the answer the grading rules count equals the gold answer, else 0.0."""
+    settings = settings or ScoringSettings()
+
+    def accuracy_reward(
+        completions: Sequence[Completion], answer: Sequence[str], n_choices: Sequence[int] | None = None, **_: Any
+    ) -> list[float]:
+        choices = n_choices if n_choices is not None else [0] * len(completions)
+        return [
+            float(grade(gold, completion_text(c), settings.require_boxed, int(n or 0))[1])
+            for c, gold, n in zip(completions, answer, choices, strict=True)
+        ]
+
+    return accuracy_reward
+
+
 def format_reward(completions: Sequence[Completion], **_: Any) -> list[float]:
     return [format_score(completion_text(c)) for c in completions]
 
 
 def make_language_reward(
-    languages: Sequence[str] = STUDY_LANGUAGES, min_letters: int = 3
+    languages: Sequence[str] = STUDY_LANGUAGES, settings: ScoringSettings | None = None
 ) -> Callable[..., list[float]]:
-    """A reward of 1.0 when the response is in the prompt's language, else 0.0."""
-    allowed = tuple(languages)
+    """The share of the response's letters in the prompt's language (the score's `lang_share`).
+
+    `languages` are the study languages a prompt can be in; the response itself is identified
+    among all languages, so answering in a neighbouring language earns nothing.
+    """
+    settings = settings or ScoringSettings()
+    allowed = frozenset(languages)
 
     def language_reward(completions: Sequence[Completion], lang: Sequence[str], **_: Any) -> list[float]:
+        unknown = set(lang) - allowed
+        if unknown:
+            raise ValueError(f"prompt languages {sorted(unknown)} are not among the study languages {sorted(allowed)}")
         return [
-            float(detect_language(completion_text(c), allowed, min_letters) == target)
+            lang_share(completion_text(c), target, settings.min_letters)
             for c, target in zip(completions, lang, strict=True)
         ]
 
     return language_reward
 
 
+#: The default accuracy reward (scoring defaults), for callers that need no settings.
+accuracy_reward = make_accuracy_reward()
+
+
 def reward_functions(
-    weights: dict[str, float], languages: Sequence[str] = STUDY_LANGUAGES
+    weights: dict[str, float],
+    languages: Sequence[str] = STUDY_LANGUAGES,
+    scoring: Mapping[str, Any] | None = None,
 ) -> tuple[list[Callable[..., list[float]]], list[float]]:
-    """The reward functions and their weights in the order TRL expects them."""
-    funcs = [accuracy_reward, format_reward, make_language_reward(languages)]
+    """The reward functions and their weights in the order TRL expects them.
+
+    `scoring` is the validated `scoring` config section (None: its defaults).
+    """
+    settings = ScoringSettings.from_config(scoring or {})
+    funcs = [make_accuracy_reward(settings), format_reward, make_language_reward(languages, settings)]
     return funcs, [weights["accuracy"], weights["format"], weights["language"]]

@@ -1,59 +1,134 @@
-"""Scoring: grade every generated response and identify its language (CPU only).
+"""Scoring: grade every generated response and measure its language (CPU only).
 
 Separate from generation so that changing the grader or the language identifier re-scores
 without regenerating. Output, one row per response:
 
-    id, lang, sample, response, extracted (str, null if no answer), correct (bool),
-    detected_lang (str; "und" if the response has no language)
+    id, lang, sample, response,
+    extracted (str, null if no answer: the last box's content, normalised),
+    correct (bool),
+    detected_lang (str: the dominant language among all the identifier knows; "und" if none),
+    lang_share (float in [0, 1]: share of the response's letters in the query language `lang`)
+
+A response is on-target when ``lang_share >= scoring.on_target_share`` (analysis computes the
+off-target rate from that). Grading rules: :mod:`pscale.grading`; language: :mod:`pscale.languages`.
+
+Rows are scored in chunks by a pool of processes (one per thread of the stage), not threads:
+math-verify's timeouts use ``signal.alarm``, which works only on a process's main thread.
 """
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import polars as pl
-from tqdm.auto import tqdm
 
-from pscale.grading import grade
-from pscale.languages import STUDY_LANGUAGES, detect_language
+from pscale.grading import gold_letter, grade, parse_gold
+from pscale.languages import STUDY_LANGUAGES, dominant_language, language_shares
 
-SCORE_COLUMNS = ("id", "lang", "sample", "response", "extracted", "correct", "detected_lang")
+log = logging.getLogger(__name__)
+
+SCORE_COLUMNS = ("id", "lang", "sample", "response", "extracted", "correct", "detected_lang", "lang_share")
+CHUNK_ROWS = 2000
+
+Row = tuple[str, str, int, str]  # gold answer, response, n_choices, query language
+Scored = tuple[str | None, bool, str, float]  # extracted, correct, detected_lang, lang_share
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """The `scoring` config section (defaults as in the schema)."""
+
+    require_boxed: bool = True
+    min_letters: int = 3
+    on_target_share: float = 0.5
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> ScoringSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in options.items() if key in known})
+
+
+def score_response(gold: str, response: str, n_choices: int, lang: str, settings: ScoringSettings) -> Scored:
+    extracted, correct = grade(gold, response, settings.require_boxed, n_choices)
+    shares = language_shares(response, settings.min_letters)
+    return extracted, correct, dominant_language(shares), shares.get(lang, 0.0)
+
+
+def _score_chunk(rows: list[Row], settings: ScoringSettings) -> list[Scored]:
+    return [score_response(gold, response, n_choices, lang, settings) for gold, response, n_choices, lang in rows]
+
+
+def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def check_gold(generations: pl.DataFrame, dataset: str) -> None:
+    """Stop on a gold answer no reader can parse, naming the item (it would score every response 0)."""
+    items = generations.select("id", "answer", "n_choices").unique(maintain_order=True)
+    for item_id, answer, n_choices in items.iter_rows():
+        try:
+            if n_choices:
+                gold_letter(answer, n_choices)
+            elif len(parse_gold(answer)) < 2:  # math-verify returns [expression, text]; text alone: unparsed
+                raise ValueError(f"math-verify cannot parse the gold answer {answer!r}")
+        except ValueError as error:
+            raise ValueError(f"dataset '{dataset}', item {item_id}: {error}") from None
+
+
+def score_rows(rows: list[Row], settings: ScoringSettings, workers: int = 1) -> list[Scored]:
+    """Score rows in order, in `workers` processes when there is enough work to share."""
+    if workers <= 1 or len(rows) < 2 * CHUNK_ROWS:
+        return _score_chunk(rows, settings)
+    size = max(200, min(CHUNK_ROWS, len(rows) // (4 * workers) + 1))
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(_score_chunk, _chunks(rows, size), [settings] * (len(rows) // size + 1))
+        return [scored for chunk in results for scored in chunk]
 
 
 def score_frame(
     generations: pl.DataFrame,
-    languages: tuple[str, ...] = STUDY_LANGUAGES,
-    require_boxed: bool = True,
-    min_letters: int = 3,
+    settings: ScoringSettings | None = None,
+    workers: int = 1,
+    dataset: str = "generations",
 ) -> pl.DataFrame:
-    extracted: list[str | None] = []
-    correct: list[bool] = []
-    detected: list[str] = []
-    rows = generations.select("answer", "response", "n_choices").iter_rows()
-    for gold, response, n_choices in tqdm(rows, total=generations.height, desc="score", unit="resp", mininterval=2):
-        answer, ok = grade(gold, response, require_boxed, n_choices)
-        extracted.append(answer)
-        correct.append(ok)
-        detected.append(detect_language(response, languages, min_letters))
+    settings = settings or ScoringSettings()
+    check_gold(generations, dataset)
+    rows: list[Row] = list(generations.select("answer", "response", "n_choices", "lang").iter_rows())
+    start = time.perf_counter()
+    scored = score_rows(rows, settings, workers)
+    elapsed = time.perf_counter() - start
+    log.info("scored %d responses in %.1f s (%.0f/s, %d processes)", len(rows), elapsed,
+             len(rows) / max(elapsed, 1e-9), workers)
+    extracted, correct, detected, share = zip(*scored, strict=True) if scored else ((), (), (), ())
     return generations.with_columns(
         pl.Series("extracted", extracted, dtype=pl.String),
         pl.Series("correct", correct, dtype=pl.Boolean),
         pl.Series("detected_lang", detected, dtype=pl.String),
+        pl.Series("lang_share", share, dtype=pl.Float64),
     ).select(SCORE_COLUMNS)
 
 
 def score_generations(
     generations: Path,
     output: Path,
-    languages: list[str],
-    require_boxed: bool = True,
-    min_letters: int = 3,
+    languages: list[str] | tuple[str, ...] = STUDY_LANGUAGES,
+    scoring: dict[str, Any] | None = None,
+    threads: int = 1,
 ) -> None:
-    """Stage entry point."""
-    from pscale.tables import read_table, write_parquet
-
-    columns = {"id": "string", "lang": "string", "sample": "int", "answer": "string", "n_choices": "int",
-               "response": "string"}
-    generated = read_table(generations, columns, required=columns, what="generations file")
-    frame = score_frame(generated, tuple(languages), require_boxed, min_letters)
-    write_parquet(frame, output)  # atomic: a killed run leaves no file that looks complete
+    """Stage entry point: score one benchmark's generations with the `scoring` settings."""
+    frame = pl.read_parquet(generations)
+    unknown = set(frame["lang"].unique().to_list()) - set(languages)
+    if unknown:
+        raise ValueError(f"{generations}: query languages {sorted(unknown)} are not among {list(languages)}")
+    scored = score_frame(frame, ScoringSettings.from_config(scoring or {}), threads, generations.stem)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    scored.write_parquet(output)

@@ -232,20 +232,24 @@ def train_grpo(
     threads: int = 1,
     callbacks: list[Any] | None = None,
     style: PromptStyle | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> None:
-    """Stage entry point: GRPO on `train_set`, final model saved to `output_dir`."""
+    """Stage entry point: GRPO on `train_set`, final model saved to `output_dir`.
+
+    `scoring` (the config's `scoring` section) makes the rewards grade as evaluation does."""
     from trl import GRPOConfig, GRPOTrainer
 
     set_threads(threads)
     style = style or PromptStyle()
     dataset = load_prompt_dataset(train_set, PromptSet.from_file(prompt_file), style)
-    funcs, weights = reward_functions(reward_weights, languages)
+    funcs, weights = reward_functions(reward_weights, languages, scoring)
     args = GRPOConfig(
         **{"report_to": "none", **training_precision(), **CHECKPOINTING, **grpo_options},
         output_dir=str(work_dir),
         reward_weights=weights,
     )
-    settings = {"grpo": grpo_options, "reward_weights": reward_weights, "languages": languages, "style": str(style)}
+    settings = {"grpo": grpo_options, "reward_weights": reward_weights, "languages": languages, "style": str(style),
+                "scoring": scoring}
     resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
     trainer = GRPOTrainer(
         model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset, callbacks=callbacks

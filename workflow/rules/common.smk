@@ -201,8 +201,16 @@ def _seeded(options, wildcards):
 
 
 def grpo_options(wildcards):
+    """GRPO settings plus the grading settings its rewards read (a change retrains)."""
     training = config["training"]
-    return as_json({"grpo": _seeded(training["grpo"], wildcards), "reward_weights": training["reward_weights"]})
+    grading = {key: config["scoring"][key] for key in REWARD_SCORING_KEYS}
+    return as_json(
+        {"grpo": _seeded(training["grpo"], wildcards), "reward_weights": training["reward_weights"], "scoring": grading}
+    )
+
+
+# The `scoring` keys the GRPO rewards read (pscale.rewards); on_target_share only re-scores.
+REWARD_SCORING_KEYS = ("require_boxed", "min_letters")
 
 
 def sft_options(wildcards):

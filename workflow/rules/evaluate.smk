@@ -49,4 +49,4 @@ rule score:
         "../../envs/score.yaml"
     shell:
         "pscale score --generations {input} --output {output} --languages {params.languages}"
-        " --options {params.options:q} > {log} 2>&1"
+        " --options {params.options:q} --threads {threads} > {log} 2>&1"

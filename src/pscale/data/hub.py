@@ -34,7 +34,7 @@ from typing import Any
 
 import polars as pl
 
-from pscale.grading import answer_string, extract_answer
+from pscale.grading import last_boxed, normalize_answer
 from pscale.prompts import LETTERS
 
 log = logging.getLogger(__name__)
@@ -87,11 +87,12 @@ def normalize(rows: list[dict[str, Any]], spec: dict[str, Any], dataset: str, se
             choices, answer = _shuffled_choices(str(_field(row, spec["correct_field"], where)).strip(), incorrect,
                                                 seed, item_id)
         elif spec.get("answer_from_solution"):
-            answer = answer_string(extract_answer(solution or "", require_boxed=True))
+            answer = last_boxed(solution or "")  # the grading rule: the last box counts, normalised
             if answer is None:
                 raise ValueError(f"{where}: no \\boxed{{}} answer in field '{solution_field}'")
         else:
-            answer = str(_field(row, spec.get("answer_field", "answer"), where)).strip()
+            # Gold answers get the grader's normalisation (ASCII digits, no full-width forms) here.
+            answer = normalize_answer(str(_field(row, spec.get("answer_field", "answer"), where)))
         if not question or not answer:
             raise ValueError(f"{where} (id {item_id}): empty question or answer")
         record = {"id": item_id, "question": question, "answer": answer, "solution": solution}
