@@ -20,6 +20,8 @@ Empty or null source questions/answers stop the stage before anything is sent (n
 file, column and first row), or, under `qc_policy: drop`, go to the QC table (reason
 `empty_source`) and leave every language. Outputs are written atomically (temp file +
 rename), and `usage.json` gets one record per run, whatever the outcome, with running totals.
+Snakemake deletes a failed job's outputs, usage.json included, so the runs are kept in a
+sibling file that is not an output, `<name>.history.json`, and usage.json is rebuilt from it.
 """
 
 from __future__ import annotations
@@ -126,6 +128,11 @@ def _source_qc(bad: pl.DataFrame, dataset: str) -> pl.DataFrame:
                      "source": r[field], "output": None, "model": None, "prompt_version": None,
                      "action": "dropped from all languages"})
     return pl.DataFrame(rows, schema=QC_SCHEMA)
+
+
+def usage_history_path(usage_output: Path) -> Path:
+    """Where every run's usage is kept: next to usage.json, but not a Snakemake output (never deleted)."""
+    return usage_output.with_name(f"{usage_output.stem}.history.json")
 
 
 def record_usage(path: Path, run: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +242,10 @@ def translate_dataset(
         usage = {**usage, "started": started, "outcome": outcome,
                  "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
         if usage_output is not None:
-            record_usage(usage_output, usage)
+            history = usage_history_path(usage_output)
+            write_json(record_usage(history, usage), usage_output, sort_keys=True)
+            if outcome != "completed" and usage.get("http_requests"):
+                log.warning("this run's API usage is recorded in %s (with every earlier run)", history)
         if usage.get("http_requests"):
             log.info(
                 "API usage: %d requests, %d input + %d output tokens, $%.4f",
