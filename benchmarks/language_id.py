@@ -85,7 +85,7 @@ def other_sentences() -> list[tuple[str, str]]:
     return [(lang, text) for lang, texts in spec.items() for text in texts]
 
 
-def mixed_responses(n: int = 300, seed: int = 0) -> list[tuple[str, float, str]]:
+def mixed_responses(n: int = 600, seed: int = 0) -> list[tuple[str, float, str]]:
     """(language X, X's true letter share, text): English sentences then X's, cut to a share."""
     corpus = make_demo_corpus(60, 10, seed)["demo_train"]
     by_id: dict[str, dict[str, str]] = {}
@@ -166,12 +166,18 @@ def main() -> None:
         print(f"| {name} | {correct / len(study):.1%} | {itself / len(other):.0%} | {folded / len(other):.0%} "
               f"| {error:.3f} | {per_segment:.0f} |")
     old_whole = py3langid_identifier(restrict=True)
-    print("\nWhole-text label (old scorer) on the mixed responses, share of X → labelled X:")
-    for target in (0.2, 0.5, 0.8):
-        rows = [(lang, text) for lang, truth, text in mixed if abs(truth - target) < 0.1]
-        hits = sum(old_whole(L.strip_non_language(text)) == lang for lang, text in rows)
-        shares = sum(L.lang_share(text, lang) for lang, text in rows) / max(1, len(rows))
-        print(f"  X ≈ {target:.0%}: old whole-text label X in {hits}/{len(rows)}; new mean lang_share(X) {shares:.2f}")
+    print("\nMixed responses (English + X): how often the old whole-text label says X, and the new")
+    print("mean lang_share(X), by X's true share of the letters:")
+    print("| X | " + " | ".join(f"X ≈ {t:.0%}: old label X / new share" for t in (0.2, 0.5, 0.8)) + " |")
+    print("| --- | --- | --- | --- |")
+    for lang in [code for code in L.STUDY_LANGUAGES if code != "en"]:
+        cells = []
+        for target in (0.2, 0.5, 0.8):
+            rows = [text for x, truth, text in mixed if x == lang and abs(truth - target) < 0.1]
+            hits = sum(old_whole(L.strip_non_language(text)) == lang for text in rows)
+            share = sum(L.lang_share(text, lang) for text in rows) / max(1, len(rows))
+            cells.append(f"{hits}/{len(rows)} / {share:.2f}")
+        print(f"| {lang} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

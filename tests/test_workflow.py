@@ -116,8 +116,15 @@ def test_eval_sample_change_reruns_evaluation_and_analysis_only(workdir: Path) -
 
 
 def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
-    counts = job_counts(snakemake(workdir, "-n", config=_with(scoring={"min_letters": 5})).stdout)
+    # on_target_share is read by scoring and the tables only: re-score, never regenerate
+    counts = job_counts(snakemake(workdir, "-n", config=_with(scoring={"on_target_share": 0.6})).stdout)
     assert counts == {"score": 8, **ANALYSIS}
+
+
+def test_reward_grading_change_retrains(workdir: Path) -> None:
+    # min_letters / require_boxed are read by the GRPO rewards too (training grades as evaluation does)
+    counts = job_counts(snakemake(workdir, "-n", config=_with(scoring={"min_letters": 5})).stdout)
+    assert counts == {"train_grpo": 3, "generate": 6, "score": 8, **ANALYSIS}
 
 
 def test_new_seed_trains_evaluates_and_scores_only_its_runs(workdir: Path) -> None:

@@ -18,6 +18,7 @@ and Telugu write vowels as marks), and a CJK or Hangul character counts as 3 (on
 about as much text as three Latin letters: the weight the translation validator's length check
 uses). A segment with fewer than ``SHORT_SEGMENT`` weighted letters ("Step", a name) is too
 short to identify reliably and takes the language of the nearest longer segment in its script.
+A script that only one known language uses (Thai, Telugu, Hangul, kana, ...) decides by itself.
 
 The identifier is py3langid over all the languages it knows, with a prior for the study
 languages (``OTHER_LANGUAGE_ODDS``): on the same probes it was the most accurate of the
@@ -28,6 +29,7 @@ LaTeX, numbers and think tags carry no language signal and are stripped first.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -159,19 +161,25 @@ def _identifier() -> tuple[Any, list[str], Any, Any]:
     return model, labels, study, other
 
 
+_LOG_ODDS = math.log(OTHER_LANGUAGE_ODDS)
+
+
 @functools.lru_cache(maxsize=200_000)
 def identify_segment(segment: str) -> str:
     """The language of one segment among all that py3langid knows (cached: lines repeat).
 
     The study languages get a prior: another language wins only at OTHER_LANGUAGE_ODDS times the
     probability of the best study language, so Portuguese is ``pt``, but a Swahili sentence full
-    of names is not Javanese and simplified Chinese is not Wu.
+    of names is not Javanese and simplified Chinese is not Wu. py3langid's calibrated
+    probabilities are softmax(raw / sqrt(bytes)), so the odds are compared on raw scores
+    (the same decision without normalising 142 probabilities per segment).
     """
     model, labels, study, other = _identifier()
-    probabilities = model._decide(segment)  # py3langid 0.4 (pinned): per-label probabilities, aliases merged
-    best_study = study[probabilities[study].argmax()]
-    best_other = other[probabilities[other].argmax()]
-    if probabilities[best_other] > OTHER_LANGUAGE_ODDS * probabilities[best_study]:
+    encoded = model._encode(segment)  # py3langid 0.4 (pinned): NFC, UTF-8
+    raw = model._raw_score(encoded)
+    best_study = study[raw[study].argmax()]
+    best_other = other[raw[other].argmax()]
+    if (raw[best_other] - raw[best_study]) / math.sqrt(len(encoded) or 1) > _LOG_ODDS:
         return labels[best_other]
     return labels[best_study]
 
@@ -179,13 +187,33 @@ def identify_segment(segment: str) -> str:
 _STUDY = frozenset(STUDY_LANGUAGES)
 
 
+#: Scripts that only one language the identifier knows is written in: the script decides (this is
+#: what py3langid would answer, without reading every byte of the segment).
+SCRIPT_LANGUAGE: dict[str, str] = {
+    "T": "th", "E": "te", "h": "ko", "K": "kn", "Y": "ml", "N": "ta", "U": "gu", "P": "pa", "O": "or", "S": "si",
+    "V": "lo", "J": "km", "Q": "ka", "M": "hy", "R": "my",
+}
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
+
+
+def _segment_language(segment: str, tag: str) -> str:
+    if tag in SCRIPT_LANGUAGE:
+        return SCRIPT_LANGUAGE[tag]
+    if tag == "H" and _KANA.search(segment):  # kana is written in Japanese only
+        return "ja"
+    return identify_segment(segment)
+
+
 def language_letters(text: str) -> dict[str, int]:
     """Weighted letters per language in `text` (empty when there are none)."""
     found = segments(text)
-    labels: list[str | None] = [identify_segment(seg) if weight >= SHORT_SEGMENT else None for seg, _, weight in found]
+    labels: list[str | None] = [
+        _segment_language(seg, tag) if weight >= SHORT_SEGMENT or tag in SCRIPT_LANGUAGE else None
+        for seg, tag, weight in found
+    ]
     for index, (segment, tag, _weight) in enumerate(found):
         if labels[index] is None:
-            labels[index] = _nearest_label(found, labels, index, tag) or identify_segment(segment)
+            labels[index] = _nearest_label(found, labels, index, tag) or _segment_language(segment, tag)
     letters: dict[str, int] = defaultdict(int)
     for (_segment, _tag, weight), label in zip(found, labels, strict=True):
         letters[label] += weight  # type: ignore[index]
