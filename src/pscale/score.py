@@ -125,10 +125,13 @@ def score_generations(
     threads: int = 1,
 ) -> None:
     """Stage entry point: score one benchmark's generations with the `scoring` settings."""
-    frame = pl.read_parquet(generations)
+    from pscale.tables import read_table, write_parquet
+
+    columns = {"id": "string", "lang": "string", "sample": "int", "answer": "string", "n_choices": "int",
+               "response": "string"}
+    frame = read_table(generations, columns, required=columns, what="generations file")
     unknown = set(frame["lang"].unique().to_list()) - set(languages)
     if unknown:
         raise ValueError(f"{generations}: query languages {sorted(unknown)} are not among {list(languages)}")
     scored = score_frame(frame, ScoringSettings.from_config(scoring or {}), threads, generations.stem)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    scored.write_parquet(output)
+    write_parquet(scored, output)  # atomic: a killed run leaves no file that looks complete
