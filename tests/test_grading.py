@@ -188,3 +188,14 @@ def test_gold_answers_are_normalised_at_ingestion() -> None:
                                      "solution_field": "solution"}, "d", 0)
     assert by_field["answer"].to_list() == ["204"]
     assert from_solution["answer"].to_list() == ["204"]
+
+
+def test_process_pool_scores_like_one_process() -> None:
+    from pscale.score import score_rows
+
+    rows = [("204", "Tom has \\boxed{২০৪} apples.", 0, "en"), ("B", "Ответ: \\boxed{В}", 4, "ru"),
+            ("7", "\\boxed{1} then \\boxed{\\frac{14}{2}}", 0, "en"), ("C", "\\boxed{A or C}", 4, "en")] * 40
+    alone = score_rows(rows, ScoringSettings(), workers=1)
+    pooled = score_rows(rows, ScoringSettings(), workers=2, chunk_rows=30)
+    assert pooled == alone
+    assert [correct for _e, correct, _d, _s in alone[:4]] == [True, True, True, False]

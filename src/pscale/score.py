@@ -83,11 +83,13 @@ def check_gold(generations: pl.DataFrame, dataset: str) -> None:
             raise ValueError(f"dataset '{dataset}', item {item_id}: {error}") from None
 
 
-def score_rows(rows: list[Row], settings: ScoringSettings, workers: int = 1) -> list[Scored]:
-    """Score rows in order, in `workers` processes when there is enough work to share."""
-    if workers <= 1 or len(rows) < 2 * CHUNK_ROWS:
+def score_rows(
+    rows: list[Row], settings: ScoringSettings, workers: int = 1, chunk_rows: int = CHUNK_ROWS
+) -> list[Scored]:
+    """Score rows in order, in `workers` processes when there are at least two chunks of work."""
+    if workers <= 1 or len(rows) < 2 * chunk_rows:
         return _score_chunk(rows, settings)
-    size = max(200, min(CHUNK_ROWS, len(rows) // (4 * workers) + 1))
+    size = max(1, min(chunk_rows, len(rows) // (4 * workers) + 1))
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_score_chunk, _chunks(rows, size), [settings] * (len(rows) // size + 1))
