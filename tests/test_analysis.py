@@ -111,9 +111,12 @@ def test_batch_fit_finds_the_lmfit_minimum() -> None:
     assert np.isnan(fit_power_law_batch(xs, np.full((1, 7), np.nan))[0]).all()
 
 
-def test_fit_needs_two_points() -> None:
+def test_fit_needs_two_points_and_a_curve() -> None:
     with pytest.raises(ValueError, match="at least 2"):
         fit_power_law([2.0], [1.0])
+    with pytest.raises(ValueError, match="every point is 0"):  # alpha 0: any beta fits
+        fit_power_law([2.0, 3.0, 4.0], [0.0, 0.0, 0.0])
+    assert np.isnan(fit_power_law_batch([2.0, 3.0], np.zeros((2, 2)))[1]).all()
 
 
 def _rows(rows: list[tuple[str, str, bool, str]]) -> pl.DataFrame:

@@ -72,3 +72,15 @@ def test_verdict_says_when_an_effect_is_not_distinguishable_from_zero() -> None:
     assert "**not** distinguishable" in _verdict([-0.1, 0.2])
     assert "positive" in _verdict([0.05, 0.2]) and "negative" in _verdict([-0.3, -0.01])
     assert "cannot be judged" in _verdict([None, None])
+
+
+def test_fit_groups_follow_the_config_model_order(analysed: Path) -> None:
+    """The main model (first in the config), GRPO and the grow budget lead, and are the top level."""
+    from pscale.analysis import read_replicates
+    from pscale.figures import read_csv
+
+    fits = scaling_law(read_csv(analysed / "runs.csv"), read_replicates(analysed / "bootstrap.parquet"),
+                       models=["b", "a"])
+    order = [(g["model"], g["method"], g["budget"]) for g in fits["groups"]]
+    assert order[:3] == [("b", "grpo", "grow"), ("b", "grpo", "fixed"), ("b", "sft", "grow")]
+    assert fits["accuracy"] == fits["groups"][0]["accuracy"]

@@ -70,13 +70,16 @@ def test_outputs_follow_the_contract(workdir: Path) -> None:
     fits = json.loads((workdir / "results/fits/scaling_law.json").read_text())
     for name in ("mti", "accuracy"):
         assert set(fits[name]["points"]) <= {"1", "2", "3"}
-    assert {"alpha_ci", "beta_ci", "gap_ci", "first_parallel_leap_ci", "loo"} <= set(fits["accuracy"])
+    # a 20-step model may score 0 everywhere: then there is honestly no exponent to fit
+    accuracy_fit = fits["accuracy"]
+    assert {"alpha_ci", "beta_ci", "gap_ci", "loo"} <= set(accuracy_fit) or "every point is 0" in accuracy_fit["error"]
     for figure in ("scaling_law", "accuracy_heatmap", "language_gain", "off_target", "training_rewards"):
         assert (workdir / f"results/figures/{figure}.png").stat().st_size > 1000
     assert not (workdir / "results/figures/rl_vs_sft.png").exists()  # no SFT runs in this config: skipped
     assert "Scaling law: tiny, grpo, grow budget" in (workdir / "results/summary.rst").read_text()
     scores = pl.read_parquet(workdir / "results/eval/scores/tiny/grpo-grow-x2-s0/demo_test.parquet")
-    assert scores.columns == ["id", "lang", "sample", "response", "extracted", "correct", "detected_lang"]
+    assert scores.columns == ["id", "lang", "sample", "response", "extracted", "correct", "detected_lang", "lang_share"]
+    assert scores["lang_share"].is_between(0, 1).all()
     history = json.loads((workdir / "results/models/tiny/grpo-grow-x2-s0/log_history.json").read_text())
     assert any("rewards/accuracy_reward/mean" in h for h in history)
     assert (workdir / "results/logs/train/tiny/grpo-grow-x2-s0.log").read_text().strip()

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ INIT_RUN = "init"
 POOLED = "all"
 #: Below this mean relative gain of the training languages, MTI is undefined (NaN).
 _MIN_SEEN_GAIN = 1e-9
+#: Smaller magnitudes are float noise, i.e. 0 (an all-zero curve has no exponent).
+_ZERO = 1e-12
 #: Runs of off-the-shelf reasoning models (config `observational`), e.g. obs-r1-distill.
 OBSERVATIONAL_PREFIX = "obs-"
 _RUN = re.compile(r"^(?P<method>[a-z]+)-(?P<budget>grow|fixed)-x(?P<x>\d+)(?:-s(?P<seed>\d+))?$")
@@ -190,12 +193,9 @@ def percentile_ci(replicates: np.ndarray, confidence: float = 0.95, min_finite: 
     tail = (1 - confidence) / 2 * 100
     finite = np.isfinite(reps)
     ok = finite.mean(axis=0) >= min_finite if reps.shape[0] else np.zeros(reps.shape[1:], bool)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            bounds = np.nanpercentile(np.where(finite, reps, np.nan), [tail, 100 - tail], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN, judged by `ok`
+        bounds = np.nanpercentile(np.where(finite, reps, np.nan), [tail, 100 - tail], axis=0)
     return np.where(ok, bounds, np.nan)
 
 
@@ -567,12 +567,11 @@ def fit_power_law_batch(
         trial = rss(new_a, new_b)
         better = np.isfinite(trial) & (trial <= current)
         alpha, beta = np.where(better, new_a, alpha), np.where(better, new_b, beta)
-        improvement = np.where(better, current - trial, 0.0)
         current = np.where(better, trial, current)
         lam = np.where(better, lam / 3, lam * 4)
-        if np.all((improvement <= 1e-15 * (1 + current)) & (lam > 1e8) | (improvement == 0) & (lam > 1e8)):
+        if np.all(lam > 1e10):  # no step improves any row any more
             break
-    few = mask.sum(1) < 2
+    few = (mask.sum(1) < 2) | np.all(~mask | (np.abs(yz) < _ZERO), axis=1)  # all-zero rows: beta undefined
     return np.where(few, np.nan, alpha), np.where(few, np.nan, beta)
 
 
@@ -585,6 +584,8 @@ def fit_power_law(x: list[float], y: list[float]) -> dict[str, float]:
     xs, ys = xs[ok], ys[ok]
     if len(xs) < 2:
         raise ValueError(f"a power-law fit needs at least 2 finite points, got {len(xs)}")
+    if np.all(np.abs(ys) < _ZERO):
+        raise ValueError("every point is 0: alpha is 0 and the exponent beta is undefined")
     alpha0, beta0 = (float(v[0]) for v in fit_power_law_batch(xs, ys[None, :]))  # closed-form start, refined
     result = Model(power_law).fit(ys, x=xs, alpha=alpha0, beta=beta0)
     alpha, beta = result.params["alpha"], result.params["beta"]
@@ -635,9 +636,10 @@ def _interval(values: np.ndarray, confidence: float) -> list[float | None]:
 
 
 def _excludes_zero(ci: list[float | None]) -> bool | None:
+    """True when the interval excludes 0 (by more than float noise); None when it is undefined."""
     if ci[0] is None or ci[1] is None:
         return None
-    return bool(ci[0] > 0 or ci[1] < 0)
+    return bool(ci[0] > _ZERO or ci[1] < -_ZERO)
 
 
 def _curve(
@@ -691,13 +693,15 @@ def scaling_law(
     replicates: Mapping[tuple[str, str, str], Mapping[str, np.ndarray]] | None = None,
     fit_min_x: int = 2,
     confidence: float = 0.95,
+    models: list[str] | None = None,
 ) -> dict[str, Any]:
     """Power-law fits of MTI and accuracy over X, one group per (model, method, budget).
 
     `runs` is the runs table (per run: accuracy averaged over benchmarks and languages, MTI
     over benchmarks), pooled over seeds; `replicates` its bootstrap replicates, refitted one by
-    one for the intervals. The first group is also reported at the top level (`mti`,
-    `accuracy`). Observational models are not a series in X and are left out of the fits.
+    one for the intervals. Groups are ordered by `models` (the config's order: the first is the
+    main model), GRPO before SFT, grow before fixed; the first group is also reported at the top
+    level (`mti`, `accuracy`). Observational models are not a series in X and are left out.
     """
     replicates = replicates or {}
     groups: list[dict[str, Any]] = []
@@ -723,6 +727,9 @@ def scaling_law(
         groups.append(group)
     if not groups:
         raise ValueError("no trained runs in the runs table: nothing to fit")
+    order = list(models or [])
+    groups.sort(key=lambda g: (order.index(g["model"]) if g["model"] in order else len(order), g["model"],
+                               g["method"] != "grpo", g["method"], g["budget"] != "grow"))
     n_reps = len(next(iter(next(iter(replicates.values())).values()))) if replicates else 0
     return {
         "mti": groups[0]["mti"], "accuracy": groups[0]["accuracy"], "fit_min_x": fit_min_x,

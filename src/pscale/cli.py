@@ -202,9 +202,10 @@ def cmd_fit(args: argparse.Namespace) -> None:
     from pscale.analysis import read_replicates, scaling_law
     from pscale.tables import write_json
 
-    options = _options(args, lambda c: c["analysis"])
+    options = _options(args, lambda c: {**c["analysis"], "models": list(c["models"])})
     fits = scaling_law(pl.read_csv(args.runs, infer_schema_length=None, schema_overrides={"seed": pl.String}),
-                       read_replicates(Path(args.replicates)), options["fit_min_x"], options["confidence"])
+                       read_replicates(Path(args.replicates)), options["fit_min_x"], options["confidence"],
+                       options.get("models"))
     write_json(fits, args.output)
     for name in ("mti", "accuracy"):
         curve = fits[name]

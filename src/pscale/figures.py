@@ -351,9 +351,9 @@ def _ci(ci: Any, scale: float = 1.0, digits: int = 3) -> str:
 def _verdict(ci: Any) -> str:
     if not ci or ci[0] is None or ci[1] is None:
         return "cannot be judged (its interval is undefined)"
-    if ci[0] > 0:
+    if ci[0] > 1e-12:
         return "is distinguishable from 0 (positive: its 95% CI excludes 0)"
-    if ci[1] < 0:
+    if ci[1] < -1e-12:
         return "is distinguishable from 0 (negative: its 95% CI excludes 0)"
     return "is **not** distinguishable from 0 (its 95% CI includes 0)"
 
@@ -399,8 +399,8 @@ def summary_text(runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any]) 
             lines.append("")
     pooled = _pooled(runs).filter(pl.col("subset") != INIT_RUN)
     if pooled.height:
-        lines += ["Runs (means over benchmarks; gains in accuracy points over the initial model)",
-                  "-" * 77, "", ".. list-table::", "   :header-rows: 1", ""]
+        title = "Runs (means over benchmarks; accuracy and gains in points, gains over the initial model)"
+        lines += [title, "-" * len(title), "", ".. list-table::", "   :header-rows: 1", ""]
         header = ["model", "run", "accuracy", "gain, training languages", "gain, other languages", "MTI"]
         lines.append("   * - " + "\n     - ".join(header))
         for r in pooled.sort("model", "method", "budget", "n_languages").iter_rows(named=True):

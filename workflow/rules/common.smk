@@ -249,7 +249,8 @@ def table_options(wildcards):
 
 
 def fit_options(wildcards):
-    return as_json({key: config["analysis"][key] for key in FIT_KEYS})
+    # the models' order: the first is the main model, reported at the top level of the fits
+    return as_json({**{key: config["analysis"][key] for key in FIT_KEYS}, "models": MODELS})
 
 
 def all_scores(wildcards):
