@@ -149,15 +149,14 @@ OTHER_LANGUAGE_ODDS = 10.0
 
 
 @functools.lru_cache(maxsize=1)
-def _identifier() -> tuple[Any, list[str], Any, Any]:
+def _identifier() -> tuple[Any, list[str], list[int], list[int]]:
     """py3langid over all its languages, the labels, and the columns of study / other languages."""
-    import numpy as np
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     labels = list(model.nb_classes)
-    study = np.array([i for i, lang in enumerate(labels) if lang in STUDY_LANGUAGES])
-    other = np.array([i for i, lang in enumerate(labels) if lang not in STUDY_LANGUAGES])
+    study = [i for i, lang in enumerate(labels) if lang in STUDY_LANGUAGES]
+    other = [i for i, lang in enumerate(labels) if lang not in STUDY_LANGUAGES]
     return model, labels, study, other
 
 
@@ -177,8 +176,8 @@ def identify_segment(segment: str) -> str:
     model, labels, study, other = _identifier()
     encoded = model._encode(segment)  # py3langid 0.4 (pinned): NFC, UTF-8
     raw = model._raw_score(encoded)
-    best_study = study[raw[study].argmax()]
-    best_other = other[raw[other].argmax()]
+    best_study = study[int(raw[study].argmax())]  # raw: py3langid's numpy scores; lists index them
+    best_other = other[int(raw[other].argmax())]
     if (raw[best_other] - raw[best_study]) / math.sqrt(len(encoded) or 1) > _LOG_ODDS:
         return labels[best_other]
     return labels[best_study]
