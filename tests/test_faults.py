@@ -1,0 +1,453 @@
+"""Fault suite: crash anywhere, feed it anything -- it resumes, names the problem, and loses nothing.
+
+Done for real: `kill -9` of Snakemake (its jobs orphaned, its lock left behind), of a running
+job, a checkpoint cut off mid-save, a truncated Parquet, a file of an older schema, a null
+row, a typo'd TRL key, a dead translation endpoint. Each pipeline run uses a tiny demo config
+(3 languages, 2 GRPO runs of 4 steps; ~1.5 min on 2 cores). The interrupted-and-resumed
+pipeline must end with exactly the outputs of an uninterrupted run, and no model that was
+finished before a fault may be deleted or rewritten. (Translation faults against a paid
+API -- kill -9 mid-stage, 5xx, 429 -- are in test_translate_openai.py.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from pscale.cli import main
+from pscale.config import ConfigError, validate_config
+from pscale.data.demo import make_demo_corpus
+from pscale.option_fields import GRPO_FIELDS, SFT_FIELDS, VLLM_FIELDS, trl_fields
+from pscale.snakelock import live_processes, lock_files
+from pscale.tables import TableError, atomic_path, read_table, write_parquet
+
+TINY = {
+    "languages": ["en", "es", "de"],
+    "parallel_order": ["es", "de"],
+    "subset_sizes": [1, 2],
+    "data": {"train_size": 16, "demo": {"n_train": 40, "n_test": 4}},
+    "models": {"tiny": {"source": "scratch", "scratch": {
+        "pretrain_steps": 5, "sft_steps": 10, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+        "vocab_size": 600}}},
+    "training": {"grpo": {"max_steps": 4, "per_device_train_batch_size": 8, "num_generations": 4,
+                          "max_completion_length": 16, "logging_steps": 1, "save_steps": 2}},
+    "evaluation": {"n_samples": 2, "max_new_tokens": 16},
+}  # fmt: skip
+MODELS = ("init", "grpo-grow-x1", "grpo-grow-x2")
+
+
+# ---- config: a wrong key stops the run before any job, naming the closest valid one -------------------
+
+
+def test_shipped_trl_field_lists_match_the_installed_trl() -> None:
+    fields = trl_fields()
+    assert set(fields["grpo"]) == GRPO_FIELDS, "refresh src/pscale/option_fields.py (python -m pscale.option_fields)"
+    assert set(fields["sft"]) == SFT_FIELDS
+
+
+def test_shipped_vllm_field_list_matches_the_installed_vllm() -> None:
+    vllm = pytest.importorskip("vllm")  # GPU envs only
+    import inspect
+
+    from vllm.engine.arg_utils import EngineArgs
+
+    names = {f.name for f in dataclasses.fields(EngineArgs)} | set(inspect.signature(vllm.LLM.__init__).parameters)
+    assert names - {"self", "kwargs"} <= VLLM_FIELDS | {"self", "kwargs"}
+
+
+@pytest.mark.parametrize(("config", "named"), [
+    ({"training": {"grpo": {"max_step": 3}}}, "'training.grpo.max_step': not an argument of trl.GRPOConfig; "
+                                              "did you mean 'max_steps'?"),
+    ({"training": {"sft": {"learning_rat": 1e-5}}}, "'training.sft.learning_rat': not an argument of trl.SFTConfig; "
+                                                    "did you mean 'learning_rate'?"),
+    ({"evaluation": {"vllm": {"gpu_memory_utilisation": 0.9}}}, "did you mean 'gpu_memory_utilization'?"),
+    ({"training": {"grpo": {"output_dir": "x"}}}, "'training.grpo.output_dir': the pipeline sets it"),
+    ({"training": {"reward_weights": {"accuracy": 0, "format": 0, "language": 0}}}, "sum to 0"),
+    ({"training": {"grpo": {"per_device_train_batch_size": 6, "num_generations": 4}}},
+     "the generation batch (6 completions) must be a multiple of num_generations (4)"),
+    ({"training": {"grpo": {"per_device_train_batch_size": 4, "num_generations": 8, "generation_batch_size": 12}}},
+     "'training.grpo.generation_batch_size': the generation batch (12 completions) must be a multiple"),
+    ({"training": {"grpo": {"steps_per_generation": 2, "generation_batch_size": 16}}}, "set one of them, not both"),
+])  # fmt: skip
+def test_config_that_cannot_train_is_refused_naming_the_key(config: dict, named: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert named in str(err.value)
+
+
+def test_valid_trl_options_pass() -> None:
+    config = validate_config({"training": {"grpo": {"gradient_accumulation_steps": 2, "per_device_train_batch_size": 4,
+                                                    "num_generations": 8, "weight_decay": 0.1}}})  # fmt: skip
+    assert config["training"]["grpo"]["weight_decay"] == 0.1
+
+
+# ---- data: a bad table is named -- file, column, first bad row -- in one line, no traceback -------------
+
+
+@pytest.fixture()
+def translated(tmp_path: Path) -> dict[str, Path]:
+    corpus = make_demo_corpus(12, 2, seed=1)["demo_train"]
+    files = {}
+    for lang in ("en", "es"):
+        files[lang] = tmp_path / "translated" / f"{lang}.parquet"
+        write_parquet(corpus.filter(pl.col("lang") == lang), files[lang])
+    return files
+
+
+def _parallel_set(files: dict[str, Path], out: Path) -> int:
+    return main(["parallel-set", "--translated", *map(str, files.values()), "--x", "2", "--parallel-order", "es",
+                 "--output", str(out)])  # fmt: skip
+
+
+def _one_clear_line(caplog: pytest.LogCaptureFixture, *needles: str) -> None:
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and not errors[0].exc_info, caplog.text
+    message = errors[0].getMessage()
+    for needle in needles:
+        assert needle in message, message
+
+
+def test_truncated_parquet_is_named(translated: dict[str, Path], tmp_path: Path, caplog) -> None:
+    data = translated["es"].read_bytes()
+    translated["es"].write_bytes(data[: len(data) // 2])  # what a killed writer without rename leaves
+    assert _parallel_set(translated, tmp_path / "set.parquet") == 1
+    _one_clear_line(caplog, str(translated["es"]), "truncated or not a Parquet file")
+    assert not (tmp_path / "set.parquet").exists()
+
+
+def test_null_row_is_named_with_file_column_and_row(translated: dict[str, Path], tmp_path: Path, caplog) -> None:
+    frame = pl.read_parquet(translated["es"])
+    ids = frame["id"].to_list()
+    broken = frame.with_columns(
+        pl.when(pl.col("id") == ids[5]).then(None).otherwise(pl.col("question")).alias("question")
+    )
+    broken.write_parquet(translated["es"])
+    assert _parallel_set(translated, tmp_path / "set.parquet") == 1
+    _one_clear_line(caplog, str(translated["es"]), "column 'question'", f"row 5 (id '{ids[5]}'")
+
+
+def test_file_of_another_schema_is_named(tmp_path: Path, caplog) -> None:
+    old = tmp_path / "gen.parquet"  # a generations file from before `n_choices` existed
+    frame = pl.DataFrame({"id": ["a"], "lang": ["en"], "sample": [0], "answer": ["1"], "response": ["\\boxed{1}"]})
+    frame.write_parquet(old)
+    assert main(["score", "--generations", str(old), "--output", str(tmp_path / "s.parquet"), "--languages", "en"]) == 1
+    _one_clear_line(caplog, str(old), "lacks column(s) ['n_choices']", "rerun the stage that makes it")
+
+
+def test_read_table_checks_types_and_blanks(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"id": ["a", "b"], "sample": ["0", "1"], "question": ["q", " "]}).write_parquet(path)
+    with pytest.raises(TableError, match="column 'sample' has type String, expected int"):
+        read_table(path, {"sample": "int"})
+    with pytest.raises(TableError, match=r"'question' is null or empty in 1 row\(s\), first at row 1 \(id 'b', "):
+        read_table(path, {"question": "string"}, non_empty=["question"])
+    with pytest.raises(TableError, match="does not exist"):
+        read_table(tmp_path / "none.parquet", {})
+
+
+def test_atomic_write_never_leaves_a_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.parquet"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"PAR1 half a file")
+        raise RuntimeError("killed mid-write")
+    assert list(tmp_path.iterdir()) == []  # neither the target nor the temporary file
+    write_parquet(pl.DataFrame({"a": [1]}), target)
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"garbage")
+        raise RuntimeError
+    assert pl.read_parquet(target)["a"].to_list() == [1]  # the previous complete file is untouched
+
+
+def test_a_bug_keeps_its_traceback(tmp_path: Path) -> None:
+    # `--options` missing a key the stage reads (what a bug in a rule would pass): the KeyError from
+    # the code surfaces with its traceback instead of being reported as a one-line input problem.
+    with pytest.raises(KeyError):
+        main(["score", "--generations", "g.parquet", "--output", str(tmp_path / "s.parquet"), "--options", "{}"])
+
+
+# ---- checkpoints: a save cut off by a kill is moved aside, training resumes from the one before --------
+
+
+ARCH = {
+    "vocab_size": 600, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+    "num_key_value_heads": 1, "pretrain_steps": 3, "sft_steps": 5, "sft_learning_rate": 3e-3, "sft_batch_size": 8,
+    "seed": 0,
+}  # fmt: skip
+
+
+def test_checkpoint_cut_off_mid_save_resumes_from_the_previous_one(tmp_path: Path, prompt_file: Path, caplog) -> None:
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    from pscale.model_init import init_model
+    from pscale.train import checkpoint_problem, train_grpo
+
+    corpus = make_demo_corpus(30, 2, seed=3)["demo_train"]
+    files = []
+    for lang in ("en", "es"):
+        files.append(tmp_path / f"{lang}.parquet")
+        corpus.filter(pl.col("lang") == lang).write_parquet(files[-1])
+    init = tmp_path / "init"
+    init_model(files, files[0], prompt_file, init, ARCH, threads=2)
+    train_set = tmp_path / "set.parquet"
+    pl.concat(pl.read_parquet(f).head(8) for f in files).write_parquet(train_set)
+    options = {"max_steps": 4, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 12,
+               "learning_rate": 1e-3, "logging_steps": 1, "save_steps": 1, "seed": 0}  # fmt: skip
+    weights, langs = {"accuracy": 0.8, "format": 0.1, "language": 0.1}, ["en", "es"]
+
+    class Killed(Exception):
+        pass
+
+    class KillAfterSave(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if state.global_step >= 3:
+                raise Killed
+
+    reference = tmp_path / "reference"
+    train_grpo(str(init), train_set, prompt_file, reference, tmp_path / "work-ref", options, weights, langs)
+
+    out, work = tmp_path / "model", tmp_path / "work"
+    with pytest.raises(Killed):
+        train_grpo(str(init), train_set, prompt_file, out, work, options, weights, langs, callbacks=[KillAfterSave()])
+    assert sorted(p.name for p in work.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+    # What a kill during the save of checkpoint-3 leaves: the config, and a weights file cut off.
+    cut = work / "checkpoint-3"
+    weights_file = (cut / "model.safetensors").read_bytes()
+    for path in cut.iterdir():
+        if path.name != "config.json":
+            path.unlink()
+    (cut / "model.safetensors.tmp").write_bytes(weights_file[: len(weights_file) // 3])
+    assert checkpoint_problem(cut) == "trainer_state.json missing or cut off"
+    (cut / "trainer_state.json").write_text((work / "checkpoint-2" / "trainer_state.json").read_text())
+    (cut / "model.safetensors").write_bytes(weights_file[:-100])
+    assert checkpoint_problem(cut) == "model.safetensors missing or cut off"
+    assert checkpoint_problem(work / "checkpoint-2") is None
+
+    caplog.clear()
+    caplog.set_level("INFO")
+    train_grpo(str(init), train_set, prompt_file, out, work, options, weights, langs)
+    assert "checkpoint-3 is incomplete" in caplog.text and "resuming from" in caplog.text
+    assert str(work / "checkpoint-2") in caplog.text
+    resumed, uninterrupted = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert resumed.keys() == uninterrupted.keys()
+    assert all((resumed[k] == uninterrupted[k]).all() for k in resumed)  # bit-identical weights
+    history = json.loads((out / "log_history.json").read_text())
+    full = json.loads((reference / "log_history.json").read_text())
+    assert [h["step"] for h in history if "loss" in h] == [1, 2, 3, 4]
+    assert history[-1]["resumed_from_step"] == 2
+    assert history[-1]["train_loss"] == pytest.approx(full[-1]["train_loss"], rel=1e-4, abs=1e-6)
+    assert not work.exists() and not list(tmp_path.glob(".model.saving"))
+
+
+# ---- the pipeline: kill -9 of Snakemake and of a job, a truncated file, a typo -- then `make run` ---------
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
+
+
+def _workdir(root: Path, repo: Path, config: dict) -> Path:
+    root.mkdir(parents=True)
+    for name in ("Snakefile", "workflow", "resources", "envs"):
+        src = repo / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+def _snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
+
+
+def _resume(workdir: Path) -> subprocess.CompletedProcess:
+    """What `make run` does: clear a stale lock (never a live one), then run with --rerun-incomplete."""
+    check = subprocess.run([sys.executable, "-m", "pscale.snakelock"], cwd=workdir, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    return _snakemake(workdir, "--rerun-incomplete")
+
+
+def _outputs(workdir: Path) -> dict[str, object]:
+    """Every result that must not depend on interruptions: tables by content, models by weights."""
+    found: dict[str, object] = {}
+    results = workdir / "results"
+    for path in sorted(results.rglob("*")):
+        rel = str(path.relative_to(results))
+        if rel.startswith(("logs", "work", "figures", "translation/usage")) or not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            found[rel] = pl.read_parquet(path)
+        elif path.name == "log_history.json":  # all but timings and the summary (its timing is per session)
+            found[rel] = [
+                {k: v for k, v in h.items() if k != "step_time"}
+                for h in json.loads(path.read_text())
+                if not any(k.startswith("train_runtime") for k in h)
+            ]
+        elif path.suffix in (".safetensors", ".csv", ".json"):
+            found[rel] = path.read_bytes()
+    return found
+
+
+def _assert_same(resumed: dict[str, object], reference: dict[str, object]) -> None:
+    assert resumed.keys() == reference.keys()
+    for key, value in reference.items():
+        other = resumed[key]
+        same = other.equals(value) if isinstance(value, pl.DataFrame) else other == value
+        assert same, f"{key} differs from the uninterrupted run's:\n{other}\n{value}"
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def _jobs(workdir: Path, stage: str) -> list[int]:
+    return [p.pid for p in live_processes(workdir) if f" {stage} " in f"{p.command} " and "snakemake" not in p.command]
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory, repo: Path) -> tuple[Path, dict[str, object]]:
+    """The uninterrupted run everything is compared with."""
+    workdir = _workdir(tmp_path_factory.mktemp("faults") / "reference", repo, TINY)
+    result = _snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir, _outputs(workdir)
+
+
+@pytest.mark.slow
+def test_kill9_of_snakemake_and_of_a_job_then_make_run_resumes_losing_nothing(
+    reference_run: tuple[Path, dict[str, object]], tmp_path: Path, repo: Path
+) -> None:
+    workdir = _workdir(tmp_path / "faulty", repo, TINY)
+    run = subprocess.Popen([*SNAKEMAKE], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # 1. kill -9 Snakemake while GRPO is training: its jobs run on as orphans, its lock stays.
+        _wait_for(lambda: _jobs(workdir, "train"), 300, "a training job")
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+    finally:
+        run.kill()
+    orphans = _jobs(workdir, "train")
+    assert orphans and lock_files(workdir)
+    # A run started now would race the orphans on the same files: refused, nothing touched.
+    refused = subprocess.run([sys.executable, "-m", "pscale.snakelock"], cwd=workdir, capture_output=True, text=True)
+    assert refused.returncode == 1 and str(orphans[0]) in refused.stderr and "Nothing was changed" in refused.stderr
+    assert lock_files(workdir)
+    for process in live_processes(workdir):  # the operator stops them (this test's own processes)
+        os.kill(process.pid, signal.SIGKILL)
+    _wait_for(lambda: not live_processes(workdir), 30, "the orphans to exit")
+    models = workdir / "results" / "models" / "tiny"
+    finished = {p: p.stat().st_mtime_ns for p in models.glob("*/model.safetensors")}
+    assert models / "init" / "model.safetensors" in finished
+
+    # 2. `make run` again, and kill -9 one generation job while Snakemake is alive.
+    unlocked = subprocess.run([sys.executable, "-m", "pscale.snakelock"], cwd=workdir, capture_output=True, text=True)
+    assert unlocked.returncode == 0 and "Removing the stale lock" in unlocked.stderr, unlocked.stderr
+    assert not lock_files(workdir)
+    run = subprocess.Popen([*SNAKEMAKE, "--rerun-incomplete"], cwd=workdir, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        _wait_for(lambda: _jobs(workdir, "generate"), 300, "a generation job")
+        for pid in _jobs(workdir, "generate")[:1]:
+            os.kill(pid, signal.SIGKILL)
+        assert run.wait(300) != 0  # the killed job failed the run
+    finally:
+        run.kill()
+
+    # 3. `make run` once more finishes the study.
+    result = _resume(workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    _assert_same(_outputs(workdir), reference_run[1])
+    for path, mtime in finished.items():  # models finished before a fault were kept, not redone
+        assert path.stat().st_mtime_ns == mtime, f"{path} was deleted and made again"
+
+
+@pytest.mark.slow
+def test_truncated_and_null_inputs_in_the_pipeline_are_named_then_redone(
+    reference_run: tuple[Path, dict[str, object]]
+) -> None:
+    workdir, reference = reference_run
+    results = workdir / "results"
+    generations = results / "eval" / "generations" / "tiny" / "init" / "demo_test.parquet"
+    data = generations.read_bytes()
+    generations.write_bytes(data[: len(data) // 2])  # newer than its scores: Snakemake re-scores it
+    result = _snakemake(workdir)
+    assert result.returncode != 0
+    log = (results / "logs" / "score" / "tiny" / "init" / "demo_test.log").read_text()
+    assert f"{generations.relative_to(workdir)} cannot be read" in log and "Traceback" not in log
+
+    benchmark = results / "data" / "translated" / "demo_test" / "es.parquet"
+    frame = pl.read_parquet(benchmark)
+    frame.with_columns(pl.lit(None, dtype=pl.String).alias("answer")).write_parquet(benchmark)
+    result = _snakemake(workdir, "--keep-going")
+    assert result.returncode != 0
+    log = (results / "logs" / "generate" / "tiny" / "init" / "demo_test.log").read_text()
+    assert f"{benchmark.relative_to(workdir)}: column 'answer' is null or empty in 4 row(s), first at row 0" in log
+
+    # The fix the message asks for: delete the bad files and run again.
+    generations.unlink(missing_ok=True)  # Snakemake removed it before the failed rerun
+    benchmark.unlink()
+    result = _resume(workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    _assert_same(_outputs(workdir), reference)
+
+
+@pytest.mark.slow
+def test_trl_typo_stops_before_any_job_and_deletes_no_model(reference_run: tuple[Path, dict[str, object]]) -> None:
+    workdir, _ = reference_run
+    models = workdir / "results" / "models" / "tiny"
+    before = {p: p.stat().st_mtime_ns for p in models.rglob("*") if p.is_file()}
+    typo = json.loads(json.dumps(TINY))
+    typo["training"]["grpo"]["max_step"] = typo["training"]["grpo"].pop("max_steps")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(typo))
+    try:
+        start = time.monotonic()
+        result = _snakemake(workdir)
+        assert result.returncode != 0 and time.monotonic() - start < 60
+        assert "'training.grpo.max_step': not an argument of trl.GRPOConfig; did you mean 'max_steps'?" in (
+            result.stdout + result.stderr
+        )
+        assert {p: p.stat().st_mtime_ns for p in models.rglob("*") if p.is_file()} == before
+    finally:
+        (workdir / "config.yaml").write_text(yaml.safe_dump(TINY))
+    # The typo recorded nothing: with it fixed there is nothing to redo.
+    assert "Nothing to be done" in _snakemake(workdir, "-n").stdout
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_dead_translation_endpoint_stops_within_a_minute_naming_base_url(tmp_path: Path, repo: Path) -> None:
+    base_url = f"http://127.0.0.1:{_closed_port()}/v1"
+    config = {**TINY, "translation": {"backend": "openai", "openai": {"base_url": base_url}}}
+    workdir = _workdir(tmp_path / "dead", repo, config)
+    start = time.monotonic()
+    result = subprocess.run(
+        [*SNAKEMAKE, "results/data/translated/demo_test/es.parquet"], cwd=workdir, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "OPENAI_API_KEY": "sk-fault-test"},
+    )  # fmt: skip
+    assert result.returncode != 0 and time.monotonic() - start < 60
+    log = (workdir / "results" / "logs" / "translate" / "demo_test.log").read_text()
+    error = [line for line in log.splitlines() if "cannot reach the translation API" in line]
+    assert len(error) == 1 and base_url in error[0] and "connection refused" in error[0], log[-3000:]
+    history = json.loads((workdir / "results" / "translation" / "usage" / "demo_test.history.json").read_text())
+    assert history["runs"][-1]["outcome"].startswith("failed") and history["totals"]["http_requests"] >= 4
+    assert not (workdir / "results" / "data" / "translated" / "demo_test").exists() or not any(
+        (workdir / "results" / "data" / "translated" / "demo_test").iterdir()
+    )
