@@ -90,6 +90,8 @@ def score_rows(
     if workers <= 1 or len(rows) < 2 * chunk_rows:
         return _score_chunk(rows, settings)
     size = max(1, min(chunk_rows, len(rows) // (4 * workers) + 1))
+    # Build the lookup tables and load the identifier once, here: forked workers inherit them.
+    _score_chunk([("1", "\\boxed{1} warm up", 0, "en"), ("A", "\\boxed{A}", 4, "en")], settings)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_score_chunk, _chunks(rows, size), [settings] * (len(rows) // size + 1))
