@@ -165,6 +165,8 @@ def test_plain_answers_grade_as_before() -> None:
     assert not is_correct("D", "\\boxed{A) or D)}", n_choices=4)
     assert not is_correct("A", "\\boxed{B}", n_choices=4)
     assert grade("B", "the answer is B", require_boxed=True, n_choices=4) == (None, False)
+    assert grade("A", "The answer is a prime number.", require_boxed=False, n_choices=4) == (None, False)
+    assert grade("A", "The answer is (a).", require_boxed=False, n_choices=4) == ("A", True)
 
 
 def test_score_frame_grades_and_measures_language() -> None:

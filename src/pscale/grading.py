@@ -223,7 +223,8 @@ _ANSWER_PHRASE = re.compile(
     r"правильный\s+ответ|答案(?:是|为|為)?|答えは|答え|正解は|正解|คำตอบ(?:คือ|ที่ถูกต้องคือ)?|"
     r"jibu(?:\s+sahihi)?(?:\s+ni)?|উত্তর(?:\s+হল|\s+হলো|\s+হচ্ছে)?|సమాధానం|జవాబు)"
     r"\s*[:：]?\s*(?:\*\*)?\s*(?:option\s+|opción\s+|l'option\s+|option\s+|вариант\s+|选项|選択肢)?"
-    r"[(\[（]?\s*([A-JＡ-Ｊa-jａ-ｊАВСЕНІЈавсеΑΒΕΗΙ])(?![A-Za-zА-Яа-я])",
+    # a capital letter, or a lowercase one only in parentheses ("the answer is a prime" names no option)
+    r"(?:[(\[（]\s*([A-JＡ-Ｊa-jａ-ｊАВСЕНІЈавсеΑΒΕΗΙ])\s*[)\]）]|(?-i:([A-JＡ-ＪАВСЕНІЈΑΒΕΗΙ]))(?![A-Za-zА-Яа-я]))",
     re.IGNORECASE,
 )
 
@@ -268,7 +269,7 @@ def unboxed_choice(response: str, n_choices: int) -> str | None:
     matches = list(_ANSWER_PHRASE.finditer(response))
     if not matches:
         return None
-    return choice_letter(matches[-1].group(1), n_choices)
+    return choice_letter(matches[-1].group(1) or matches[-1].group(2), n_choices)
 
 
 def grade_choice(gold: str, response: str, n_choices: int = 4, require_boxed: bool = True) -> tuple[str | None, bool]:
