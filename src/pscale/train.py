@@ -145,24 +145,48 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
     return None
 
 
-def prepare_work_dir(work_dir: Path, fingerprint: str) -> str | None:
-    """The newest complete checkpoint to resume from, or None.
+def _process_state() -> Any:
+    """Accelerate's view of this process (rank, barrier); a plain single process without a launcher."""
+    from accelerate import PartialState
 
-    Checkpoints of other settings are removed; incomplete ones (a kill during a save) are
-    moved aside to `incomplete-checkpoint-*` with a log line, so the run resumes from the
-    previous complete one instead of failing on every retry.
-    """
+    return PartialState()
+
+
+def _checkpoints(work_dir: Path) -> list[tuple[int, Path]]:
+    """`checkpoint-<step>` folders of `work_dir`, newest first."""
     import re
 
+    names = (re.fullmatch(r"checkpoint-(\d+)", p.name) for p in work_dir.iterdir() if p.is_dir())
+    return sorted(((int(m[1]), work_dir / m[0]) for m in names if m), reverse=True)
+
+
+def prepare_work_dir(work_dir: Path, fingerprint: str) -> str | None:
+    """The newest complete checkpoint to resume from, or None; every rank of a launch calls it.
+
+    Only the main process changes the folder (removes checkpoints of other settings, moves
+    incomplete ones aside); the others wait for it and then read the same answer, so ranks
+    never race to delete what another is reading.
+    """
+    state = _process_state()
+    resume = _tidy_work_dir(work_dir, fingerprint) if state.is_main_process else None
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        found = _checkpoints(work_dir)  # the main process left only complete ones
+        resume = str(found[0][1]) if found else None
+    return resume
+
+
+def _tidy_work_dir(work_dir: Path, fingerprint: str) -> str | None:
+    """Main process only: checkpoints of other settings are removed; incomplete ones (a kill
+    during a save) are moved aside to `incomplete-checkpoint-*` with a log line, so the run
+    resumes from the previous complete one instead of failing on every retry."""
     stamp = work_dir / "fingerprint.txt"
     if work_dir.is_dir() and (not stamp.exists() or stamp.read_text() != fingerprint):
         log.info("settings changed since the checkpoints in %s were written: starting over", work_dir)
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
-    names = (re.fullmatch(r"checkpoint-(\d+)", p.name) for p in work_dir.iterdir() if p.is_dir())
-    found = [(int(m[1]), work_dir / m[0]) for m in names if m]
-    for _, checkpoint in sorted(found, reverse=True):
+    for _, checkpoint in _checkpoints(work_dir):
         problem = checkpoint_problem(checkpoint)
         if problem is None:
             return str(checkpoint)
@@ -171,6 +195,20 @@ def prepare_work_dir(work_dir: Path, fingerprint: str) -> str | None:
         checkpoint.rename(aside)
         log.warning("checkpoint %s is incomplete (%s; killed while saving?): moved to %s, "
                     "resuming from the previous complete one", checkpoint, problem, aside)
+    return None
+
+
+def load_tokenizer(model_path: str, **kwargs: Any):
+    """The model's tokenizer, loaded once and handed to the trainers explicitly (`processing_class`).
+
+    Generation loads it the same way (`AutoTokenizer`), so training and evaluation tokenize alike.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 #: Checkpointing defaults; config values override them.
@@ -208,16 +246,27 @@ def _train_and_save(trainer: Any, output_dir: Path, work_dir: Path, resume: str 
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
     resumed_step = int(Path(resume).name.rsplit("-", 1)[1]) if resume else None
+    # Under `accelerate launch` every rank runs this. save_model must be called on all of them
+    # (ZeRO-3 gathers the sharded weights; only the main process writes), but the folder
+    # moves, the tokenizer, the log and the clean-up are the main process's alone, each after
+    # a barrier: otherwise a fast rank deletes the checkpoints while rank 0 still writes.
+    accelerator = trainer.accelerator
+    main = trainer.is_world_process_zero()
     # Everything goes to a temporary sibling folder, renamed into place when complete.
     staging = output_dir.with_name(f".{output_dir.name}.saving")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    if main:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+    accelerator.wait_for_everyone()
     trainer.save_model(str(staging))
-    trainer.processing_class.save_pretrained(staging)
-    write_json(summarize_history(trainer.state.log_history, resumed_step), staging / "log_history.json", indent=1)
-    shutil.rmtree(output_dir, ignore_errors=True)
-    staging.rename(output_dir)
-    shutil.rmtree(work_dir)  # checkpoints only serve an interrupted run; a 7B one is tens of GB
+    accelerator.wait_for_everyone()
+    if main:
+        trainer.processing_class.save_pretrained(staging)
+        write_json(summarize_history(trainer.state.log_history, resumed_step), staging / "log_history.json", indent=1)
+        shutil.rmtree(output_dir, ignore_errors=True)
+        staging.rename(output_dir)
+        shutil.rmtree(work_dir)  # checkpoints only serve an interrupted run; a 7B one is tens of GB
+    accelerator.wait_for_everyone()
 
 
 def train_grpo(
@@ -252,7 +301,13 @@ def train_grpo(
                 "scoring": scoring}
     resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
     trainer = GRPOTrainer(
-        model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset, callbacks=callbacks
+        model=model_path,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        # GRPO generates from left-padded prompts and keeps a prompt's end when truncating.
+        processing_class=load_tokenizer(model_path, padding_side="left", truncation_side="left"),
+        callbacks=callbacks,
     )
     _train_and_save(trainer, output_dir, work_dir, resume)
 
@@ -278,4 +333,7 @@ def train_sft(
     )
     settings = {"sft": sft_options, "style": str(style)}
     resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
-    _train_and_save(SFTTrainer(model=model_path, args=args, train_dataset=dataset), output_dir, work_dir, resume)
+    trainer = SFTTrainer(
+        model=model_path, args=args, train_dataset=dataset, processing_class=load_tokenizer(model_path)
+    )
+    _train_and_save(trainer, output_dir, work_dir, resume)
