@@ -75,6 +75,19 @@ def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
     assert "rule init_model" not in out  # hub models are loaded, not built
 
 
+def test_per_model_evaluation_overrides_reach_generate(workdir: Path) -> None:
+    """Qwen2.5-Math-7B's 4,096-token context (its own `evaluation` block) and the defaults elsewhere."""
+    out = dry_run(workdir, "--printshellcmds", "--forceall",
+                  "results/eval/generations/qwen2.5-math-7b/grpo-grow-x2-s42/aime24.parquet",
+                  "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
+                  "results/eval/generations/qwen2.5-7b-instruct/init/aime24.parquet")
+    lines = [line for line in out.splitlines() if "pscale generate" in line]
+    math = [line for line in lines if "qwen2.5-math-7b" in line and "obs-" not in line]
+    others = [line for line in lines if line not in math]
+    assert math and all('"max_model_len":4096' in line and '"max_new_tokens":3072' in line for line in math)
+    assert len(others) == 2 and all('"max_model_len":8192' in line for line in others)
+
+
 def test_paper_training_options_are_valid_trl_configs(repo: Path, tmp_path: Path) -> None:
     """Every GRPO/SFT option of the paper config is a field TRL accepts (use_vllm included)."""
     from trl import GRPOConfig, SFTConfig

@@ -150,6 +150,11 @@ def _check_training(config: dict[str, Any]) -> list[str]:
     for name in ("model", "revision", "generation_config"):
         if name in vllm:
             problems.append(f"config key 'evaluation.vllm.{name}': set by the pipeline (per model), remove it")
+    own = [(f"models.{name}", spec) for name, spec in config.get("models", {}).items()]
+    own += [(f"observational.{entry['name']}", entry) for entry in config.get("observational", [])]
+    for where, spec in own:  # a model's own engine arguments (pscale.models.evaluation_for_model)
+        extra = (spec.get("evaluation") or {}).get("vllm") or {}
+        problems += _unknown_keys(f"{where}.evaluation.vllm", extra, VLLM_FIELDS, "vllm.LLM (engine arguments)")
     for section, options in (("grpo", grpo), ("sft", sft)):
         for key, why in _PIPELINE_SET.items():
             if key in options:

@@ -154,6 +154,10 @@ def generate_benchmark(
         prompt_set.prompt(r["question"], r["lang"], style, r["choices"]) for r in items.iter_rows(named=True)
     ]
     log.info("generating %d x %d responses with %s", len(prompts), options.n_samples, backend)
+    if backend == "vllm":
+        from pscale.models import check_context
+
+        check_context(model_path, engine_options, options.max_new_tokens, revision)
     engine = make_backend(backend, model_path, revision, engine_options)
     responses = engine.generate(prompts, options)
     rows = [

@@ -7,6 +7,7 @@ import shlex
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, parse_run, run_id
 from pscale.config import validate_config
 from pscale.data.demo import DEMO_DATASETS
+from pscale.models import evaluation_for_model
 from snakemake.logging import logger
 
 # Validate before any job starts: unknown keys and bad values stop here, naming the key.
@@ -230,7 +231,8 @@ def translation_options(wildcards):
 
 
 def evaluation_options(wildcards):
-    return as_json(config["evaluation"])
+    """`evaluation` with the run's model's own `evaluation` block merged over it (pscale.models)."""
+    return as_json(evaluation_for_model(config["evaluation"], _run_spec(wildcards)))
 
 
 def scoring_options(wildcards):
