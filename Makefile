@@ -19,9 +19,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 # After any crash, `make run` again: a lock left by a killed Snakemake is cleared (never while
 # a run or one of its jobs is alive here), and incomplete outputs are redone.
+# REDO="file ..." remakes files a stage reported as damaged, and everything downstream of them.
+REDO    ?=
 run: venv
 	python -m pscale.snakelock --configfile $(CONFIG)
-	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs
+	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs \
+		$(if $(strip $(REDO)),--forcerun $(REDO))
 	snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
 	@echo "Done: open results/report.html (tables in results/tables, figures in results/figures)."
 

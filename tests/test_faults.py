@@ -143,7 +143,7 @@ def test_file_of_another_schema_is_named(tmp_path: Path, caplog) -> None:
     frame = pl.DataFrame({"id": ["a"], "lang": ["en"], "sample": [0], "answer": ["1"], "response": ["\\boxed{1}"]})
     frame.write_parquet(old)
     assert main(["score", "--generations", str(old), "--output", str(tmp_path / "s.parquet"), "--languages", "en"]) == 1
-    _one_clear_line(caplog, str(old), "lacks column(s) ['n_choices']", "rerun the stage that makes it")
+    _one_clear_line(caplog, str(old), "lacks column(s) ['n_choices']", f"make run REDO={old}")
 
 
 def test_read_table_checks_types_and_blanks(tmp_path: Path) -> None:
@@ -396,10 +396,13 @@ def test_truncated_and_null_inputs_in_the_pipeline_are_named_then_redone(
     log = (results / "logs" / "generate" / "tiny" / "init" / "demo_test.log").read_text()
     assert f"{benchmark.relative_to(workdir)}: column 'answer' is null or empty in 4 row(s), first at row 0" in log
 
-    # The fix the message asks for: delete the bad files and run again.
-    generations.unlink(missing_ok=True)  # Snakemake removed it before the failed rerun
-    benchmark.unlink()
-    result = _resume(workdir)
+    assert f"make run REDO={benchmark.relative_to(workdir)}" in log
+    # The fix the messages ask for: `make run REDO="<files>"` (Snakemake alone would not remake a
+    # missing intermediate file whose downstream results look up to date).
+    check = subprocess.run([sys.executable, "-m", "pscale.snakelock"], cwd=workdir, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    redo = [str(p.relative_to(workdir)) for p in (generations, benchmark)]
+    result = _snakemake(workdir, "--rerun-incomplete", "--forcerun", *redo)
     assert result.returncode == 0, result.stderr[-4000:]
     _assert_same(_outputs(workdir), reference)
 

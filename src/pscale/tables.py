@@ -6,7 +6,10 @@ Snakemake -- leaves either the old file or none, never a truncated one that look
 
 Checked: a stage reads its input with `read_table`, which names the file, the column and the
 first bad row when the file is unreadable (truncated, not Parquet), lacks a column, has a
-column of the wrong type, or has nulls/empty strings where the contract forbids them.
+column of the wrong type, or has nulls/empty strings where the contract forbids them, and
+says how to remake it: `make run REDO=<file>` (`snakemake --forcerun <file>`: the file and
+everything downstream of it; deleting it alone is not enough, since Snakemake does not remake
+a missing intermediate file whose downstream results are up to date).
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ _KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
+def _remake(path: Path) -> str:
+    return f"remake it with `make run REDO={path}` (snakemake --forcerun {path})"
+
+
 def _describe_row(frame: pl.DataFrame, index: int) -> str:
     where = f"row {index}"
     extra = [f"{key} {frame[key][index]!r}" for key in ("id", "lang", "sample") if key in frame.columns]
@@ -103,13 +110,13 @@ def read_table(
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TableError(
             f"{what} {path} cannot be read ({detail[:200]}): it is truncated or not a "
-            f"{'CSV' if path.suffix == '.csv' else 'Parquet'} file; delete it and rerun the stage that makes it"
+            f"{'CSV' if path.suffix == '.csv' else 'Parquet'} file; {_remake(path)}"
         ) from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise TableError(
             f"{what} {path} lacks column(s) {missing} (it has {frame.columns}); it was written by "
-            "an older or different version of the stage: delete it and rerun the stage that makes it"
+            f"an older or different version of the stage: {_remake(path)}"
         )
     for name, kind in columns.items():
         if kind is None:
@@ -118,7 +125,7 @@ def read_table(
         if dtype == pl.Null:  # an all-null column: the null check below names the row
             continue
         if not isinstance(dtype, _KINDS[kind]) and dtype not in _KINDS[kind]:
-            raise TableError(f"{what} {path}: column '{name}' has type {dtype}, expected {kind}")
+            raise TableError(f"{what} {path}: column '{name}' has type {dtype}, expected {kind}; {_remake(path)}")
     blanks = set(non_empty)
     for name in dict.fromkeys([*required, *non_empty]):
         bad = frame[name].is_null()
@@ -129,6 +136,7 @@ def read_table(
             count = int(bad.sum())
             kind = "null or empty" if name in blanks else "null"
             raise TableError(
-                f"{what} {path}: column '{name}' is {kind} in {count} row(s), first at {_describe_row(frame, index)}"
+                f"{what} {path}: column '{name}' is {kind} in {count} row(s), first at {_describe_row(frame, index)}; "
+                f"fix what wrote it, then {_remake(path)}"
             )
     return frame
