@@ -54,3 +54,19 @@ def test_parallel_set_names_missing_language(tmp_path: Path, caplog: pytest.LogC
     code = main(["parallel-set", "--translated", str(en), "--x", "2", "--parallel-order", "es,de",
                  "--output", str(tmp_path / "set.parquet")])
     assert code == 1 and "['es']" in caplog.text
+
+
+@pytest.mark.parametrize("stage", ["train", "generate"])
+def test_gpu_job_without_a_usable_gpu_stops_at_once(stage: str, tmp_path: Path, caplog) -> None:
+    """The scheduler gave GPUs that torch cannot use (old driver, hidden devices): one line, no CPU fallback."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is usable here")
+    args = {"train": ["--train-set", "missing.parquet", "--work-dir", str(tmp_path / "w")],
+            "generate": ["--benchmark-dir", str(tmp_path)]}[stage]
+    code = main([stage, "--model", "missing-model", "--output", str(tmp_path / "out"), "--gpus", "4", *args])
+    assert code == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "given 4 GPU(s)" in errors[0] and "can use 0" in errors[0]
+    assert "\n" not in errors[0] and not (tmp_path / "out").exists()

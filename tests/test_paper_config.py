@@ -68,7 +68,8 @@ def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
     assert "--model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in generate
     assert '"backend":"vllm"' in generate and "--chat-template auto" in generate
     train = next(line for line in out.splitlines() if "train --method grpo" in line)
-    assert "accelerate launch --num_processes 4" in train and "-m pscale.cli train" in train
+    assert "accelerate launch --num_processes 4 --main_process_port 0" in train and "-m pscale.cli train" in train
+    assert "--gpus 4" in train and "--gpus 1" in generate  # a job without usable GPUs stops at once
     assert "--model Qwen/Qwen2.5-7B-Instruct" in train and '"use_vllm":true' in train
     assert '"seed":42' in train  # the run's seed (config `seeds`) is TRL's seed
     assert re.search(r"rule train_grpo:.*?resources:[^\n]*gpu=4", out, re.DOTALL)

@@ -103,6 +103,7 @@ def test_cluster_profile_declares_what_the_issue_asks() -> None:
         # one process per GPU from `resources.train.gpu`, so the profile must not disagree
         assert "gpu" not in profile["set-resources"][rule]
         assert rule not in profile.get("set-threads", {})
+        assert profile["set-resources"][rule]["nodes"] == 1  # --gpus=4 alone may span nodes
     for rule, family in CPU_RULES.items():
         sized_here = profile["set-resources"].get(rule, {})
         assert not sized_here.get("gpu")
@@ -174,6 +175,7 @@ def test_paper_gpu_rules_get_the_configs_gpus_on_the_gpu_partition(paper_jobs) -
             assert job["slurm_partition"] == "gpu", (rule, job)
             assert int(job["threads"]) == want["threads"], (rule, job)
             assert int(job["mem_mb"]) == want["mem_mb"] and int(job["runtime"]) == want["runtime"], (rule, job)
+            assert int(job["runtime"]) <= 24 * 60 and int(job["nodes"]) == 1, (rule, job)
 
 
 def test_cpu_rules_stay_small(demo_jobs, paper_jobs) -> None:

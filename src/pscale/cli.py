@@ -55,6 +55,11 @@ def _add_common(parser: argparse.ArgumentParser, options_help: str | None = None
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+def _add_gpus(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gpus", type=int, default=0,
+                        help="GPUs the job was given; with N > 0 it stops at once unless torch can use N (default 0)")
+
+
 def _add_prompt_style(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chat-template", choices=["auto", "none"], default="auto",
                         help="auto: the tokenizer's chat template; none: plain-text prompts (base models)")
@@ -122,7 +127,10 @@ def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyl
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from pscale.runtime import require_gpus
     from pscale.train import train_grpo, train_sft
+
+    require_gpus(args.gpus, "this training job")
 
     training = _options(args, lambda c: {**c["training"], "scoring": c["scoring"]})
     common = {
@@ -146,7 +154,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> None:
     from pscale.generate import SamplingOptions, generate_benchmark
+    from pscale.runtime import require_gpus
 
+    require_gpus(args.gpus, "this generation job")
     evaluation = _options(args, lambda c: c["evaluation"])
     files = [Path(args.benchmark_dir) / f"{lang}.parquet" for lang in _languages(args)]
     generate_benchmark(
@@ -296,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", required=True, help="checkpoints; training resumes from the last one")
     p.add_argument("--languages", help=LANGUAGES_HELP)
     _add_prompt_style(p)
+    _add_gpus(p)
     _add_common(p, "the `training` section")
     p.set_defaults(func=cmd_train)
 
@@ -307,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--languages", help=LANGUAGES_HELP)
     p.add_argument("--output", required=True)
     _add_prompt_style(p)
+    _add_gpus(p)
     _add_common(p, "the `evaluation` section")
     p.set_defaults(func=cmd_generate)
 

@@ -23,6 +23,31 @@ def has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def require_gpus(count: int, what: str = "this job") -> None:
+    """Stop at once, in one sentence, when the scheduler gave GPUs but torch cannot use them.
+
+    torch reports no GPU (not an error) when the driver is older than its CUDA build or the
+    allocation hides the devices; without this check the job would silently train a 7B model
+    with CPU settings until its time limit.
+    """
+    if count <= 0:
+        return
+    import os
+
+    import torch
+
+    from pscale.errors import UserError
+
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if visible < count:
+        raise UserError(
+            f"{what} was given {count} GPU(s) (config resources.<family>.gpu) but torch {torch.__version__} "
+            f"(CUDA {torch.version.cuda or 'none'}) can use {visible} (CUDA_VISIBLE_DEVICES="
+            f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); check the node's driver against the torch "
+            "build and the job's GPU allocation, or set that `gpu` to 0 to run on CPU"
+        )
+
+
 def training_precision() -> dict[str, Any]:
     """TrainingArguments fields for this machine."""
     if has_cuda():

@@ -86,8 +86,9 @@ def _train_launcher():
     (a 7B full fine-tune does not fit one GPU's memory)."""
     gpus = res("train", "gpu") or 0
     if gpus > 1:
+        # port 0: a free port, so two training jobs on one node do not both take 29500
         return (
-            f"accelerate launch --num_processes {gpus}"
+            f"accelerate launch --num_processes {gpus} --main_process_port 0"
             " --config_file resources/accelerate/deepspeed_zero3.yaml -m pscale.cli"
         )
     return "pscale"

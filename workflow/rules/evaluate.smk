@@ -28,7 +28,7 @@ rule generate:
         "pscale generate --model {params.model_path} {params.revision}"
         " --benchmark-dir results/data/translated/{wildcards.benchmark} --prompts {input.prompts}"
         " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 
 rule score:

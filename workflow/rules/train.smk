@@ -31,7 +31,7 @@ rule train_grpo:
         " --prompts {input.prompts} --output {output.model}"
         " --work-dir results/work/{wildcards.model}/grpo-{wildcards.budget}-x{wildcards.x}-s{wildcards.seed}"
         " --languages {params.languages} {params.style} --options {params.options:q}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 
 rule train_sft:
@@ -59,4 +59,4 @@ rule train_sft:
         "{params.launcher} train --method sft --model {params.model_path} --train-set {input.train_set}"
         " --prompts {input.prompts} --output {output.model}"
         " --work-dir results/work/{wildcards.model}/sft-{wildcards.budget}-x{wildcards.x}-s{wildcards.seed}"
-        " {params.style} --options {params.options:q} --threads {threads} > {log} 2>&1"
+        " {params.style} --options {params.options:q} --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
