@@ -259,6 +259,7 @@ def test_pipeline_runs_through_a_real_slurm(tmp_path: Path) -> None:
     started: dict[str, int] = {}
     teardown = None
     preexisting = _running_daemons()  # e.g. munge started by systemd: used, never stopped
+    had_sinfo, had_conf = shutil.which("sinfo"), Path("/etc/slurm/slurm.conf").exists()
     try:
         setup = _script("setup", env, timeout=900)  # apt-get on a fresh machine: ~15 s
         assert setup.returncode == 0, setup.stdout[-4000:]
@@ -287,3 +288,8 @@ def test_pipeline_runs_through_a_real_slurm(tmp_path: Path) -> None:
     alive = {name: pid for name, pid in started.items() if _running(pid, name)}
     assert not alive, f"daemons still running after teardown: {alive}"
     assert not list((state / "pids").glob("*.pid"))
+    # The machine as setup found it: with Slurm's clients left on PATH (and no controller), every
+    # later `snakemake` waits ~10 s on the slurm plugin's `scontrol show config`.
+    assert Path("/etc/slurm/slurm.conf").exists() == had_conf
+    if not had_sinfo:
+        assert shutil.which("sinfo") is None, "teardown left the Slurm packages setup installed"
