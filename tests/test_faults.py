@@ -174,7 +174,8 @@ def test_a_bug_keeps_its_traceback(tmp_path: Path) -> None:
     # `--options` missing a key the stage reads (what a bug in a rule would pass): the KeyError from
     # the code surfaces with its traceback instead of being reported as a one-line input problem.
     with pytest.raises(KeyError):
-        main(["score", "--generations", "g.parquet", "--output", str(tmp_path / "s.parquet"), "--options", "{}"])
+        main(["generate", "--model", "m", "--benchmark-dir", str(tmp_path), "--languages", "en",
+              "--output", str(tmp_path / "g.parquet"), "--options", "{}"])  # fmt: skip
 
 
 # ---- checkpoints: a save cut off by a kill is moved aside, training resumes from the one before --------
