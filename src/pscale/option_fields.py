@@ -5,7 +5,8 @@ becomes `vllm.LLM(...)` keyword arguments. A typo there used to pass validation 
 inside the job, after Snakemake had deleted the run's finished model. Importing trl takes
 seconds (and vllm exists only on GPU nodes), so the config check reads these lists instead;
 `tests/test_faults.py` keeps the TRL lists equal to the installed dataclasses (and the vLLM
-list, where vllm is installed). Refresh after upgrading: `python -m pscale.option_fields`.
+list, where vllm is installed); after an upgrade, paste the names it reports. No import of
+trl or vllm here: every stage's environment imports this module (through the config check).
 """
 
 from __future__ import annotations
@@ -148,22 +149,3 @@ VLLM_FIELDS: frozenset[str] = frozenset({
     "worker_cls", "worker_extension_cls",
 })
 
-
-def trl_fields() -> dict[str, list[str]]:
-    """The init fields of the installed trl's GRPOConfig and SFTConfig (imports trl: seconds)."""
-    import dataclasses
-
-    from trl import GRPOConfig, SFTConfig
-
-    return {
-        name: sorted(f.name for f in dataclasses.fields(cls) if f.init)
-        for name, cls in (("grpo", GRPOConfig), ("sft", SFTConfig))
-    }
-
-
-if __name__ == "__main__":  # print the installed trl's lists, to paste above after an upgrade
-    import trl
-
-    print(f"trl {trl.__version__}")
-    for name, fields in trl_fields().items():
-        print(name, fields)
