@@ -29,8 +29,8 @@ class Process:
 def _same_dir(pid: int, folder: Path) -> bool:
     try:
         return Path(os.readlink(f"/proc/{pid}/cwd")).resolve() == folder
-    except OSError:  # gone, or not ours to inspect: count it as possibly here
-        return True
+    except OSError:  # gone, or another user's (a login node): not a run of ours in this folder
+        return False
 
 
 def live_processes(folder: Path) -> list[Process]:
