@@ -97,3 +97,24 @@ def test_plain_prompts_for_base_models(prompt_file: Path) -> None:
     assert isinstance(plain, str) and plain.startswith("What is 2+2?") and "Deutsch" in plain
     chat = prompts.prompt("Q", "en", PromptStyle(system_prompt="Be brief."))
     assert chat[0] == {"role": "system", "content": "Be brief."}
+
+
+def test_unreadable_rows_are_skipped_and_listed(tmp_path: Path) -> None:
+    """One odd row among many is skipped with its reason (not fatal); too many stop the stage."""
+    from pscale.errors import UserError
+
+    spec = {"path": "x", "solution_field": "solution", "answer_from_solution": True}
+    rows = [*MATH_TRAIN, {"problem": "p", "solution": "no box here"}, {"problem": None, "solution": "\\boxed{1}"},
+            {"problem": "  ", "solution": "\\boxed{2}"}]
+    with pytest.raises(UserError, match=r"3 of 23 rows.*max_bad_share 1\.0%.*row 20: no \\boxed"):
+        normalize(rows, spec, "math_train", seed=0)
+    parquet = tmp_path / "rows.parquet"
+    pl.DataFrame(rows).write_parquet(parquet)
+    frame = write_hub_source({**spec, "path": str(parquet), "max_bad_share": 0.2}, "math_train", seed=0,
+                             output=tmp_path / "source.parquet", qc_output=tmp_path / "qc.parquet")
+    assert frame.height == 20 and pl.read_parquet(tmp_path / "source.parquet").height == 20
+    qc = pl.read_parquet(tmp_path / "qc.parquet")
+    assert qc.columns == ["dataset", "row", "id", "reason"]
+    assert qc["row"].to_list() == [20, 21, 22]
+    assert qc["reason"].to_list() == ["no \\boxed{} answer in field 'solution'", "field 'problem' is null",
+                                      "empty question"]

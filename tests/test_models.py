@@ -60,3 +60,64 @@ def test_a_models_engine_typo_is_caught_by_the_config_check(repo: Path) -> None:
     config["models"]["qwen2.5-math-7b"]["evaluation"]["vllm"] = {"max_num_seq": 8}
     with pytest.raises(ConfigError, match=r"models\.qwen2\.5-math-7b\.evaluation\.vllm\.max_num_seq.*max_num_seqs"):
         validate_config(config)
+
+
+def test_fetch_records_a_local_folder_and_checks_its_context(tmp_path: Path) -> None:
+    from pscale.models import fetch_model
+
+    folder = _model_dir(tmp_path, {"model_type": "qwen2", "max_position_embeddings": 4096})
+    (folder / "model.safetensors").write_bytes(b"weights")
+    revision, snapshot = tmp_path / "out" / "REVISION", tmp_path / "out" / "SNAPSHOT"
+    commit, where = fetch_model(str(folder), revision, snapshot, engine_options={"max_model_len": 4096},
+                                max_new_tokens=3072)
+    assert revision.read_text().strip() == commit and commit.startswith("local-")
+    assert Path(snapshot.read_text().strip()) == folder.resolve() == where
+    (folder / "model.safetensors").write_bytes(b"other weights")  # other weights, another revision
+    assert fetch_model(str(folder), revision, snapshot)[0] != commit
+    with pytest.raises(UserError, match="max_model_len 8192 exceeds its max_position_embeddings 4096"):
+        fetch_model(str(folder), tmp_path / "R2", tmp_path / "S2", engine_options={"max_model_len": 8192})
+    assert not (tmp_path / "R2").exists()
+
+
+class _GatedHub:
+    """A local HTTP server standing in for the hub: every repo answers as a gated one does."""
+
+    def __enter__(self) -> str:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def _gated(self) -> None:
+                body = b'{"error": "Access to model meta-llama/Llama-3.1-8B-Instruct is restricted."}'
+                self.send_response(403)
+                self.send_header("X-Error-Code", "GatedRepo")
+                self.send_header("X-Error-Message", "Access to this model is restricted.")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_HEAD = _gated
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_fetch_of_a_gated_model_stops_naming_the_login(tmp_path: Path) -> None:
+    from pscale.models import fetch_model
+
+    with _GatedHub() as endpoint, pytest.raises(UserError) as error:
+        fetch_model("meta-llama/Llama-3.1-8B-Instruct", tmp_path / "REVISION", tmp_path / "SNAPSHOT",
+                    cache_dir=str(tmp_path / "cache"), endpoint=endpoint)
+    message = str(error.value)
+    assert "meta-llama/Llama-3.1-8B-Instruct is gated" in message and "hf auth login" in message
+    assert "HF_TOKEN" in message and "\n" not in message and not (tmp_path / "REVISION").exists()

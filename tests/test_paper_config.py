@@ -43,6 +43,7 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
     n_bench = len(config["data"]["benchmarks"])
     n_evaluated = n_models * (1 + n_trained) + len(config["observational"])
     expected = {
+        "fetch_model": n_models + len(config["observational"]),  # each hub model downloaded once
         "hub_source": 1 + n_bench,
         "translate": 1 + n_bench,
         "parallel_set": n_sets,
@@ -65,12 +66,17 @@ def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
                   "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
                   "results/models/qwen2.5-7b-instruct/grpo-grow-x2-s42")
     generate = next(line for line in out.splitlines() if "pscale generate" in line)
-    assert "--model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in generate
+    # hub models are fetched once (fetch_model) and loaded offline from the recorded snapshot
+    assert '--model "$(cat results/models/obs-deepseek-r1-distill-qwen-7b/SNAPSHOT)"' in generate
+    assert generate.startswith("HF_HUB_OFFLINE=1 ") or " HF_HUB_OFFLINE=1 " in generate
     assert '"backend":"vllm"' in generate and "--chat-template auto" in generate
     train = next(line for line in out.splitlines() if "train --method grpo" in line)
     assert "accelerate launch --num_processes 4 --main_process_port 0" in train and "-m pscale.cli train" in train
     assert "--gpus 4" in train and "--gpus 1" in generate  # a job without usable GPUs stops at once
-    assert "--model Qwen/Qwen2.5-7B-Instruct" in train and '"use_vllm":true' in train
+    assert '--model "$(cat results/models/qwen2.5-7b-instruct/SNAPSHOT)"' in train and '"use_vllm":true' in train
+    fetch = [line for line in out.splitlines() if "pscale fetch-model" in line]
+    assert any("--model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in line for line in fetch)
+    assert any("--model Qwen/Qwen2.5-7B-Instruct" in line for line in fetch)
     assert '"seed":42' in train  # the run's seed (config `seeds`) is TRL's seed
     assert re.search(r"rule train_grpo:.*?resources:[^\n]*gpu=4", out, re.DOTALL)
     assert "rule init_model" not in out  # hub models are loaded, not built

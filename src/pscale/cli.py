@@ -177,7 +177,19 @@ def cmd_source(args: argparse.Namespace) -> None:
     from pscale.data.hub import write_hub_source
 
     spec = _options(args, lambda c: c["data"]["hub"][args.dataset])
-    write_hub_source(spec, args.dataset, args.seed, Path(args.output))
+    write_hub_source(spec, args.dataset, args.seed, Path(args.output), Path(args.qc_out) if args.qc_out else None)
+
+
+def cmd_fetch_model(args: argparse.Namespace) -> None:
+    from pscale.models import fetch_model
+
+    evaluation = _options(args, lambda c: c["evaluation"])
+    commit, snapshot = fetch_model(
+        args.model, Path(args.revision_out), Path(args.snapshot_out), revision=args.revision,
+        cache_dir=args.cache_dir, engine_options=evaluation.get("vllm"),
+        max_new_tokens=evaluation.get("max_new_tokens"),
+    )
+    log.info("%s: commit %s in %s", args.model, commit, snapshot)
 
 
 def cmd_score(args: argparse.Namespace) -> None:
@@ -256,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help="dataset name: a key under data.hub")
     p.add_argument("--seed", type=int, default=0, help="seed for subsampling and option shuffling")
     p.add_argument("--output", required=True)
+    p.add_argument("--qc-out", default=None, help="Parquet: rows skipped as unreadable, with the reason")
     _add_common(p, "the dataset's spec (data.hub.<name>)")
     p.set_defaults(func=cmd_source)
 
@@ -321,6 +334,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gpus(p)
     _add_common(p, "the `evaluation` section")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("fetch-model", help="download a hub model once (login node), record its commit and folder")
+    p.add_argument("--model", required=True, help="hub id or local folder")
+    p.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
+    p.add_argument("--cache-dir", default=None, help="hub cache (default: $HF_HUB_CACHE or $HF_HOME/hub)")
+    p.add_argument("--revision-out", required=True, help="file: the resolved commit")
+    p.add_argument("--snapshot-out", required=True, help="file: the local folder jobs load")
+    _add_common(p, "the model's `evaluation` settings (its max_model_len is checked against the model)")
+    p.set_defaults(func=cmd_fetch_model)
 
     p = sub.add_parser("score", help="grade responses (math-verify) and identify their language")
     p.add_argument("--generations", required=True)

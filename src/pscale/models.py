@@ -81,3 +81,60 @@ def check_context(
             f"model {model_path}: evaluation max_new_tokens {max_new_tokens} leaves no room for a prompt within "
             f"max_model_len {limit}; lower max_new_tokens in this model's `evaluation` block of the config"
         )
+
+
+#: Weights and everything a loader reads; the rest of a repo (original/ checkpoints, other formats) is skipped.
+FETCH_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja", "*.py"]
+
+
+def _folder_revision(folder: Path) -> str:
+    """A local folder has no commit: a digest of its file names and sizes stands in for one."""
+    import hashlib
+
+    listing = sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*") if p.is_file())
+    return "local-" + hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
+
+
+def fetch_model(
+    path: str, revision_out: Path, snapshot_out: Path, revision: str | None = None, cache_dir: str | None = None,
+    engine_options: dict[str, Any] | None = None, max_new_tokens: int | None = None, endpoint: str | None = None,
+) -> tuple[str, Path]:
+    """Stage entry point (login node): download a hub model once, record its commit and where it is.
+
+    Writes the resolved commit to `revision_out` (REVISION) and the local snapshot folder to
+    `snapshot_out` (SNAPSHOT); compute jobs load that folder with HF_HUB_OFFLINE=1, so every
+    job of a study uses the same weights, also when the hub's `main` moves on. A local folder
+    is used in place. Gated or missing repos stop here, in one sentence, not after queueing.
+    """
+    from pscale.tables import write_text
+
+    folder = Path(path)
+    if folder.is_dir():
+        snapshot, commit = folder.resolve(), _folder_revision(folder)
+    else:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+
+        login = "log in with `hf auth login` (or export HF_TOKEN) on the node that runs Snakemake"
+        try:
+            snapshot = Path(snapshot_download(path, revision=revision, cache_dir=cache_dir,
+                                              allow_patterns=FETCH_PATTERNS, endpoint=endpoint))
+        except GatedRepoError as err:
+            raise UserError(f"model {path} is gated on the hub: accept its terms on its page and {login}") from err
+        except RevisionNotFoundError as err:
+            raise UserError(f"model {path} has no revision '{revision}' on the hub (config `revision`)") from err
+        except RepositoryNotFoundError as err:
+            raise UserError(f"model {path} is not on the hub or is private: check `path`, or {login}") from err
+        except LocalEntryNotFoundError as err:
+            raise UserError(f"model {path} could not be downloaded (no network, or HF_HUB_OFFLINE=1) and is "
+                            "not in the cache: run Snakemake where the hub is reachable") from err
+        commit = snapshot.name  # snapshot_download returns <cache>/models--org--name/snapshots/<commit>
+    check_context(path, engine_options, max_new_tokens, config=_model_config(str(snapshot)))
+    write_text(str(snapshot) + "\n", snapshot_out)
+    write_text(commit + "\n", revision_out)
+    return commit, snapshot

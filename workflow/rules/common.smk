@@ -2,6 +2,7 @@
 # Rules stay thin; everything that computes lives here or in the pscale package.
 
 import json
+import re
 import shlex
 
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, parse_run, run_id
@@ -106,19 +107,56 @@ def model_spec(model):
     return config["models"][model]
 
 
+# Hub models (initial and observational) are downloaded once by `fetch_model` (model.smk), a
+# local rule; jobs load the snapshot folder it recorded (SNAPSHOT), offline (HF_HUB_OFFLINE=1).
+HUB_MODELS = {
+    **{name: spec for name, spec in config["models"].items() if spec["source"] == "hub"},
+    **OBSERVATIONAL,
+}
+
+
+def fetched(name):
+    """The files `fetch_model` writes for a hub model: its resolved commit and its local folder."""
+    return {"revision": f"results/models/{name}/REVISION", "snapshot": f"results/models/{name}/SNAPSHOT"}
+
+
+def snapshot_path(name):
+    """The fetched folder, read by the job's shell when it starts (the file exists only then)."""
+    return f'"$(cat {fetched(name)["snapshot"]})"'
+
+
 def initial_model_path(model):
-    """Where the initial model loads from: the demo's built folder or a hub id."""
+    """Where the initial model loads from: the demo's built folder or the fetched hub snapshot."""
     spec = model_spec(model)
     if spec["source"] == "scratch":
         return f"results/models/{model}/{INIT_RUN}"
-    return spec["path"]
+    return snapshot_path(model)
 
 
 def initial_model_input(wildcards):
-    """The initial model as a file dependency (hub models have none)."""
+    """The initial model as a file dependency: its folder, or the fetched snapshot's record."""
     if model_spec(wildcards.model)["source"] == "scratch":
         return initial_model_path(wildcards.model)
-    return []
+    return list(fetched(wildcards.model).values())
+
+
+def hub_model_path(wildcards):
+    return HUB_MODELS[wildcards.hub_model]["path"]
+
+
+def hub_model_revision_arg(wildcards):
+    revision = HUB_MODELS[wildcards.hub_model].get("revision")
+    return f"--revision {shlex.quote(revision)}" if revision else ""
+
+
+def hf_cache_arg():
+    cache = config["paths"]["hf_cache"]
+    return f"--cache-dir {shlex.quote(cache)}" if cache else ""
+
+
+def hub_model_check_options(wildcards):
+    """The model's evaluation settings, so fetch_model checks max_model_len against the model."""
+    return as_json(evaluation_for_model(config["evaluation"], HUB_MODELS[wildcards.hub_model]))
 
 
 def train_model_path(wildcards):
@@ -135,7 +173,7 @@ def eval_model_input(wildcards):
     if wildcards.run == INIT_RUN:
         return initial_model_input(wildcards)
     if wildcards.run in OBSERVATIONAL:
-        return []
+        return list(fetched(wildcards.run).values())
     return f"results/models/{wildcards.model}/{wildcards.run}"
 
 
@@ -143,7 +181,7 @@ def eval_model_path(wildcards):
     if wildcards.run == INIT_RUN:
         return initial_model_path(wildcards.model)
     if wildcards.run in OBSERVATIONAL:
-        return OBSERVATIONAL[wildcards.run]["path"]
+        return snapshot_path(wildcards.run)
     return f"results/models/{wildcards.model}/{wildcards.run}"
 
 
@@ -155,9 +193,8 @@ def _run_spec(wildcards):
 
 
 def model_revision_arg(wildcards):
-    revision = _run_spec(wildcards).get("revision")
-    pinned = wildcards.run == INIT_RUN or wildcards.run in OBSERVATIONAL
-    return f"--revision {shlex.quote(revision)}" if revision and pinned else ""
+    """Nothing since hub models are fetched: the snapshot folder is the pinned revision."""
+    return ""
 
 
 def _style_args(spec):

@@ -22,7 +22,9 @@ else:
 
     rule hub_source:
         output:
-            "results/data/source/{dataset}.parquet",
+            source="results/data/source/{dataset}.parquet",
+            # rows skipped as unreadable, with the reason (pscale.data.hub.QC_COLUMNS)
+            qc="results/data/qc/{dataset}.parquet",
         params:
             options=hub_options,
             seed=config["data"]["seed"],
@@ -33,5 +35,5 @@ else:
         conda:
             "../../envs/data.yaml"
         shell:
-            "pscale source --dataset {wildcards.dataset} --seed {params.seed} --output {output}"
-            " --options {params.options:q} > {log} 2>&1"
+            "pscale source --dataset {wildcards.dataset} --seed {params.seed} --output {output.source}"
+            " --qc-out {output.qc} --options {params.options:q} > {log} 2>&1"

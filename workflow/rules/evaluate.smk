@@ -25,7 +25,7 @@ rule generate:
     conda:
         "../../envs/generate.yaml"
     shell:
-        "pscale generate --model {params.model_path} {params.revision}"
+        "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
         " --benchmark-dir results/data/translated/{wildcards.benchmark} --prompts {input.prompts}"
         " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
         " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"

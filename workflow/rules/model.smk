@@ -21,3 +21,28 @@ rule init_model:
     shell:
         "pscale init-model --corpus {input.corpus} --sft-file {input.sft} --prompts {input.prompts}"
         " --output {output} --options {params.options:q} --threads {threads} > {log} 2>&1"
+
+
+# Hub models: downloaded once, on the node that runs Snakemake (compute nodes often have no
+# network), into config `paths.hf_cache`; the resolved commit goes to REVISION and the local
+# folder to SNAPSHOT, which the training and generation jobs load offline. A gated model, a
+# missing login or a max_model_len longer than the model's context stop here, in one sentence.
+rule fetch_model:
+    output:
+        revision="results/models/{hub_model}/REVISION",
+        snapshot="results/models/{hub_model}/SNAPSHOT",
+    params:
+        path=hub_model_path,
+        revision=hub_model_revision_arg,
+        cache=hf_cache_arg(),
+        options=hub_model_check_options,
+    wildcard_constraints:
+        hub_model="|".join(re.escape(name) for name in HUB_MODELS) or "(?!x)x",
+    log:
+        "results/logs/fetch_model/{hub_model}.log",
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "pscale fetch-model --model {params.path} {params.revision} {params.cache}"
+        " --revision-out {output.revision} --snapshot-out {output.snapshot} --options {params.options:q} > {log} 2>&1"

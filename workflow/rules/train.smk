@@ -27,7 +27,7 @@ rule train_grpo:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{params.launcher} train --method grpo --model {params.model_path} --train-set {input.train_set}"
+        "HF_HUB_OFFLINE=1 {params.launcher} train --method grpo --model {params.model_path} --train-set {input.train_set}"
         " --prompts {input.prompts} --output {output.model}"
         " --work-dir results/work/{wildcards.model}/grpo-{wildcards.budget}-x{wildcards.x}-s{wildcards.seed}"
         " --languages {params.languages} {params.style} --options {params.options:q}"
@@ -56,7 +56,7 @@ rule train_sft:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{params.launcher} train --method sft --model {params.model_path} --train-set {input.train_set}"
+        "HF_HUB_OFFLINE=1 {params.launcher} train --method sft --model {params.model_path} --train-set {input.train_set}"
         " --prompts {input.prompts} --output {output.model}"
         " --work-dir results/work/{wildcards.model}/sft-{wildcards.budget}-x{wildcards.x}-s{wildcards.seed}"
         " {params.style} --options {params.options:q} --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
