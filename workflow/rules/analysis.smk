@@ -19,6 +19,7 @@ rule tables:
         replicates="results/tables/bootstrap.parquet",
     params:
         options=table_options,
+        code=CODE["tables"],
     log:
         "results/logs/tables.log",
     conda:
@@ -41,6 +42,7 @@ rule fit_scaling_law:
         ),
     params:
         options=fit_options,
+        code=CODE["fit"],
     log:
         "results/logs/fit_scaling_law.log",
     conda:
@@ -62,6 +64,7 @@ rule figures:
         summary=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
     params:
         languages=",".join(LANGUAGES),
+        code=CODE["figures"],
     log:
         "results/logs/figures.log",
     conda:

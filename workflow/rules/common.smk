@@ -6,6 +6,7 @@ import re
 import shlex
 
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, parse_run, run_id
+from pscale.codeversion import code_versions
 from pscale.config import validate_config
 from pscale.data.demo import DEMO_DATASETS
 from pscale.models import evaluation_for_model
@@ -13,6 +14,14 @@ from snakemake.logging import logger
 
 # Validate before any job starts: unknown keys and bad values stop here, naming the key.
 config.update(validate_config(config))
+
+# Each rule's params carry its stage's code version (pscale.codeversion): a code change that can
+# change a stage's results reruns it and what follows; a comment or docstring edit reruns nothing.
+CODE = code_versions(
+    ["demo-data", "source", "translate", "parallel-set", "init-model", "fetch-model", "train", "generate",
+     "score", "tables", "fit", "figures"],
+    workflow.basedir,
+)
 
 LANGUAGES = config["languages"]
 MODELS = list(config["models"])

@@ -10,6 +10,7 @@ if config["data"]["source"] == "demo":
             n_train=config["data"]["demo"]["n_train"],
             n_test=config["data"]["demo"]["n_test"],
             seed=config["data"]["seed"],
+            code=CODE["demo-data"],
         log:
             "results/logs/demo_data.log",
         conda:
@@ -28,6 +29,7 @@ else:
         params:
             options=hub_options,
             seed=config["data"]["seed"],
+            code=CODE["source"],
         log:
             "results/logs/hub_source/{dataset}.log",
         # Hub downloads need the network, which compute nodes often lack.

@@ -15,6 +15,7 @@ rule generate:
         style=eval_prompt_style,
         options=evaluation_options,
         languages=",".join(LANGUAGES),
+        code=CODE["generate"],
     threads: res("generate", "threads")
     resources:
         mem_mb=res("generate", "mem_mb"),
@@ -39,6 +40,7 @@ rule score:
     params:
         options=scoring_options,
         languages=",".join(LANGUAGES),
+        code=CODE["score"],
     threads: res("score", "threads")
     resources:
         mem_mb=res("score", "mem_mb"),

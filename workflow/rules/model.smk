@@ -10,6 +10,7 @@ rule init_model:
         directory("results/models/{model}/init"),
     params:
         options=scratch_options,
+        code=CODE["init-model"],
     threads: res("init_model", "threads")
     resources:
         mem_mb=res("init_model", "mem_mb"),
@@ -36,6 +37,7 @@ rule fetch_model:
         revision=hub_model_revision_arg,
         cache=hf_cache_arg(),
         options=hub_model_check_options,
+        code=CODE["fetch-model"],
     wildcard_constraints:
         hub_model="|".join(re.escape(name) for name in HUB_MODELS) or "(?!x)x",
     log:

@@ -10,6 +10,7 @@ rule parallel_set:
         order=",".join(config["parallel_order"]),
         train_size=train_size_arg(),
         seed=config["data"]["seed"],
+        code=CODE["parallel-set"],
     log:
         "results/logs/parallel_set/{budget}-x{x}.log",
     conda:

@@ -17,6 +17,7 @@ rule train_grpo:
         style=train_prompt_style,
         languages=",".join(LANGUAGES),
         launcher=TRAIN_LAUNCHER,
+        code=CODE["train"],
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),
@@ -46,6 +47,7 @@ rule train_sft:
         options=sft_options,
         style=train_prompt_style,
         launcher=TRAIN_LAUNCHER,
+        code=CODE["train"],
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),

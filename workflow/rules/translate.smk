@@ -40,6 +40,7 @@ rule translate:
     params:
         options=translation_options,
         prompt_version=TRANSLATION_PROMPT_VERSION,
+        code=CODE["translate"],
         languages=",".join(LANGUAGES),
     log:
         "results/logs/translate/{dataset}.log",
