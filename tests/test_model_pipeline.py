@@ -183,3 +183,19 @@ def test_generate_then_score(init_dir: Path, corpus_dir: Path, prompt_file: Path
     assert tuple(scores.columns) == SCORE_COLUMNS
     assert scores["correct"].to_list()[-2:] == [True, False]
     assert scores["detected_lang"].to_list()[-2:] == ["en", "und"]
+
+
+def test_one_engine_for_several_benchmarks_samples_as_separate_jobs(
+    init_dir: Path, corpus_dir: Path, prompt_file: Path, tmp_path: Path
+) -> None:
+    """Grouped generation (one engine start per model and run) gives each benchmark the
+    responses a job of its own gives it: grouping is a scheduling choice, not a result."""
+    from pscale.generate import generate_benchmarks
+
+    options = SamplingOptions(n_samples=2, temperature=0.7, top_p=0.95, max_new_tokens=8, seed=3, batch_size=4)
+    parts = [[corpus_dir / "demo_test" / f"{lang}.parquet" for lang in langs] for langs in (["en", "es"], ["ja"])]
+    grouped = generate_benchmarks(str(init_dir), [(files, tmp_path / f"g{i}.parquet") for i, files in enumerate(parts)],
+                                  prompt_file, options)
+    for i, files in enumerate(parts):
+        alone = generate_benchmark(str(init_dir), files, prompt_file, tmp_path / f"a{i}.parquet", options)
+        assert grouped[i].equals(alone) and pl.read_parquet(tmp_path / f"g{i}.parquet").equals(alone)

@@ -153,17 +153,19 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from pscale.generate import SamplingOptions, generate_benchmark
+    from pscale.generate import SamplingOptions, generate_benchmarks
     from pscale.runtime import require_gpus
 
     require_gpus(args.gpus, "this generation job")
     evaluation = _options(args, lambda c: c["evaluation"])
-    files = [Path(args.benchmark_dir) / f"{lang}.parquet" for lang in _languages(args)]
-    generate_benchmark(
+    if len(args.benchmark_dir) != len(args.output):
+        raise UserError(f"{len(args.benchmark_dir)} --benchmark-dir but {len(args.output)} --output: give one each")
+    languages = _languages(args)
+    generate_benchmarks(
         model_path=args.model,
-        benchmark_files=files,
+        benchmarks=[([Path(d) / f"{lang}.parquet" for lang in languages], Path(o))
+                    for d, o in zip(args.benchmark_dir, args.output, strict=True)],
         prompt_file=Path(args.prompts),
-        output=Path(args.output),
         options=SamplingOptions.from_config(evaluation),
         backend=evaluation["backend"],
         revision=args.revision,
@@ -326,10 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate responses for one benchmark in every language")
     p.add_argument("--model", required=True, help="hub id or local folder")
     p.add_argument("--revision", default=None)
-    p.add_argument("--benchmark-dir", required=True, help="folder with the benchmark's <lang>.parquet")
+    p.add_argument("--benchmark-dir", required=True, nargs="+",
+                   help="folder(s) with a benchmark's <lang>.parquet; several: one engine start for all")
     p.add_argument("--prompts", default="resources/prompts.yaml")
     p.add_argument("--languages", help=LANGUAGES_HELP)
-    p.add_argument("--output", required=True)
+    p.add_argument("--output", required=True, nargs="+", help="one generations file per --benchmark-dir")
     _add_prompt_style(p)
     _add_gpus(p)
     _add_common(p, "the `evaluation` section")

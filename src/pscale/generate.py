@@ -114,6 +114,41 @@ def make_backend(
     raise ValueError(f"unknown generation backend '{name}' (choose transformers or vllm)")
 
 
+def start_engine(
+    model_path: str, options: SamplingOptions, backend: str = "transformers", revision: str | None = None,
+    engine_options: dict[str, Any] | None = None,
+) -> GenerationBackend:
+    """The backend, after the context check (vLLM refuses a too-long context only after loading)."""
+    if backend == "vllm":
+        from pscale.models import check_context
+
+        check_context(model_path, engine_options, options.max_new_tokens, revision)
+    return make_backend(backend, model_path, revision, engine_options)
+
+
+def generate_benchmarks(
+    model_path: str,
+    benchmarks: list[tuple[list[Path], Path]],
+    prompt_file: Path,
+    options: SamplingOptions,
+    backend: str = "transformers",
+    revision: str | None = None,
+    style: PromptStyle | None = None,
+    engine_options: dict[str, Any] | None = None,
+    threads: int = 1,
+) -> list[pl.DataFrame]:
+    """Several benchmarks with one engine start ((files, output) each): a 7B vLLM start takes
+    minutes, as long as all of AIME. Each benchmark is sampled as in a job of its own (the
+    seed is set per generate call), so grouping does not change the responses."""
+    set_threads(threads)
+    engine = start_engine(model_path, options, backend, revision, engine_options)
+    return [
+        generate_benchmark(model_path, files, prompt_file, output, options, backend, revision, style, engine_options,
+                           threads, engine=engine)
+        for files, output in benchmarks
+    ]
+
+
 def load_benchmark(files: list[Path]) -> pl.DataFrame:
     """All languages of one benchmark, concatenated (one translated file per language)."""
     from pscale.tables import read_table
@@ -144,8 +179,12 @@ def generate_benchmark(
     style: PromptStyle | None = None,
     engine_options: dict[str, Any] | None = None,
     threads: int = 1,
+    engine: GenerationBackend | None = None,
 ) -> pl.DataFrame:
-    """Stage entry point: writes one row per (question, language, sample) to `output`."""
+    """Stage entry point: writes one row per (question, language, sample) to `output`.
+
+    `engine`: an engine already started (generate_benchmarks starts one for several benchmarks).
+    """
     set_threads(threads)
     style = style or PromptStyle()
     items = load_benchmark(benchmark_files)
@@ -154,11 +193,7 @@ def generate_benchmark(
         prompt_set.prompt(r["question"], r["lang"], style, r["choices"]) for r in items.iter_rows(named=True)
     ]
     log.info("generating %d x %d responses with %s", len(prompts), options.n_samples, backend)
-    if backend == "vllm":
-        from pscale.models import check_context
-
-        check_context(model_path, engine_options, options.max_new_tokens, revision)
-    engine = make_backend(backend, model_path, revision, engine_options)
+    engine = engine or start_engine(model_path, options, backend, revision, engine_options)
     responses = engine.generate(prompts, options)
     rows = [
         {
