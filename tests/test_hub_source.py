@@ -114,6 +114,15 @@ def test_unreadable_rows_are_skipped_and_listed(tmp_path: Path) -> None:
                              output=tmp_path / "source.parquet", qc_output=tmp_path / "qc.parquet")
     assert frame.height == 20 and pl.read_parquet(tmp_path / "source.parquet").height == 20
     qc = pl.read_parquet(tmp_path / "qc.parquet")
+    revision = tmp_path / "revision.txt"
+    write_hub_source({**spec, "path": str(parquet), "max_bad_share": 0.2}, "math_train", seed=0,
+                     output=tmp_path / "again.parquet", revision_output=revision)
+    recorded = revision.read_text().strip()
+    assert recorded.startswith("local-")  # a local copy: a digest of its content stands in for a commit
+    pl.DataFrame(rows[:-1]).write_parquet(parquet)
+    write_hub_source({**spec, "path": str(parquet), "max_bad_share": 0.2}, "math_train", seed=0,
+                     output=tmp_path / "again.parquet", revision_output=revision)
+    assert revision.read_text().strip() != recorded
     assert qc.columns == ["dataset", "row", "id", "reason"]
     assert qc["row"].to_list() == [20, 21, 22]
     assert qc["reason"].to_list() == ["no \\boxed{} answer in field 'solution'", "field 'problem' is null",

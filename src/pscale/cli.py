@@ -179,7 +179,8 @@ def cmd_source(args: argparse.Namespace) -> None:
     from pscale.data.hub import write_hub_source
 
     spec = _options(args, lambda c: c["data"]["hub"][args.dataset])
-    write_hub_source(spec, args.dataset, args.seed, Path(args.output), Path(args.qc_out) if args.qc_out else None)
+    write_hub_source(spec, args.dataset, args.seed, Path(args.output), Path(args.qc_out) if args.qc_out else None,
+                     Path(args.revision_out) if args.revision_out else None)
 
 
 def cmd_fetch_model(args: argparse.Namespace) -> None:
@@ -271,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for subsampling and option shuffling")
     p.add_argument("--output", required=True)
     p.add_argument("--qc-out", default=None, help="Parquet: rows skipped as unreadable, with the reason")
+    p.add_argument("--revision-out", default=None, help="text file: the hub commit (or local digest) loaded")
     _add_common(p, "the dataset's spec (data.hub.<name>)")
     p.set_defaults(func=cmd_source)
 

@@ -26,6 +26,8 @@ else:
             source="results/data/source/{dataset}.parquet",
             # rows skipped as unreadable, with the reason (pscale.data.hub.QC_COLUMNS)
             qc="results/data/qc/{dataset}.parquet",
+            # the hub commit the rows were loaded from (pin it as `revision` to reuse it later)
+            revision="results/data/source/{dataset}.REVISION",
         params:
             options=hub_options,
             seed=config["data"]["seed"],
@@ -38,4 +40,4 @@ else:
             "../../envs/data.yaml"
         shell:
             "pscale source --dataset {wildcards.dataset} --seed {params.seed} --output {output.source}"
-            " --qc-out {output.qc} --options {params.options:q} > {log} 2>&1"
+            " --qc-out {output.qc} --revision-out {output.revision} --options {params.options:q} > {log} 2>&1"

@@ -54,6 +54,35 @@ MAX_BAD_SHARE = 0.01
 class BadRow(ValueError):
     """A row that cannot become a source item; it is skipped and listed in the QC table."""
 
+def resolve_revision(spec: dict[str, Any]) -> str:
+    """The commit a hub dataset's `revision` (default: main) points to now, or a digest of a local copy.
+
+    Loading that commit and recording it makes the source reproducible: a rerun a month later
+    can pin `revision` to it (the hub's `main` moves on)."""
+    import hashlib
+
+    local = Path(spec["path"])
+    if local.exists():
+        files = sorted(p for p in ([local] if local.is_file() else local.rglob("*")) if p.is_file())
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(str(file.relative_to(local if local.is_dir() else local.parent)).encode())
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+        return "local-" + digest.hexdigest()[:16]
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    from pscale.errors import UserError
+
+    try:
+        return HfApi().dataset_info(spec["path"], revision=spec.get("revision")).sha
+    except (GatedRepoError, RepositoryNotFoundError) as err:
+        raise UserError(
+            f"dataset {spec['path']} is gated, private or missing on the hub: accept its terms on its page and "
+            "log in with `hf auth login` (or export HF_TOKEN) on the node that runs Snakemake"
+        ) from err
+
+
 def load_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The raw rows of a dataset spec, through `datasets` (hub id or local folder/file)."""
     import datasets
@@ -173,14 +202,21 @@ def normalize(rows: list[dict[str, Any]], spec: dict[str, Any], dataset: str, se
 
 
 def write_hub_source(
-    spec: dict[str, Any], dataset: str, seed: int, output: Path, qc_output: Path | None = None
+    spec: dict[str, Any], dataset: str, seed: int, output: Path, qc_output: Path | None = None,
+    revision_output: Path | None = None,
 ) -> pl.DataFrame:
-    """Stage entry point: load, normalise and write one dataset's English source file (and its QC table)."""
-    from pscale.tables import write_parquet
+    """Stage entry point: load, normalise and write one dataset's English source file (and its
+    QC table, and the commit it was loaded from)."""
+    from pscale.tables import write_parquet, write_text
 
+    revision = resolve_revision(spec) if revision_output is not None else None
+    if revision is not None and not revision.startswith("local-"):
+        spec = {**spec, "revision": revision}  # load exactly the commit that is recorded
     frame, qc = normalize_with_qc(load_rows(spec), spec, dataset, seed)
     if qc_output is not None:
         write_parquet(qc, qc_output)
+    if revision_output is not None:
+        write_text(f"{revision}\n", revision_output)
     write_parquet(frame, output)
     log.info("%s: %d items from %s (%d rows skipped)", dataset, frame.height, spec["path"], qc.height)
     return frame
