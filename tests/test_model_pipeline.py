@@ -92,7 +92,8 @@ def test_every_tokenizer_loader_gives_the_trained_ids(init_dir: Path, corpus_dir
     # The tokenizer as trained (before any save) agrees with what is loaded back.
     loaded = AutoTokenizer.from_pretrained(init_dir / "probe_tokenizer")
     for text in ROUND_TRIP_PROBES:
-        assert loaded(text, add_special_tokens=False)["input_ids"] == trained(text, add_special_tokens=False)["input_ids"]
+        expected = trained(text, add_special_tokens=False)["input_ids"]
+        assert loaded(text, add_special_tokens=False)["input_ids"] == expected
     assert loaded.tokenize(" 12") == trained.tokenize(" 12")
 
 

@@ -51,7 +51,8 @@ def _add_common(parser: argparse.ArgumentParser, options_help: str | None = None
     parser.add_argument("--config", default="config.yaml", help="pipeline config (default: %(default)s)")
     if options_help:
         parser.add_argument("--options", help=f"JSON (or @file.json) with {options_help}; overrides --config")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads the job may use: torch threads, or scoring processes (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 

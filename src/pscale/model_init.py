@@ -41,7 +41,8 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 #: qwen2 model folder rebuilds Qwen2Tokenizer's own pipeline around the saved vocab and merges;
 #: a tokenizer trained any other way would give the model ids it never saw in training.
 QWEN2_SPLIT = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
 
 
@@ -141,9 +142,39 @@ def sft_warm_start(
     arch: dict[str, Any],
     work_dir: Path,
 ) -> list[dict[str, Any]]:
-    """English-only SFT on (prompt, solution) pairs, loss on the solution only."""
+    """SFT on (prompt, English solution) pairs, loss on the solution only."""
     rows = sft_rows(sft_data, prompts, PromptStyle())
     return _run_sft(model, tokenizer, rows, arch["sft_steps"], arch, work_dir)
+
+
+def with_foreign_questions(
+    sft_data: pl.DataFrame, corpus: dict[str, pl.DataFrame], share: float, seed: int
+) -> pl.DataFrame:
+    """English SFT rows, a `share` of them asked in another language (the same problem, a random
+    language of `corpus`) and still answered with the English solution.
+
+    Real English-centric LLMs read other languages a little but reason and answer in English;
+    a small share of foreign questions gives the tiny model that much, evenly across languages.
+    """
+    foreign = {lang: frame for lang, frame in corpus.items() if lang != "en"}
+    if share <= 0 or not foreign:
+        return sft_data
+    import random
+
+    rng = random.Random(seed)
+    questions = {
+        lang: dict(zip(frame["id"].to_list(), frame["question"].to_list(), strict=True))
+        for lang, frame in foreign.items()
+    }
+    langs, texts = [], []
+    for pid, lang, question in sft_data.select("id", "lang", "question").iter_rows():
+        choices = [other for other in sorted(questions) if pid in questions[other]]
+        if choices and rng.random() < share:
+            lang = rng.choice(choices)
+            question = questions[lang][pid]
+        langs.append(lang)
+        texts.append(question)
+    return sft_data.with_columns(pl.Series("lang", langs), pl.Series("question", texts))
 
 
 def init_model(
@@ -158,7 +189,7 @@ def init_model(
 
     `corpus_files` (every language of the training data) give the tokenizer its vocabulary
     and the language-modelling pass its questions; solutions are seen in English only
-    (`sft_file`).
+    (`sft_file`), a share `sft_foreign_share` of them after a question in another language.
     """
     import torch
 
@@ -167,8 +198,11 @@ def init_model(
     prompts = PromptSet.from_file(prompt_file)
     questions: list[str] = []
     solutions: list[str] = []
+    corpus: dict[str, pl.DataFrame] = {}
     for path in corpus_files:
         frame = pl.read_parquet(path)
+        if frame.height and "lang" in frame.columns:
+            corpus[frame["lang"][0]] = frame
         questions.extend(frame["question"].to_list())
         if "solution" in frame.columns:
             solutions.extend(s for s in frame["solution"].to_list() if s)
@@ -180,6 +214,7 @@ def init_model(
     sft_data = pl.read_parquet(sft_file).filter(pl.col("solution").is_not_null())
     if sft_data.is_empty():
         raise ValueError(f"{sft_file}: no rows with a 'solution' to warm-start on")
+    sft_data = with_foreign_questions(sft_data, corpus, arch.get("sft_foreign_share", 0.0), arch["seed"])
     output_dir.mkdir(parents=True, exist_ok=True)
     history: list[dict[str, Any]] = []
     if arch["pretrain_steps"] > 0:
