@@ -41,16 +41,19 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
     n_seeds = len(config["seeds"])
     n_trained = n_sets * len(config["training"]["methods"]) * n_seeds
     n_bench = len(config["data"]["benchmarks"])
-    n_evaluated = n_models * (1 + n_trained) + len(config["observational"])
+    # X = 1 is the same English set under both budgets: fixed-x1 shares grow-x1's model and scores
+    n_shared = n_seeds * len(config["training"]["methods"]) if {"grow", "fixed"} <= set(config["budgets"]) else 0
+    n_evaluated = n_models * (1 + n_trained - n_shared) + len(config["observational"])
     expected = {
         "fetch_model": n_models + len(config["observational"]),  # each hub model downloaded once
         "hub_source": 1 + n_bench,
         "translate": 1 + n_bench,
-        "parallel_set": n_sets,
-        "train_grpo": n_models * n_sets * n_seeds,
-        "train_sft": n_models * n_sets * n_seeds,
-        "generate": n_evaluated * n_bench,
+        "parallel_set": n_sets - (1 if n_shared else 0),
+        "train_grpo": n_models * (n_sets - (1 if n_shared else 0)) * n_seeds,
+        "train_sft": n_models * (n_sets - (1 if n_shared else 0)) * n_seeds,
+        "generate": n_evaluated,  # one engine start per model and run, every benchmark in it
         "score": n_evaluated * n_bench,
+        "share_scores": n_models * n_shared,
         "tables": 1,
         "fit_scaling_law": 1,
         "figures": 1,
@@ -58,7 +61,24 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
     }
     assert job_counts(dry_run(workdir, "--quiet", "rules")) == expected
     # The numbers themselves, so a config edit that changes the study shows up here.
-    assert expected["train_grpo"] == 96 and expected["generate"] == 804
+    assert expected["train_grpo"] == 90 and expected["generate"] == 189 and sum(expected.values()) == 1175
+
+
+def test_per_benchmark_generation_is_a_switch(workdir: Path, tmp_path: Path) -> None:
+    """evaluation.group_benchmarks: false gives one generation job per benchmark again."""
+    import yaml
+
+    config = yaml.safe_load((workdir / PAPER).read_text())
+    config["evaluation"]["group_benchmarks"] = False
+    per_benchmark = workdir / "experiments" / "per_benchmark.yaml"
+    per_benchmark.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", str(per_benchmark)],
+        cwd=workdir, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    assert counts["generate"] == counts["score"] == 756
 
 
 def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:

@@ -110,12 +110,12 @@ ANALYSIS = {"tables": 1, "fit_scaling_law": 1, "figures": 1, "all": 1}
 def test_grpo_change_reruns_training_and_downstream_only(workdir: Path) -> None:
     result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": 0.001}}))
     counts = job_counts(result.stdout)
-    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, **ANALYSIS}
+    assert counts == {"train_grpo": 3, "generate": 3, "score": 6, **ANALYSIS}  # one generate job per run
 
 
 def test_eval_sample_change_reruns_evaluation_and_analysis_only(workdir: Path) -> None:
     counts = job_counts(snakemake(workdir, "-n", config=_with(evaluation={"n_samples": 3})).stdout)
-    assert counts == {"generate": 8, "score": 8, **ANALYSIS}
+    assert counts == {"generate": 4, "score": 8, **ANALYSIS}
 
 
 def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
@@ -127,12 +127,12 @@ def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
 def test_reward_grading_change_retrains(workdir: Path) -> None:
     # min_letters / require_boxed are read by the GRPO rewards too (training grades as evaluation does)
     counts = job_counts(snakemake(workdir, "-n", config=_with(scoring={"min_letters": 5})).stdout)
-    assert counts == {"train_grpo": 3, "generate": 6, "score": 8, **ANALYSIS}
+    assert counts == {"train_grpo": 3, "generate": 3, "score": 8, **ANALYSIS}
 
 
 def test_new_seed_trains_evaluates_and_scores_only_its_runs(workdir: Path) -> None:
     counts = job_counts(snakemake(workdir, "-n", config={**SMALL_CONFIG, "seeds": [0, 1]}).stdout)
-    assert counts == {"train_grpo": 3, "generate": 6, "score": 6, **ANALYSIS}
+    assert counts == {"train_grpo": 3, "generate": 3, "score": 6, **ANALYSIS}
 
 
 def test_bootstrap_change_reruns_the_analysis_only(workdir: Path) -> None:

@@ -278,8 +278,54 @@ def translation_options(wildcards):
 
 
 def evaluation_options(wildcards):
-    """`evaluation` with the run's model's own `evaluation` block merged over it (pscale.models)."""
-    return as_json(evaluation_for_model(config["evaluation"], _run_spec(wildcards)))
+    """`evaluation` with the run's model's own `evaluation` block merged over it (pscale.models);
+    `group_benchmarks` only schedules, so it stays out (changing it regenerates nothing)."""
+    merged = evaluation_for_model(config["evaluation"], _run_spec(wildcards))
+    return as_json({key: value for key, value in merged.items() if key != "group_benchmarks"})
+
+
+GROUP_BENCHMARKS = config["evaluation"]["group_benchmarks"]
+
+
+def all_benchmark_files(wildcards):
+    return [path for benchmark in BENCHMARKS for path in translated(benchmark)]
+
+
+BENCHMARK_DIRS = " ".join(f"results/data/translated/{benchmark}" for benchmark in BENCHMARKS)
+
+
+# Runs whose training sets are identical are trained and evaluated once: X = 1 is English only
+# under every budget (the fixed budget keeps train_size // 1 = all problems), so
+# <method>-fixed-x1-s<seed> shares <method>-grow-x1-s<seed>'s model and scores (copied by the
+# local rule share_scores), and appears in the tables under its own name.
+def shared_with(run):
+    """The run whose model and scores `run` shares, or None."""
+    if run.startswith(OBSERVATIONAL_PREFIX) or run == INIT_RUN:
+        return None
+    method, budget, x = parse_run(run)
+    if x == 1 and budget == "fixed" and "grow" in config["budgets"]:
+        return run.replace("-fixed-x1-", "-grow-x1-", 1)
+    return None
+
+
+SHARED_RUNS = {run: shared_with(run) for run in TRAINED_RUNS if shared_with(run)}
+
+
+def copy_files(sources, targets, log):
+    """share_scores: each benchmark's scores from the run that was evaluated (no conda env needed)."""
+    import shutil
+
+    with open(log, "w") as handle:
+        for source, target in zip(sources, targets, strict=True):
+            shutil.copyfile(source, target)
+            print(f"{source} -> {target}", file=handle)
+
+
+def shared_scores(wildcards):
+    return expand(
+        "results/eval/scores/{model}/{run}/{benchmark}.parquet",
+        model=wildcards.model, run=SHARED_RUNS[wildcards.run], benchmark=BENCHMARKS,
+    )
 
 
 def scoring_options(wildcards):
@@ -312,4 +358,5 @@ def all_scores(wildcards):
 
 
 def trained_models(wildcards):
-    return expand("results/models/{model}/{run}", model=MODELS, run=TRAINED_RUNS)
+    """Every model trained (a shared run's model once, under the run that trained it)."""
+    return expand("results/models/{model}/{run}", model=MODELS, run=[r for r in TRAINED_RUNS if r not in SHARED_RUNS])

@@ -1,36 +1,73 @@
-# Evaluation in two rules: `generate` loads a model once for all languages of a benchmark;
-# `score` grades on CPU, so a new grader or language identifier re-scores without regenerating.
+# Evaluation in two rules: `generate` loads a model once for all languages of every benchmark
+# (or of one benchmark: `evaluation.group_benchmarks: false`); `score` grades each benchmark on
+# CPU, so a new grader or language identifier re-scores without regenerating.
 
 
-rule generate:
-    input:
-        model=eval_model_input,
-        benchmark=benchmark_files,
-        prompts=PROMPTS,
-    output:
-        "results/eval/generations/{model}/{run}/{benchmark}.parquet",
-    params:
-        model_path=eval_model_path,
-        revision=model_revision_arg,
-        style=eval_prompt_style,
-        options=evaluation_options,
-        languages=",".join(LANGUAGES),
-        code=CODE["generate"],
-    threads: res("generate", "threads")
-    resources:
-        mem_mb=res("generate", "mem_mb"),
-        runtime=res("generate", "runtime"),
-        gpu=res("generate", "gpu"),
-    log:
-        "results/logs/generate/{model}/{run}/{benchmark}.log",
-    conda:
-        "../../envs/generate.yaml"
-    shell:
-        "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
-        " --benchmark-dir results/data/translated/{wildcards.benchmark} --prompts {input.prompts}"
-        " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
-        " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
+if GROUP_BENCHMARKS:
 
+    # One job per model and run: the engine starts once for every benchmark (config
+    # `evaluation.group_benchmarks`); each benchmark still gets its own generations file.
+    rule generate:
+        input:
+            model=eval_model_input,
+            benchmarks=all_benchmark_files,
+            prompts=PROMPTS,
+        output:
+            expand("results/eval/generations/{{model}}/{{run}}/{benchmark}.parquet", benchmark=BENCHMARKS),
+        params:
+            model_path=eval_model_path,
+            revision=model_revision_arg,
+            style=eval_prompt_style,
+            options=evaluation_options,
+            languages=",".join(LANGUAGES),
+            benchmark_dirs=BENCHMARK_DIRS,
+            code=CODE["generate"],
+        threads: res("generate", "threads")
+        resources:
+            mem_mb=res("generate", "mem_mb"),
+            runtime=res("generate", "runtime"),
+            gpu=res("generate", "gpu"),
+        log:
+            "results/logs/generate/{model}/{run}.log",
+        conda:
+            "../../envs/generate.yaml"
+        shell:
+            "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
+            " --benchmark-dir {params.benchmark_dirs} --prompts {input.prompts}"
+            " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
+            " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
+
+else:
+
+    # One job per model, run and benchmark.
+    rule generate:
+        input:
+            model=eval_model_input,
+            benchmark=benchmark_files,
+            prompts=PROMPTS,
+        output:
+            "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+        params:
+            model_path=eval_model_path,
+            revision=model_revision_arg,
+            style=eval_prompt_style,
+            options=evaluation_options,
+            languages=",".join(LANGUAGES),
+            code=CODE["generate"],
+        threads: res("generate", "threads")
+        resources:
+            mem_mb=res("generate", "mem_mb"),
+            runtime=res("generate", "runtime"),
+            gpu=res("generate", "gpu"),
+        log:
+            "results/logs/generate/{model}/{run}/{benchmark}.log",
+        conda:
+            "../../envs/generate.yaml"
+        shell:
+            "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
+            " --benchmark-dir results/data/translated/{wildcards.benchmark} --prompts {input.prompts}"
+            " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
+            " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 rule score:
     input:
@@ -52,3 +89,23 @@ rule score:
     shell:
         "pscale score --generations {input} --output {output} --languages {params.languages}"
         " --options {params.options:q} --threads {threads} > {log} 2>&1"
+
+
+# Runs that share another run's training set (common.smk: SHARED_RUNS, the X = 1 runs of the
+# fixed budget) get that run's scores, copied: nothing is trained, generated or scored twice.
+if SHARED_RUNS:
+
+    rule share_scores:
+        input:
+            shared_scores,
+        output:
+            expand("results/eval/scores/{{model}}/{{run}}/{benchmark}.parquet", benchmark=BENCHMARKS),
+        wildcard_constraints:
+            run="|".join(re.escape(run) for run in SHARED_RUNS),
+        log:
+            "results/logs/share_scores/{model}/{run}.log",
+        localrule: True
+        run:
+            copy_files(input, output, log[0])
+
+    ruleorder: share_scores > score
