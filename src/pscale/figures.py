@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from pscale.analysis import INIT_RUN, POOLED, power_law
+from pscale.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ def _pooled(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _save(fig: Any, output: Path, dpi: int = 120) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=dpi)
+    """Written to a temporary file and renamed, so a killed job leaves no half-drawn figure."""
+    with atomic_path(output) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=Path(output).suffix.lstrip(".") or "png")
     plt.close(fig)
 
 

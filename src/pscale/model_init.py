@@ -22,6 +22,7 @@ import polars as pl
 
 from pscale.prompts import PromptSet, PromptStyle
 from pscale.runtime import set_threads, training_precision
+from pscale.tables import read_table
 from pscale.train import sft_rows
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,8 @@ def init_model(
     solutions: list[str] = []
     corpus: dict[str, pl.DataFrame] = {}
     for path in corpus_files:
-        frame = pl.read_parquet(path)
+        frame = read_table(path, {"id": "string", "lang": "string", "question": "string"},
+                           non_empty=("id", "lang", "question"), what="warm-start corpus file")
         if frame.height and "lang" in frame.columns:
             corpus[frame["lang"][0]] = frame
         questions.extend(frame["question"].to_list())
@@ -211,17 +213,25 @@ def init_model(
     model = build_model(tokenizer, arch)
     log.info("built Qwen2 with %.2fM parameters, vocab %d", model.num_parameters() / 1e6, len(tokenizer))
 
-    sft_data = pl.read_parquet(sft_file).filter(pl.col("solution").is_not_null())
+    sft_data = read_table(sft_file, {"id": "string", "question": "string", "solution": "string"},
+                          non_empty=("id", "question"), what="warm-start SFT file")
+    sft_data = sft_data.filter(pl.col("solution").is_not_null())
     if sft_data.is_empty():
         raise ValueError(f"{sft_file}: no rows with a 'solution' to warm-start on")
     sft_data = with_foreign_questions(sft_data, corpus, arch.get("sft_foreign_share", 0.0), arch["seed"])
-    output_dir.mkdir(parents=True, exist_ok=True)
+    # Built in a temporary sibling folder and renamed into place when complete: a killed job
+    # (by hand or under Slurm) leaves nothing that looks like a finished model.
+    staging = output_dir.with_name(f".{output_dir.name}.saving")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     history: list[dict[str, Any]] = []
     if arch["pretrain_steps"] > 0:
-        history += pretrain_multilingual(model, tokenizer, questions, arch, output_dir / "sft_work")
+        history += pretrain_multilingual(model, tokenizer, questions, arch, staging / "sft_work")
     if arch["sft_steps"] > 0:
-        history += sft_warm_start(model, tokenizer, sft_data, prompts, arch, output_dir / "sft_work")
-    model.save_pretrained(output_dir)
-    tokenizer.save_pretrained(output_dir)
-    (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
-    shutil.rmtree(output_dir / "sft_work", ignore_errors=True)
+        history += sft_warm_start(model, tokenizer, sft_data, prompts, arch, staging / "sft_work")
+    shutil.rmtree(staging / "sft_work", ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    (staging / "log_history.json").write_text(json.dumps(history, indent=1))
+    shutil.rmtree(output_dir, ignore_errors=True)
+    staging.rename(output_dir)
