@@ -311,3 +311,17 @@ def test_leave_one_out_never_sees_the_left_out_point() -> None:
     assert by_x[5]["error"] < -1.5
     assert loo["mean_abs_error"] == pytest.approx(np.mean([abs(p["error"]) for p in loo["points"]]))
     assert "error" in leave_one_out({2: 1.0, 3: 1.1}, fit_min_x=2)
+
+
+def test_a_damaged_score_file_is_named_with_the_command_that_redoes_it(tmp_path) -> None:
+    from pscale.analysis import read_scores
+    from pscale.errors import UserError
+
+    truncated = tmp_path / "demo_test.parquet"
+    truncated.write_bytes(b"PAR1 cut off by a kill")
+    with pytest.raises(UserError, match=r"demo_test\.parquet cannot be read.*REDO="):
+        read_scores(truncated)
+    wrong = tmp_path / "old.parquet"
+    pl.DataFrame({"id": ["a"], "lang": ["en"], "lang_share": [1.0]}).write_parquet(wrong)
+    with pytest.raises(UserError, match=r"old\.parquet lacks column\(s\) \['correct'\]"):
+        read_scores(wrong)

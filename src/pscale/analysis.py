@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pscale.errors import UserError
 from pscale.parallel_sets import subset_languages
 
 log = logging.getLogger(__name__)
@@ -249,12 +250,18 @@ def read_scores(path: Path | pl.DataFrame, on_target_share: float = 0.5) -> pl.D
     (`lang_share`) is below `on_target_share`; score files without `lang_share` fall back to
     the whole-response label (`detected_lang != lang`, share 1 or 0).
     """
-    schema = path.schema if isinstance(path, pl.DataFrame) else pl.read_parquet_schema(path)
+    if isinstance(path, pl.DataFrame):
+        schema = path.schema
+    else:
+        try:
+            schema = pl.read_parquet_schema(path)
+        except Exception as err:  # truncated or not Parquet: name the file, say how to redo it
+            raise UserError(f"score file {path} cannot be read ({err}): run `make run REDO={path}`") from None
     has_share = "lang_share" in schema
     columns = ["id", "lang", "correct", *(["lang_share"] if has_share else ["detected_lang"])]
     missing = [c for c in columns if c not in schema]
     if missing:
-        raise ValueError(f"score file {path} lacks column(s) {missing}: rerun its score job")
+        raise UserError(f"score file {path} lacks column(s) {missing}: run `make run REDO={path}`")
     frame = path.select(columns) if isinstance(path, pl.DataFrame) else pl.read_parquet(path, columns=columns)
     share = (
         pl.col("lang_share").cast(pl.Float64).fill_null(0.0)

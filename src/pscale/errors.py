@@ -9,3 +9,11 @@ from __future__ import annotations
 
 class UserError(ValueError):
     """Bad input (config, data file, endpoint): the message names the file/key/row and what is allowed."""
+
+
+class MissingEntryError(UserError, KeyError):
+    """A name the user's file or config lacks (a prompt language, a dataset field): a user
+    error for `pscale`, still a KeyError for code that looks entries up."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

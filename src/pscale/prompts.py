@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from pscale.errors import MissingEntryError
+
 Messages = list[dict[str, str]]
 Prompt = Messages | str
 LETTERS = "ABCDEFGHIJ"
@@ -39,13 +41,13 @@ class PromptSet:
         self, question: str, lang: str, force_language: bool = False, choices: list[str] | None = None
     ) -> str:
         if lang not in self.instruction:
-            raise KeyError(f"prompt file {self.source}: no instruction for language '{lang}'")
+            raise MissingEntryError(f"prompt file {self.source}: no instruction for language '{lang}'")
         if choices:
             question = question + "\n\n" + "\n".join(f"{LETTERS[i]}) {c}" for i, c in enumerate(choices))
         text = self.template.format(question=question, instruction=self.instruction[lang])
         if force_language:
             if lang not in self.force_language:
-                raise KeyError(f"prompt file {self.source}: no force_language line for '{lang}'")
+                raise MissingEntryError(f"prompt file {self.source}: no force_language line for '{lang}'")
             text = f"{text}\n{self.force_language[lang]}"
         return text
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import polars as pl
 
+from pscale.errors import MissingEntryError
 from pscale.grading import last_boxed, normalize_answer
 from pscale.prompts import LETTERS
 
@@ -114,7 +115,7 @@ def load_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _field(row: dict[str, Any], name: str, where: str) -> Any:
     if name not in row:
-        raise KeyError(f"{where}: field '{name}' not in the dataset (fields: {sorted(row)})")
+        raise MissingEntryError(f"{where}: field '{name}' not in the dataset (fields: {sorted(row)})")
     return row[name]
 
 

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import polars as pl
 
+from pscale.tables import read_table
+
 
 class ReferenceBackend:
     def __init__(self, corpus: Path) -> None:
         if not corpus.exists():
             raise FileNotFoundError(f"reference corpus not found: {corpus} (config key translation.reference_corpus)")
         self.corpus_path = corpus
-        self.corpus = pl.read_parquet(corpus)
-        missing = {"id", "lang", "question"} - set(self.corpus.columns)
-        if missing:
-            raise ValueError(f"reference corpus {corpus}: missing columns {sorted(missing)}")
+        self.corpus = read_table(corpus, {"id": "string", "lang": "string", "question": "string"},
+                                 non_empty=("id", "lang", "question"), what="reference corpus")
 
     def translate(self, source: pl.DataFrame, target_langs: list[str]) -> dict[str, pl.DataFrame]:
         fields = ["id", "question"] + [c for c in ("solution", "choices") if c in self.corpus.columns]
