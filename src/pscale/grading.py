@@ -28,11 +28,11 @@ from __future__ import annotations
 import functools
 import re
 import threading
-import unicodedata
 from typing import Any
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
+from pscale.languages import digit_table
 from pscale.prompts import LETTERS
 
 _BOXED_ONLY = [LatexExtractionConfig(boxed_match_priority=0, try_extract_without_anchor=False)]
@@ -51,11 +51,7 @@ def _timeout(seconds: int) -> int | None:
 @functools.lru_cache(maxsize=1)
 def _answer_table() -> dict[int, str]:
     """str.translate table: non-ASCII decimal digits -> ASCII, full-width forms -> ASCII."""
-    table: dict[int, str] = {}
-    for code in range(0x80, 0x110000):
-        digit = unicodedata.decimal(chr(code), None)
-        if digit is not None:
-            table[code] = str(digit)
+    table = dict(digit_table())
     for code in range(0xFF01, 0xFF5F):  # full-width ASCII block
         table.setdefault(code, chr(code - 0xFEE0))
     table[0x3000] = " "  # ideographic space

@@ -67,6 +67,23 @@ _NON_LANGUAGE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1)
+def digit_table() -> dict[int, str]:
+    """str.translate table: every non-ASCII Unicode decimal digit (Bengali, Thai, Telugu,
+    Arabic-Indic, full-width, ...) -> its ASCII digit. Shared by grading and the translation
+    validator, so an answer and a translated number are read the same way."""
+    return {
+        code: str(digit)
+        for code in range(0x80, 0x110000)
+        if (digit := unicodedata.decimal(chr(code), None)) is not None
+    }
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with every script's decimal digits in ASCII."""
+    return text.translate(digit_table())
+
+
 def strip_non_language(text: str) -> str:
     """Text with math, numbers and tags removed, whitespace collapsed."""
     return " ".join(_NON_LANGUAGE.sub(" ", text).split())

@@ -33,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from pscale.languages import LANGUAGE_NAMES, dominant_language, language_shares, strip_non_language
+from pscale.languages import LANGUAGE_NAMES, ascii_digits, dominant_language, language_shares, strip_non_language
 
 #: Failure codes, in the order the checks run.
 REASONS = ("empty", "truncated", "refusal", "wrapper", "leak", "language", "figure", "numbers", "formula", "latex",
@@ -101,19 +101,20 @@ _CLOSING_QUOTES = "\"“”«»」』'’‘"
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
 
-def _ascii_digits(text: str) -> str:
+def _ascii_numbers(text: str) -> str:
+    """Super/subscript digit runs as separate ASCII numbers, then every script's digits in ASCII."""
     text = _SCRIPT_DIGITS.sub(lambda m: " " + "".join(str(unicodedata.digit(c)) for c in m.group()), text)
-    return re.sub(r"\d", lambda m: str(unicodedata.decimal(m.group(), 0)), text)
+    return ascii_digits(text)
 
 
 def numbers_of(text: str) -> Counter[str]:
     """Multiset of the numbers in `text`, as ASCII digit strings without separators."""
-    return Counter(re.sub(r"\D", "", m.group()) for m in _NUMBER.finditer(_ascii_digits(text)))
+    return Counter(re.sub(r"\D", "", m.group()) for m in _NUMBER.finditer(_ascii_numbers(text)))
 
 
 def numbers_in_words(text: str) -> Counter[str]:
     """Numbers written as part of a word ("3-dimensional"): a translation may spell them out."""
-    return Counter(_NUMBER_IN_WORD.findall(_ascii_digits(text)))
+    return Counter(_NUMBER_IN_WORD.findall(_ascii_numbers(text)))
 
 
 def latex_of(text: str) -> Counter[str]:
@@ -122,7 +123,7 @@ def latex_of(text: str) -> Counter[str]:
 
 
 def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", _ascii_digits(_TEXT_ARGUMENT.sub("", text)))
+    return re.sub(r"\s+", "", _ascii_numbers(_TEXT_ARGUMENT.sub("", text)))
 
 
 def math_segments(text: str) -> list[str]:
