@@ -84,7 +84,9 @@ def main() -> None:
                    "bootstrap_seed": 0, "confidence": 0.95, "parallel_order": ORDER, "on_target_share": 0.5}
         tables = root / "tables"
         commands = [
-            ["pscale", "tables", "--scores", *map(str, paths), "--accuracy-out", str(tables / "accuracy.csv"),
+            ["pscale", "tables", "--scores", *map(str, paths),
+             "--labels", json.dumps([[p.parent.parent.name, p.parent.name, p.stem] for p in paths]),
+             "--accuracy-out", str(tables / "accuracy.csv"),
              "--mti-out", str(tables / "mti.csv"), "--gains-out", str(tables / "gains.csv"),
              "--runs-out", str(tables / "runs.csv"), "--replicates-out", str(tables / "bootstrap.parquet"),
              "--options", json.dumps(options)],

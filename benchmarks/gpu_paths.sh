@@ -14,7 +14,8 @@ python3 -c 'import vllm; print("vllm", vllm.__version__)' 2>/dev/null && HAVE_VL
 
 t demo_data $PSCALE demo-data --source-dir "$W/data/source" --reference-dir "$W/data/reference" --n-train 1500 --n-test 24
 for ds in demo_train demo_test; do
-  t translate_$ds $PSCALE translate --source "$W/data/source/$ds.parquet" --dataset $ds --out-dir "$W/translated/$ds"
+  t translate_$ds $PSCALE translate --source "$W/data/source/$ds.parquet" --dataset $ds --out-dir "$W/translated/$ds" \
+    --qc-out "$W/translation/qc/$ds.parquet" --usage-out "$W/translation/usage/$ds.json"
 done
 t parallel_set $PSCALE parallel-set --translated "$W"/translated/demo_train/*.parquet --x 3 --train-size 96 --output "$W/set.parquet"
 t init_model $PSCALE init-model --corpus "$W"/translated/demo_train/*.parquet --sft-file "$W/translated/demo_train/en.parquet" \

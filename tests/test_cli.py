@@ -38,6 +38,25 @@ def test_stage_runs_by_hand(tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "ref" / "demo_test.parquet")["lang"].n_unique() == 11
 
 
+def test_rules_pass_every_file_explicitly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The forms the rules use: each file named with what it is, nothing derived from a path."""
+    source, reference = tmp_path / "a" / "s.parquet", tmp_path / "b" / "r.parquet"
+    assert main(["demo-data", "--datasets", "demo_test", "--source", str(source), "--reference", str(reference),
+                 "--n-train", "4", "--n-test", "3"]) == 0
+    outputs = [tmp_path / "t" / f"{name}.parquet" for name in ("first", "second")]
+    base = ["translate", "--source", str(source), "--dataset", "demo_test", "--reference-corpus", str(reference),
+            "--languages", "en,ja", "--options", '{"backend": "reference"}']
+    assert main([*base, "--output", *map(str, outputs)]) == 1  # no --qc-out, --usage-out
+    assert "--qc-out, --usage-out required" in caplog.text
+    assert main([*base, "--output", *map(str, outputs), "--qc-out", str(tmp_path / "qc.parquet"),
+                 "--usage-out", str(tmp_path / "usage.json")]) == 0
+    assert [pl.read_parquet(path)["lang"].unique().to_list() for path in outputs] == [["en"], ["ja"]]
+    # the set's languages come from the files' `lang` column, whatever the files are called
+    assert main(["parallel-set", "--translated", *map(str, outputs), "--x", "2", "--parallel-order", "ja",
+                 "--output", str(tmp_path / "set.parquet")]) == 0
+    assert set(pl.read_parquet(tmp_path / "set.parquet")["lang"]) == {"en", "ja"}
+
+
 def test_bad_config_is_one_clear_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump({"scoring": {"min_letters": 0}}))

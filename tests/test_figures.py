@@ -46,17 +46,18 @@ def analysed(tmp_path_factory) -> Path:
 
 
 def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
-    outputs = [analysed / "out" / f"{name}.png" for name in FIGURES] + [analysed / "out" / "summary.rst"]
+    outputs = [analysed / "out" / f"figure-{i}.png" for i in range(len(FIGURES))]  # names come from --names
     code = main([
         "figures", "--accuracy", str(analysed / "accuracy.csv"), "--gains", str(analysed / "gains.csv"),
         "--runs", str(analysed / "runs.csv"), "--fits", str(analysed / "fits.json"),
-        "--histories", str(analysed / "models" / "a" / "grpo-grow-x2-s0"), "--languages", ",".join(LANGS),
-        "--output", *map(str, outputs),
+        "--histories", str(analysed / "models" / "a" / "grpo-grow-x2-s0"), "--history-labels", "a/grpo-grow-x2-s0",
+        "--languages", ",".join(LANGS), "--names", *FIGURES, "--output", *map(str, outputs),
+        "--summary", str(analysed / "out" / "results.rst"),
     ])
     assert code == 0
-    for path in outputs[:-1]:
+    for path in outputs:
         assert path.stat().st_size > 5000, path
-    summary = outputs[-1].read_text()
+    summary = (analysed / "out" / "results.rst").read_text()
     assert summary.startswith("Results summary")
     for group in ("a, grpo, grow budget", "b, sft, fixed budget"):
         assert f"Scaling law: {group}" in summary
@@ -65,7 +66,10 @@ def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
 
 
 def test_unknown_figure_name_is_an_error(analysed: Path) -> None:
-    assert main(["figures", "--runs", str(analysed / "runs.csv"), "--output", str(analysed / "nope.png")]) == 1
+    out = str(analysed / "nope.png")
+    assert main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "nope", "--output", out]) == 1
+    assert main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "rl_vs_sft", "mti_by_model",
+                 "--output", out]) == 1  # a name without its file
 
 
 def test_verdict_says_when_an_effect_is_not_distinguishable_from_zero() -> None:

@@ -33,12 +33,25 @@ def _config(path: str) -> dict[str, Any]:
     return load_config(path)
 
 
+def _json(value: str) -> Any:
+    """A JSON flag's value: inline JSON, or @path to a JSON file."""
+    if value.startswith("@"):
+        return json.loads(Path(value[1:]).read_text(encoding="utf-8"))
+    return json.loads(value)
+
+
 def _options(args: argparse.Namespace, section: Callable[[dict[str, Any]], Any]) -> Any:
     """Stage options: --options JSON (or @file.json) if given, else that section of --config."""
     if args.options:
-        text = Path(args.options[1:]).read_text() if args.options.startswith("@") else args.options
-        return json.loads(text)
+        return _json(args.options)
     return section(_config(args.config))
+
+
+def _paired(names: list[str], files: list[str], what: str, flag: str) -> dict[str, Path]:
+    """name -> file of two flags given one for one, in the same order."""
+    if len(names) != len(files):
+        raise UserError(f"{len(names)} {what} but {len(files)} {flag}: give one file each")
+    return dict(zip(names, map(Path, files), strict=True))
 
 
 def _languages(args: argparse.Namespace) -> list[str]:
@@ -72,39 +85,55 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     from pscale.tables import write_parquet
 
     corpus = make_demo_corpus(args.n_train, args.n_test, args.seed)
-    for name, frame in corpus.items():
-        reference = Path(args.reference_dir) / f"{name}.parquet"
-        source = Path(args.source_dir) / f"{name}.parquet"
-        write_parquet(frame, reference)
-        write_parquet(frame.filter(frame["lang"] == "en").drop("lang"), source)
+    if args.source_dir:  # by hand: every dataset, <dir>/<dataset>.parquet
+        names = list(corpus)
+        sources = [str(Path(args.source_dir) / f"{name}.parquet") for name in names]
+        references = [str(Path(args.reference_dir) / f"{name}.parquet") for name in names]
+    else:
+        names, sources, references = args.datasets or [], args.source or [], args.reference or []
+    unknown = sorted(set(names) - set(corpus))
+    if unknown:
+        raise UserError(f"--datasets {unknown}: the demo corpus has {list(corpus)}")
+    source_files = _paired(names, sources, "--datasets", "--source")
+    reference_files = _paired(names, references, "--datasets", "--reference")
+    for name in names:
+        frame = corpus[name]
+        write_parquet(frame, reference_files[name])
+        write_parquet(frame.filter(frame["lang"] == "en").drop("lang"), source_files[name])
         log.info("%s: %d problems x %d languages", name, frame["id"].n_unique(), frame["lang"].n_unique())
 
 
 def cmd_translate(args: argparse.Namespace) -> None:
     """Content options (--options / --config) + runtime options (--runtime-options), merged and validated."""
     from pscale.translate import translate_dataset
-    from pscale.translate.options import load_json_option, merge_options
+    from pscale.translate.options import merge_options
 
     runtime = args.runtime_options or os.environ.get("PSCALE_TRANSLATION_RUNTIME")
-    options = merge_options(_options(args, lambda c: c["translation"]), load_json_option(runtime))
+    options = merge_options(_options(args, lambda c: c["translation"]), _json(runtime) if runtime else None)
+    if args.reference_corpus:
+        options["reference_corpus"] = args.reference_corpus
     if args.estimate:
         from pscale.translate.openai_backend import print_estimate
 
         print_estimate(Path(args.source), _languages(args), options, dataset=args.dataset)
         return
-    if not args.out_dir:
-        raise UserError("pscale translate: --out-dir is required (unless --estimate)")
-    outputs = {lang: Path(args.out_dir) / f"{lang}.parquet" for lang in _languages(args)}
-    qc_out = Path(args.qc_out or f"results/translation/qc/{args.dataset}.parquet")
-    usage_out = Path(args.usage_out or f"results/translation/usage/{args.dataset}.json")
-    translate_dataset(Path(args.source), outputs, options["backend"], options, args.dataset, qc_out, usage_out)
+    languages = _languages(args)
+    if args.out_dir:  # by hand: <dir>/<lang>.parquet
+        args.output = [str(Path(args.out_dir) / f"{lang}.parquet") for lang in languages]
+    missing = [flag for flag, value in (("--output (or --out-dir)", args.output), ("--qc-out", args.qc_out),
+                                         ("--usage-out", args.usage_out)) if not value]
+    if missing:
+        raise UserError(f"pscale translate: {', '.join(missing)} required (unless --estimate)")
+    outputs = _paired(languages, args.output, "--languages", "--output")
+    translate_dataset(Path(args.source), outputs, options["backend"], options, args.dataset, Path(args.qc_out),
+                      Path(args.usage_out))
 
 
 def cmd_parallel_set(args: argparse.Namespace) -> None:
-    from pscale.parallel_sets import subset_languages, write_parallel_set
+    from pscale.parallel_sets import file_language, subset_languages, write_parallel_set
 
     order = args.parallel_order.split(",") if args.parallel_order else _config(args.config)["parallel_order"]
-    available = {Path(p).stem: Path(p) for p in args.translated}
+    available = {file_language(Path(p)): Path(p) for p in args.translated}
     langs = subset_languages(args.x, order)
     missing = [lang for lang in langs if lang not in available]
     if missing:
@@ -159,13 +188,20 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
     require_gpus(args.gpus, "this generation job")
     evaluation = _options(args, lambda c: c["evaluation"])
-    if len(args.benchmark_dir) != len(args.output):
-        raise UserError(f"{len(args.benchmark_dir)} --benchmark-dir but {len(args.output)} --output: give one each")
-    languages = _languages(args)
+    if args.benchmark_dir:  # by hand: <dir>/<lang>.parquet
+        if len(args.benchmark_dir) != len(args.output):
+            raise UserError(f"{len(args.benchmark_dir)} --benchmark-dir but {len(args.output)} --output: give one each")
+        languages = _languages(args)
+        groups = [[Path(d) / f"{lang}.parquet" for lang in languages] for d in args.benchmark_dir]
+    else:
+        files, n = [Path(f) for f in args.benchmark_files], len(args.output)
+        if len(files) % n:
+            raise UserError(f"{len(files)} --benchmark-files do not split into {n} benchmarks (one per --output)")
+        size = len(files) // n
+        groups = [files[i * size : (i + 1) * size] for i in range(n)]
     generate_benchmarks(
         model_path=args.model,
-        benchmarks=[([Path(d) / f"{lang}.parquet" for lang in languages], Path(o))
-                    for d, o in zip(args.benchmark_dir, args.output, strict=True)],
+        benchmarks=list(zip(groups, map(Path, args.output), strict=True)),
         prompt_file=Path(args.prompts),
         options=SamplingOptions.from_config(evaluation),
         backend=evaluation["backend"],
@@ -209,7 +245,10 @@ def cmd_tables(args: argparse.Namespace) -> None:
 
     options = _options(args, lambda c: {**c["analysis"], "parallel_order": c["parallel_order"],
                                         "on_target_share": c["scoring"].get("on_target_share", 0.5)})
-    files = [(Path(p).parts[-3], Path(p).parts[-2], Path(p).stem, Path(p)) for p in args.scores]
+    labels = _json(args.labels)
+    if len(labels) != len(args.scores) or any(len(label) != 3 for label in labels):
+        raise UserError(f"--labels needs one [model, run, benchmark] per --scores file ({len(args.scores)})")
+    files = [(*label, Path(path)) for label, path in zip(labels, args.scores, strict=True)]
     tables = analyse(
         files, options["parallel_order"], options["zero_baseline"], options["min_baseline"],
         replicates=options["bootstrap_replicates"], bootstrap_seed=options["bootstrap_seed"],
@@ -243,12 +282,12 @@ def cmd_fit(args: argparse.Namespace) -> None:
 def cmd_figures(args: argparse.Namespace) -> None:
     from pscale.figures import draw, write_summary
 
-    for output in map(Path, args.output):
-        if output.suffix == ".rst":
-            write_summary(Path(args.runs), Path(args.gains), Path(args.fits), output)
-            continue
-        draw(output.stem, output, accuracy=args.accuracy, gains=args.gains, runs=args.runs, fits=args.fits,
-             histories=args.histories, languages=args.languages.split(",") if args.languages else None)
+    histories = _paired(args.history_labels or args.histories, args.histories, "--history-labels", "--histories")
+    for name, output in _paired(args.names, args.output, "--names", "--output").items():
+        draw(name, output, accuracy=args.accuracy, gains=args.gains, runs=args.runs, fits=args.fits,
+             histories=histories, languages=args.languages.split(",") if args.languages else None)
+    if args.summary:
+        write_summary(Path(args.runs), Path(args.gains), Path(args.fits), Path(args.summary))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -260,8 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="stage", required=True, metavar="<stage>")
 
     p = sub.add_parser("demo-data", help="write the built-in multilingual arithmetic corpus")
-    p.add_argument("--source-dir", required=True, help="English source files go here, one per dataset")
-    p.add_argument("--reference-dir", required=True, help="all-language parallel corpus files go here")
+    p.add_argument("--datasets", nargs="+", help="the demo datasets to write (demo_train, demo_test, demo_hard)")
+    p.add_argument("--source", nargs="+", help="English source file of each of --datasets, in order")
+    p.add_argument("--reference", nargs="+", help="all-language parallel corpus file of each of --datasets, in order")
+    p.add_argument("--source-dir", help="instead: every dataset's source file, <dir>/<dataset>.parquet")
+    p.add_argument("--reference-dir", help="with --source-dir: every dataset's corpus file, <dir>/<dataset>.parquet")
     p.add_argument("--n-train", type=int, default=200)
     p.add_argument("--n-test", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
@@ -279,9 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("translate", help="translate one dataset's English source into every language")
     p.add_argument("--source", required=True, help="English source Parquet (id, question, answer)")
-    p.add_argument("--dataset", required=True, help="dataset name (fills {dataset} in paths)")
-    p.add_argument("--out-dir", help="one <lang>.parquet per language is written here")
+    p.add_argument("--dataset", required=True,
+                   help="dataset name (in the QC table and usage record; fills {dataset} in config paths)")
+    p.add_argument("--reference-corpus", help="reference backend: the parallel corpus (default: the config's)")
     p.add_argument("--languages", help=LANGUAGES_HELP)
+    p.add_argument("--output", nargs="+", help="the translated file of each of --languages, in order")
+    p.add_argument("--out-dir", help="instead of --output: <dir>/<lang>.parquet for each of --languages")
     p.add_argument("--estimate", action="store_true", help="print request/token/cost estimate only (openai)")
     p.add_argument(
         "--runtime-options",
@@ -289,14 +334,15 @@ def build_parser() -> argparse.ArgumentParser:
         "timeouts, mode, prices, cache...) that the workflow keeps out of its rerun-triggering params "
         "(default: $PSCALE_TRANSLATION_RUNTIME, which the workflow sets)",
     )
-    p.add_argument("--qc-out", help="QC table Parquet (default: results/translation/qc/<dataset>.parquet)")
-    p.add_argument("--usage-out", help="API usage/cost JSON (default: results/translation/usage/<dataset>.json)")
+    p.add_argument("--qc-out", help="QC table Parquet (required unless --estimate)")
+    p.add_argument("--usage-out", help="API usage/cost JSON (required unless --estimate)")
     _add_common(p, "the `translation` section")
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parallel-set", help="build the training set for X languages")
     p.add_argument("--translated", nargs="+", required=True,
-                   help="the training data's translated files, <lang>.parquet (extra languages are ignored)")
+                   help="the training data's translated files, one per language (read from each file's `lang`; "
+                   "extra languages are ignored)")
     p.add_argument("--x", type=int, required=True, help="number of training languages, English included")
     p.add_argument("--budget", choices=["grow", "fixed"], default="grow")
     p.add_argument("--train-size", type=int, default=None, help="problems taken from the pool (default all)")
@@ -331,11 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate responses for one benchmark in every language")
     p.add_argument("--model", required=True, help="hub id or local folder")
     p.add_argument("--revision", default=None)
-    p.add_argument("--benchmark-dir", required=True, nargs="+",
-                   help="folder(s) with a benchmark's <lang>.parquet; several: one engine start for all")
+    benchmarks = p.add_mutually_exclusive_group(required=True)
+    benchmarks.add_argument("--benchmark-files", nargs="+",
+                            help="translated files (one per language) of each benchmark, benchmark by benchmark in "
+                            "--output's order, the same number each; several benchmarks: one engine start for all")
+    benchmarks.add_argument("--benchmark-dir", nargs="+",
+                            help="instead: folder(s) with a benchmark's <lang>.parquet for each of --languages")
     p.add_argument("--prompts", default="resources/prompts.yaml")
-    p.add_argument("--languages", help=LANGUAGES_HELP)
-    p.add_argument("--output", required=True, nargs="+", help="one generations file per --benchmark-dir")
+    p.add_argument("--languages", help=f"with --benchmark-dir: {LANGUAGES_HELP}")
+    p.add_argument("--output", required=True, nargs="+", help="one generations file per benchmark")
     _add_prompt_style(p)
     _add_gpus(p)
     _add_common(p, "the `evaluation` section")
@@ -358,8 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("tables", help="accuracy/off-target, MTI, gain and per-run tables with bootstrap CIs")
-    p.add_argument("--scores", nargs="+", required=True,
-                   help="score files <dir>/<model>/<run>/<benchmark>.parquet")
+    p.add_argument("--scores", nargs="+", required=True, help="score files (pscale score --output)")
+    p.add_argument("--labels", required=True,
+                   help='JSON (or @file.json): [model, run, benchmark] of each --scores file, in order, e.g. '
+                   '[["tiny", "init", "demo_test"], ["tiny", "grpo-grow-x2-s0", "demo_test"]]')
     p.add_argument("--accuracy-out", required=True)
     p.add_argument("--mti-out", required=True)
     p.add_argument("--gains-out", required=True, help="gain over the initial model per language (CSV)")
@@ -376,15 +428,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("figures", help="draw the paper's figures and the results summary")
-    p.add_argument("--output", nargs="+", required=True,
-                   help="files to draw, each named after its figure: results/figures/<name>.png with <name> one of "
-                   "scaling_law, accuracy_heatmap, language_gain, off_target, mti_by_model, rl_vs_sft, "
-                   "grow_vs_fixed, training_rewards; a .rst file gets the results summary")
+    p.add_argument("--names", nargs="*", default=[],
+                   help="the figure drawn into each --output file, in order: scaling_law, accuracy_heatmap, "
+                   "language_gain, off_target, mti_by_model, rl_vs_sft, grow_vs_fixed, training_rewards")
+    p.add_argument("--output", nargs="*", default=[], help="figure files (format from the suffix), one per --names")
+    p.add_argument("--summary", help="the results summary (reStructuredText; needs --runs, --gains, --fits)")
     p.add_argument("--accuracy", help="accuracy table (heatmaps)")
     p.add_argument("--gains", help="gains table (language_gain, summary)")
     p.add_argument("--runs", help="runs table (comparisons, summary)")
     p.add_argument("--fits", help="scaling-law fits, JSON (scaling_law, summary)")
     p.add_argument("--histories", nargs="*", default=[], help="trained model folders (or their log_history.json)")
+    p.add_argument("--history-labels", nargs="*",
+                   help="legend label of each of --histories, in order (default: the paths as given)")
     p.add_argument("--languages", help="comma-separated language columns of the heatmaps (default: the table's)")
     _add_common(p)
     p.set_defaults(func=cmd_figures)

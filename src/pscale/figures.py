@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -304,7 +304,7 @@ FIGURES = ("scaling_law", "accuracy_heatmap", "language_gain", "off_target", "mt
 
 def draw(
     figure: str, output: Path, *, accuracy: str | None = None, gains: str | None = None, runs: str | None = None,
-    fits: str | None = None, histories: list[str] | None = None, languages: list[str] | None = None,
+    fits: str | None = None, histories: Mapping[str, Path] | None = None, languages: list[str] | None = None,
 ) -> None:
     """Draw one figure by name from the files it needs (`pscale figures`)."""
 
@@ -328,8 +328,9 @@ def draw(
         plotter = {"mti_by_model": plot_mti_by_model, "rl_vs_sft": plot_rl_vs_sft, "grow_vs_fixed": plot_grow_vs_fixed}
         plotter[figure](read_csv(need(runs, "runs")), output)
     elif figure == "training_rewards":
-        paths = [Path(p) / "log_history.json" if Path(p).is_dir() else Path(p) for p in histories or []]
-        plot_training_curves({f"{p.parent.parent.name}/{p.parent.name}": p for p in paths}, output)
+        histories = histories or {}
+        plot_training_curves({label: p / "log_history.json" if p.is_dir() else p for label, p in histories.items()},
+                             output)
     else:
         raise ValueError(f"unknown figure '{figure}' (one of {', '.join(FIGURES)})")
 

@@ -31,6 +31,16 @@ def select_ids(ids: list[str], train_size: int | None, seed: int) -> list[str]:
     return sorted(random.Random(seed).sample(ids, train_size))
 
 
+def file_language(path: Path) -> str:
+    """The language of a translated file, from its `lang` column (one language per file)."""
+    from pscale.tables import TableError, read_table
+
+    langs = read_table(path, {"lang": "string"}, non_empty=("lang",), what="translated file")["lang"].unique()
+    if langs.len() != 1:
+        raise TableError(f"translated file {path}: expected one language in `lang`, found {sorted(langs)}")
+    return langs[0]
+
+
 def build_parallel_set(
     files: dict[str, Path], x: int, budget: str, train_size: int | None, seed: int
 ) -> pl.DataFrame:

@@ -1,12 +1,13 @@
 # Analysis: tables with paired-bootstrap intervals, the Parallel Scaling Law fit (refitted on
 # every bootstrap replicate), then one job for the paper's figures (each drawn when the config
-# has its runs; see common.smk: FIGURE_OUTPUTS; `pscale figures` draws each output file by its
-# name) and the results summary, the report's first page.
+# has its runs; see common.smk: FIGURE_NAMES, FIGURE_OUTPUTS) and the results summary, the
+# report's first page. What each file is (the model, run and benchmark of a score file, the
+# figure a file gets) is passed as flags, never read from its path.
 
 
 rule tables:
     input:
-        all_scores,
+        scores=all_scores,
     output:
         accuracy=report(
             "results/tables/accuracy.csv",
@@ -18,6 +19,7 @@ rule tables:
         runs=report("results/tables/runs.csv", caption="../report/runs.rst", category="Tables"),
         replicates="results/tables/bootstrap.parquet",
     params:
+        labels=score_labels,
         options=table_options,
         code=CODE["tables"],
     log:
@@ -25,7 +27,7 @@ rule tables:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "pscale tables --scores {input} --accuracy-out {output.accuracy} --mti-out {output.mti}"
+        "pscale tables --scores {input.scores} --labels {params.labels:q} --accuracy-out {output.accuracy} --mti-out {output.mti}"
         " --gains-out {output.gains} --runs-out {output.runs} --replicates-out {output.replicates}"
         " --options {params.options:q} > {log} 2>&1"
 
@@ -60,9 +62,11 @@ rule figures:
         fits="results/fits/scaling_law.json",
         models=trained_models,
     output:
-        **FIGURE_OUTPUTS,
+        figures=FIGURE_OUTPUTS,
         summary=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
     params:
+        names=" ".join(FIGURE_NAMES),
+        history_labels=trained_model_labels,
         languages=",".join(LANGUAGES),
         code=CODE["figures"],
     log:
@@ -71,4 +75,5 @@ rule figures:
         "../../envs/analysis.yaml"
     shell:
         "pscale figures --accuracy {input.accuracy} --gains {input.gains} --runs {input.runs} --fits {input.fits}"
-        " --histories {input.models} --languages {params.languages} --output {output} > {log} 2>&1"
+        " --histories {input.models} --history-labels {params.history_labels} --languages {params.languages}"
+        " --names {params.names} --output {output.figures} --summary {output.summary} > {log} 2>&1"

@@ -69,11 +69,10 @@ FIGURE_CATEGORIES = {
     "off_target": "Per language", "mti_by_model": "Comparisons", "rl_vs_sft": "Comparisons",
     "grow_vs_fixed": "Comparisons", "training_rewards": "Training",
 }
-FIGURE_OUTPUTS = {
-    name: report(f"results/figures/{name}.png", caption=f"../report/{name}.rst", category=FIGURE_CATEGORIES[name])
-    for name in FIGURE_NAMES
-}
 FIGURES = expand("results/figures/{name}.png", name=FIGURE_NAMES)
+#: The figure files of the `figures` rule, in FIGURE_NAMES' order (`pscale figures --names`).
+FIGURE_OUTPUTS = [report(path, caption=f"../report/{name}.rst", category=FIGURE_CATEGORIES[name])
+                  for name, path in zip(FIGURE_NAMES, FIGURES)]
 SUMMARY = "results/summary.rst"
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
@@ -265,6 +264,11 @@ def sft_options(wildcards):
     return as_json({"sft": _seeded(config["training"]["sft"], wildcards)})
 
 
+def training_options(wildcards):
+    """The options of the job's training method (`train_grpo`, `train_sft`)."""
+    return {"grpo": grpo_options, "sft": sft_options}[wildcards.method](wildcards)
+
+
 def hub_options(wildcards):
     return as_json(config["data"]["hub"][wildcards.dataset])
 
@@ -288,10 +292,26 @@ GROUP_BENCHMARKS = config["evaluation"]["group_benchmarks"]
 
 
 def all_benchmark_files(wildcards):
+    """Every benchmark's translated files, benchmark by benchmark (`pscale generate --benchmark-files`
+    splits them into one group per --output, in this order)."""
     return [path for benchmark in BENCHMARKS for path in translated(benchmark)]
 
 
-BENCHMARK_DIRS = " ".join(f"results/data/translated/{benchmark}" for benchmark in BENCHMARKS)
+def reference_corpus(wildcards):
+    """The parallel corpus the `reference` translation backend reads (none for `openai`)."""
+    translation = config["translation"]
+    if translation["backend"] != "reference":
+        return []
+    return translation["reference_corpus"].format(dataset=wildcards.dataset)
+
+
+def reference_corpus_arg(wildcards, input):
+    return f"--reference-corpus {shlex.quote(input.reference)}" if input.reference else ""
+
+
+def train_work_dir(wildcards):
+    """A training job's checkpoints: outside its output folder, so a failed job resumes from them."""
+    return f"results/work/{wildcards.model}/{run_id(wildcards.method, wildcards.budget, wildcards.x, wildcards.seed)}"
 
 
 # Runs whose training sets are identical are trained and evaluated once: X = 1 is English only
@@ -348,15 +368,32 @@ def fit_options(wildcards):
     return as_json({**{key: config["analysis"][key] for key in FIT_KEYS}, "models": MODELS})
 
 
+#: Every score file the tables read, with what it scores: (model, run, benchmark, path).
+SCORE_FILES = [
+    (model, run, benchmark, f"results/eval/scores/{model}/{run}/{benchmark}.parquet")
+    for model in MODELS
+    for run in runs_of(model)
+    for benchmark in BENCHMARKS
+]
+
+
 def all_scores(wildcards):
-    return [
-        f"results/eval/scores/{model}/{run}/{benchmark}.parquet"
-        for model in MODELS
-        for run in runs_of(model)
-        for benchmark in BENCHMARKS
-    ]
+    return [path for *_, path in SCORE_FILES]
+
+
+def score_labels(wildcards):
+    """`pscale tables --labels`: [model, run, benchmark] of each score file, in all_scores' order."""
+    return as_json([[model, run, benchmark] for model, run, benchmark, _ in SCORE_FILES])
+
+
+#: Every model trained (a shared run's model once, under the run that trained it): (model, run).
+TRAINED_MODELS = [(model, run) for model in MODELS for run in TRAINED_RUNS if run not in SHARED_RUNS]
 
 
 def trained_models(wildcards):
-    """Every model trained (a shared run's model once, under the run that trained it)."""
-    return expand("results/models/{model}/{run}", model=MODELS, run=[r for r in TRAINED_RUNS if r not in SHARED_RUNS])
+    return [f"results/models/{model}/{run}" for model, run in TRAINED_MODELS]
+
+
+def trained_model_labels(wildcards):
+    """`pscale figures --history-labels`: <model>/<run> of each trained model, in trained_models' order."""
+    return " ".join(shlex.quote(f"{model}/{run}") for model, run in TRAINED_MODELS)

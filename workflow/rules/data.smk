@@ -7,6 +7,7 @@ if config["data"]["source"] == "demo":
             source=expand("results/data/source/{dataset}.parquet", dataset=DEMO_DATASETS),
             reference=expand("results/data/reference/{dataset}.parquet", dataset=DEMO_DATASETS),
         params:
+            datasets=" ".join(DEMO_DATASETS),
             n_train=config["data"]["demo"]["n_train"],
             n_test=config["data"]["demo"]["n_test"],
             seed=config["data"]["seed"],
@@ -16,7 +17,7 @@ if config["data"]["source"] == "demo":
         conda:
             "../../envs/data.yaml"
         shell:
-            "pscale demo-data --source-dir results/data/source --reference-dir results/data/reference"
+            "pscale demo-data --datasets {params.datasets} --source {output.source} --reference {output.reference}"
             " --n-train {params.n_train} --n-test {params.n_test} --seed {params.seed} > {log} 2>&1"
 
 else:

@@ -19,8 +19,6 @@ if GROUP_BENCHMARKS:
             revision=model_revision_arg,
             style=eval_prompt_style,
             options=evaluation_options,
-            languages=",".join(LANGUAGES),
-            benchmark_dirs=BENCHMARK_DIRS,
             code=CODE["generate"],
         threads: res("generate", "threads")
         resources:
@@ -33,8 +31,8 @@ if GROUP_BENCHMARKS:
             "../../envs/generate.yaml"
         shell:
             "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
-            " --benchmark-dir {params.benchmark_dirs} --prompts {input.prompts}"
-            " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
+            " --benchmark-files {input.benchmarks} --prompts {input.prompts}"
+            " {params.style} --output {output} --options {params.options:q}"
             " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 else:
@@ -52,7 +50,6 @@ else:
             revision=model_revision_arg,
             style=eval_prompt_style,
             options=evaluation_options,
-            languages=",".join(LANGUAGES),
             code=CODE["generate"],
         threads: res("generate", "threads")
         resources:
@@ -65,8 +62,8 @@ else:
             "../../envs/generate.yaml"
         shell:
             "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
-            " --benchmark-dir results/data/translated/{wildcards.benchmark} --prompts {input.prompts}"
-            " --languages {params.languages} {params.style} --output {output} --options {params.options:q}"
+            " --benchmark-files {input.benchmark} --prompts {input.prompts}"
+            " {params.style} --output {output} --options {params.options:q}"
             " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 rule score:

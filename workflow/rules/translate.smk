@@ -30,6 +30,7 @@ TRANSLATION_PROMPT_VERSION = (
 rule translate:
     input:
         source="results/data/source/{dataset}.parquet",
+        reference=reference_corpus,
     output:
         translated=expand(
             "results/data/translated/{{dataset}}/{lang}.parquet",
@@ -42,13 +43,14 @@ rule translate:
         prompt_version=TRANSLATION_PROMPT_VERSION,
         code=CODE["translate"],
         languages=",".join(LANGUAGES),
+        reference=reference_corpus_arg,
     log:
         "results/logs/translate/{dataset}.log",
     localrule: True
     conda:
         "../../envs/translate.yaml"
     shell:
-        "pscale translate --source {input.source} --dataset {wildcards.dataset}"
-        " --out-dir results/data/translated/{wildcards.dataset} --languages {params.languages}"
+        "pscale translate --source {input.source} {params.reference} --dataset {wildcards.dataset}"
+        " --languages {params.languages} --output {output.translated}"
         " --qc-out {output.qc} --usage-out {output.usage}"
         " --options {params.options:q} > {log} 2>&1"
