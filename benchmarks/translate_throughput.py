@@ -35,9 +35,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_openai_server import FakeOpenAIServer  # noqa: E402
 
-from pscale.translate import translate_dataset  # noqa: E402
 from pscale.translate.options import merge_options  # noqa: E402
-from pscale.translate.prompts import load_prompt  # noqa: E402
+from pscale.translate.stage import translate_dataset  # noqa: E402
+from pscale.translate.translator_prompt import load_prompt  # noqa: E402
 
 KEY = "sk-benchmark"
 LANGS = ["es", "fr", "de", "ru", "zh", "ja", "th", "sw", "bn", "te"]

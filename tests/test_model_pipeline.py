@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from pscale.data.demo import make_demo_corpus
-from pscale.generate import GENERATION_COLUMNS, SamplingOptions, generate_benchmark
+from pscale.generate import GENERATION_COLUMNS, generate_benchmark
+from pscale.generation.base import SamplingOptions
 from pscale.languages import STUDY_LANGUAGES
 from pscale.model_init import build_model, init_model, train_tokenizer
 from pscale.score import SCORE_COLUMNS, score_generations

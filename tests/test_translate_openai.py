@@ -26,10 +26,11 @@ import pytest
 from fake_openai_server import FakeOpenAIServer, Fault
 
 from pscale.config import validate_config
-from pscale.translate import QC_SCHEMA, TRANSLATED_COLUMNS, translate_dataset
 from pscale.translate.cache import TranslationCache
 from pscale.translate.limiter import RateLimiter
 from pscale.translate.options import RUNTIME_KEYS, merge_options, split_options
+from pscale.translate.schema import QC_SCHEMA, TRANSLATED_COLUMNS
+from pscale.translate.stage import translate_dataset
 from pscale.translate.validate import ValidationSettings, check_translation, needs_translation, numbers_of
 
 REPO = Path(__file__).resolve().parents[1]

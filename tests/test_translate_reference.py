@@ -6,7 +6,9 @@ import polars as pl
 import pytest
 
 from pscale.data.demo import make_demo_corpus
-from pscale.translate import TRANSLATED_COLUMNS, translate_dataset
+from pscale.translate.options import merge_options
+from pscale.translate.schema import TRANSLATED_COLUMNS
+from pscale.translate.stage import translate_dataset
 
 LANGS = ["en", "es", "ja", "te"]
 
@@ -24,7 +26,7 @@ def corpus(tmp_path: Path) -> tuple[Path, Path, pl.DataFrame]:
 
 def _run(source: Path, reference: Path, out: Path, langs: list[str] = LANGS) -> dict[str, Path]:
     outputs = {lang: out / f"{lang}.parquet" for lang in langs}
-    options = {"backend": "reference", "reference_corpus": str(reference.parent / "{dataset}.parquet")}
+    options = merge_options({"backend": "reference", "reference_corpus": str(reference.parent / "{dataset}.parquet")})
     translate_dataset(source, outputs, "reference", options, "demo_test")
     return outputs
 

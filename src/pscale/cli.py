@@ -105,16 +105,14 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
 
 def cmd_translate(args: argparse.Namespace) -> None:
     """Content options (--options / --config) + runtime options (--runtime-options), merged and validated."""
-    from pscale.translate import translate_dataset
     from pscale.translate.options import merge_options
+    from pscale.translate.stage import print_estimate, translate_dataset
 
     runtime = args.runtime_options or os.environ.get("PSCALE_TRANSLATION_RUNTIME")
     options = merge_options(_options(args, lambda c: c["translation"]), _json(runtime) if runtime else None)
     if args.reference_corpus:
         options["reference_corpus"] = args.reference_corpus
     if args.estimate:
-        from pscale.translate.openai_backend import print_estimate
-
         print_estimate(Path(args.source), _languages(args), options, dataset=args.dataset)
         return
     languages = _languages(args)
@@ -183,7 +181,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from pscale.generate import SamplingOptions, generate_benchmarks
+    from pscale.generate import generate_benchmarks
+    from pscale.generation.base import SamplingOptions
     from pscale.runtime import require_gpus
 
     require_gpus(args.gpus, "this generation job")

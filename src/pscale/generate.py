@@ -1,22 +1,22 @@
 """Generation for evaluation: one model load, every language of a benchmark in one pass.
 
 Loading a 7B model costs minutes, so a job loads it once and generates for all languages
-and all samples. Backends share one interface (`GenerationBackend.generate`): the
-transformers backend runs anywhere (the demo's CPU path); the vLLM backend is the GPU path.
+and all samples. The engines (pscale.generation) share one interface
+(`GenerationBackend.generate`): transformers runs anywhere (the demo's CPU path); vLLM is the
+GPU path.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
-from tqdm.auto import tqdm
 
-from pscale.prompts import Prompt, PromptSet, PromptStyle
-from pscale.runtime import has_cuda, set_threads
+from pscale.generation.base import GenerationBackend, SamplingOptions
+from pscale.prompts import PromptSet, PromptStyle
+from pscale.runtime import set_threads
 
 log = logging.getLogger(__name__)
 
@@ -25,105 +25,23 @@ log = logging.getLogger(__name__)
 GENERATION_COLUMNS = ("id", "lang", "sample", "answer", "n_choices", "prompt", "response")
 
 
-@dataclass(frozen=True)
-class SamplingOptions:
-    """The sampling settings of `evaluation` in the config, fixed per evaluation job."""
-
-    n_samples: int
-    temperature: float
-    top_p: float
-    max_new_tokens: int
-    seed: int
-    batch_size: int = 64
-
-    @classmethod
-    def from_config(cls, evaluation: dict[str, Any]) -> SamplingOptions:
-        return cls(
-            n_samples=evaluation["n_samples"],
-            temperature=evaluation["temperature"],
-            top_p=evaluation["top_p"],
-            max_new_tokens=evaluation["max_new_tokens"],
-            seed=evaluation["seed"],
-            batch_size=evaluation.get("batch_size", 64),
-        )
-
-
-class GenerationBackend(Protocol):
-    """Turns chat prompts into `n_samples` responses each."""
-
-    def generate(self, prompts: list[Prompt], options: SamplingOptions) -> list[list[str]]: ...
-
-
-class TransformersBackend:
-    """Batched `model.generate` with left padding; CPU or a single GPU."""
-
-    def __init__(self, model_path: str, revision: str | None = None) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path, revision=revision)
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = torch.bfloat16 if has_cuda() else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, revision=revision, dtype=dtype)
-        self.model.to("cuda" if has_cuda() else "cpu").eval()
-
-    def generate(self, prompts: list[Prompt], options: SamplingOptions) -> list[list[str]]:
-        import torch
-
-        torch.manual_seed(options.seed)
-        template = self.tokenizer.apply_chat_template
-        texts = [p if isinstance(p, str) else template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-        sampling = options.temperature > 0
-        outputs: list[list[str]] = []
-        for start in tqdm(range(0, len(texts), options.batch_size), desc="generate", unit="batch"):
-            batch = self.tokenizer(
-                texts[start : start + options.batch_size],
-                return_tensors="pt",
-                padding=True,
-                add_special_tokens=False,
-            ).to(self.model.device)
-            with torch.inference_mode():
-                generated = self.model.generate(
-                    **batch,
-                    do_sample=sampling,
-                    temperature=options.temperature if sampling else None,
-                    top_p=options.top_p if sampling else None,
-                    top_k=None,
-                    max_new_tokens=options.max_new_tokens,
-                    num_return_sequences=options.n_samples,
-                    pad_token_id=self.tokenizer.pad_token_id,
-                )
-            new_tokens = generated[:, batch["input_ids"].shape[1] :]
-            decoded = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            for i in range(0, len(decoded), options.n_samples):
-                outputs.append([d.strip() for d in decoded[i : i + options.n_samples]])
-        return outputs
-
-
-def make_backend(
-    name: str, model_path: str, revision: str | None = None, engine_options: dict[str, Any] | None = None
-) -> GenerationBackend:
-    if name == "transformers":
-        return TransformersBackend(model_path, revision)
-    if name == "vllm":
-        from pscale.vllm_backend import VLLMBackend
-
-        return VLLMBackend(model_path, revision, **(engine_options or {}))
-    raise ValueError(f"unknown generation backend '{name}' (choose transformers or vllm)")
-
-
 def start_engine(
     model_path: str, options: SamplingOptions, backend: str = "transformers", revision: str | None = None,
     engine_options: dict[str, Any] | None = None,
 ) -> GenerationBackend:
-    """The backend, after the context check (vLLM refuses a too-long context only after loading)."""
+    """The engine `backend` (transformers or vllm), loaded; vLLM after the context check (it refuses a
+    too-long context only after loading)."""
+    if backend == "transformers":
+        from pscale.generation.hf import TransformersBackend
+
+        return TransformersBackend(model_path, revision)
     if backend == "vllm":
+        from pscale.generation.vllm import VLLMBackend
         from pscale.models import check_context
 
         check_context(model_path, engine_options, options.max_new_tokens, revision)
-    return make_backend(backend, model_path, revision, engine_options)
+        return VLLMBackend(model_path, revision, **(engine_options or {}))
+    raise ValueError(f"unknown generation backend '{backend}' (choose transformers or vllm)")
 
 
 def generate_benchmarks(

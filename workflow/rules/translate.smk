@@ -17,7 +17,7 @@
 import os
 
 from pscale.translate.options import split_options
-from pscale.translate.prompts import prompt_version
+from pscale.translate.translator_prompt import prompt_version
 
 os.environ.update(PSCALE_TRANSLATION_RUNTIME=as_json(split_options(config["translation"])[1]))
 TRANSLATION_PROMPT_VERSION = (

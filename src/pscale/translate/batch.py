@@ -19,18 +19,34 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pscale.translate.api import ApiCaller, RetriesExhausted, TranslationError
-from pscale.translate.cache import BatchRequest, TranslationCache
-
-if TYPE_CHECKING:
-    from pscale.translate.openai_backend import Job, OpenAIBackend, Usage
+from pscale.translate.cache import BatchRequest, Completion, TranslationCache
+from pscale.translate.jobs import Job, Usage, completion_from, estimate_tokens
+from pscale.translate.translator_prompt import TranslationPrompt
 
 log = logging.getLogger(__name__)
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
+
+
+class Backend(Protocol):
+    """What the batch rounds use of the backend that runs them (openai_backend.OpenAIBackend)."""
+
+    options: dict[str, Any]
+    dataset: str
+    model: str
+    prompt: TranslationPrompt
+    max_attempts: int
+    cache_path: Path
+
+    def messages(self, job: Job) -> list[dict[str, str]]: ...
+
+    def store(
+        self, job: Job, completion: Completion, cache: TranslationCache, usage: Usage, estimate: tuple[int, int]
+    ) -> None: ...
 
 
 def custom_id(job: Job) -> str:
@@ -39,7 +55,7 @@ def custom_id(job: Job) -> str:
 
 
 async def run_batches(
-    backend: OpenAIBackend,
+    backend: Backend,
     pending: list[Job],
     cache: TranslationCache,
     client: Any,
@@ -72,7 +88,7 @@ async def run_batches(
 
 
 async def _submit(
-    backend: OpenAIBackend, jobs: list[Job], cache: TranslationCache, client: Any, caller: ApiCaller, round_: int
+    backend: Backend, jobs: list[Job], cache: TranslationCache, client: Any, caller: ApiCaller, round_: int
 ) -> None:
     options = backend.options
     requests, lines = [], []
@@ -114,7 +130,7 @@ async def _once(caller: ApiCaller, send: Any, what: str) -> Any:
 
 
 async def _ensure_batch(
-    backend: OpenAIBackend, input_file_id: str, tag: str, cache: TranslationCache, client: Any, caller: ApiCaller
+    backend: Backend, input_file_id: str, tag: str, cache: TranslationCache, client: Any, caller: ApiCaller
 ) -> Any:
     """The batch for `input_file_id`: the existing one if any (a restart or a retried create), else a new one."""
 
@@ -146,7 +162,7 @@ async def _find_batch(client: Any, input_file_id: str) -> Any:
 
 
 async def _finish(
-    backend: OpenAIBackend,
+    backend: Backend,
     record: dict[str, Any],
     cache: TranslationCache,
     client: Any,
@@ -189,7 +205,7 @@ async def _finish(
 
 
 async def _collect(
-    backend: OpenAIBackend,
+    backend: Backend,
     file_id: str,
     requests: dict[str, BatchRequest],
     cache: TranslationCache,
@@ -198,8 +214,6 @@ async def _collect(
     usage: Usage,
     jobs: dict[str, Job],
 ) -> None:
-    from pscale.translate.openai_backend import completion_from, estimate_tokens
-
     async def download() -> Any:
         return await client.files.content(file_id)
 

@@ -20,136 +20,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import sys
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from pscale.config import validate_config
-from pscale.translate import QC_SCHEMA, empty_qc
 from pscale.translate.api import ApiCaller, RetriesExhausted, TranslationError, redacted_logging
+from pscale.translate.batch import run_batches
 from pscale.translate.cache import Completion, TranslationCache, cache_key, text_sha
+from pscale.translate.jobs import Job, Unit, Usage, completion_from, cost_usd, estimate_tokens
 from pscale.translate.limiter import RateLimiter
-from pscale.translate.prompts import TranslationPrompt, load_prompt
-from pscale.translate.validate import ValidationSettings, check_translation, needs_translation, reason_code
+from pscale.translate.schema import QC_SCHEMA, empty_qc
+from pscale.translate.translator_prompt import TranslationPrompt, load_prompt
+from pscale.translate.validate import ValidationSettings, needs_translation, reason_code
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OpenAIBackend", "TranslationError", "estimate_tokens", "print_estimate"]
-
-#: Token-count heuristic (no tokenizer download is possible offline). Per target language:
-#: (characters of a translation per English source character, tokens per character of that
-#: language) for an o200k-style tokenizer; English text is ~4 characters per token. Rough
-#: (+-30%) but conservative; the stage records the *actual* usage the API reports.
-SCRIPT_FACTORS: dict[str, tuple[float, float]] = {
-    "en": (1.0, 0.25),
-    "es": (1.15, 0.27),
-    "fr": (1.2, 0.27),
-    "de": (1.2, 0.28),
-    "ru": (1.1, 0.32),
-    "zh": (0.35, 0.75),
-    "ja": (0.45, 0.8),
-    "th": (1.0, 0.4),
-    "sw": (1.15, 0.33),
-    "bn": (1.0, 0.45),
-    "te": (1.05, 0.5),
-}
-#: Chat-format overhead: tokens per message, and for priming the reply.
-MESSAGE_TOKENS, REPLY_TOKENS = 4, 3
-
-
-def estimate_tokens(messages: list[dict[str, str]], source: str, lang: str) -> tuple[int, int]:
-    """(input, output) tokens of one request, without a tokenizer (see SCRIPT_FACTORS)."""
-    inputs = sum(math.ceil(len(m["content"]) / 4) + MESSAGE_TOKENS for m in messages) + REPLY_TOKENS
-    chars, per_char = SCRIPT_FACTORS.get(lang, (1.2, 0.5))
-    return inputs, math.ceil(len(source) * chars * per_char) + 1
+__all__ = ["OpenAIBackend", "TranslationError"]
 
 
 @dataclass
-class Job:
-    """One distinct (language, source text) and its attempts so far."""
+class Plan:
+    """What a run has to do: every unit and job, the pending ones, and the estimate of their cost."""
 
-    lang: str
-    text: str
-    sha: str
-    key: str
-    history: list[tuple[Completion, str | None]] = field(default_factory=list)
-    error: str | None = None
-    batch_failures: int = 0
-
-    @property
-    def result(self) -> str | None:
-        return next((c.output for c, reason in self.history if reason is None), None)
-
-    @property
-    def reason(self) -> str | None:
-        """Why the last attempt was rejected (None if accepted or never tried)."""
-        return self.history[-1][1] if self.history else None
-
-    def pending(self, max_attempts: int) -> bool:
-        return self.error is None and self.result is None and len(self.history) < max_attempts
-
-    def rejections(self) -> list[tuple[str, str]]:
-        return [(c.output or "", reason) for c, reason in self.history if reason is not None]
-
-    def add(self, completion: Completion, settings: ValidationSettings) -> None:
-        reason = check_translation(self.text, completion.output, self.lang, settings, completion.finish_reason)
-        self.history.append((completion, reason))
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One text field of one item: `question`, `solution`, or option `index` of `choices`."""
-
-    item: str
-    field: str
-    index: int | None
-    text: str | None
-
-
-@dataclass
-class Usage:
-    """What this run sent and what it cost (actual tokens as reported by the API)."""
-
-    mode: str
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    completions: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    estimated_usage: int = 0
-
-    def add(self, completion: Completion, estimate: tuple[int, int]) -> None:
-        self.completions += 1
-        if completion.prompt_tokens is None or completion.completion_tokens is None:
-            self.estimated_usage += 1
-        self.prompt_tokens += completion.prompt_tokens if completion.prompt_tokens is not None else estimate[0]
-        self.completion_tokens += (
-            completion.completion_tokens if completion.completion_tokens is not None else estimate[1]
-        )
-
-
-def cost_usd(prompt_tokens: float, completion_tokens: float, prices: dict[str, float], batch: bool) -> float:
-    factor = prices["batch_discount"] if batch else 1.0
-    return factor * (prompt_tokens * prices["input_per_1m"] + completion_tokens * prices["output_per_1m"]) / 1e6
-
-
-def _filled(options: dict[str, Any]) -> dict[str, Any]:
-    """The `translation.openai` section with defaults filled in (whatever the caller passed)."""
-    return validate_config({"translation": {"backend": "openai", "openai": options}})["translation"]["openai"]
-
+    units: list[Unit]
+    jobs: dict[tuple[str, str], Job]
+    pending: list[Job]
+    estimate: dict[str, Any]
+    lines: list[str]  # the estimate, in words
 
 class OpenAIBackend:
     """Implements the stage's backend interface; after `translate`, `qc` and `usage` describe the run."""
 
     def __init__(self, options: dict[str, Any], dataset: str) -> None:
-        self.options = _filled(options)
+        """`options`: the validated `translation.openai` section (pscale.translate.options.merge_options)."""
+        self.options = options
         self.dataset = dataset
         self.model: str = self.options["model"]
         self.prompt: TranslationPrompt = load_prompt(self.options["prompt_file"])
@@ -228,6 +137,25 @@ class OpenAIBackend:
             f"[sync ${estimate['cost_usd_sync']:.4f}, batch ${estimate['cost_usd_batch']:.4f}]",
         ]
 
+    def plan(self, source: pl.DataFrame, target_langs: list[str], cache: TranslationCache | None) -> Plan:
+        """Every text to translate, what the cache already holds (when given), and the estimate of the rest."""
+        units = self.units(source)
+        jobs = self.jobs(units, target_langs)
+        if cache is not None:
+            self.replay(list(jobs.values()), cache)
+        pending = [job for job in jobs.values() if job.pending(self.max_attempts)]
+        copied = sum(1 for u in units if not needs_translation(u.text)) * len(target_langs)
+        estimate = self.estimate(pending)
+        lines = self.estimate_lines(len(jobs), len(jobs) - len(pending), copied, estimate)
+        return Plan(units, jobs, pending, estimate, lines)
+
+    def dry_run(self, source: pl.DataFrame, target_langs: list[str]) -> Plan:
+        """The plan without sending anything (`pscale translate --estimate`); the cache is read if it exists."""
+        if not self.cache_path.exists():
+            return self.plan(source, target_langs, None)
+        with closing(TranslationCache(self.cache_path)) as cache:
+            return self.plan(source, target_langs, cache)
+
     def api_key(self) -> str:
         name = self.options["api_key_env"]
         key = os.environ.get(name, "").strip()
@@ -240,16 +168,12 @@ class OpenAIBackend:
 
     # ---- the stage ----------------------------------------------------------------------------
     def translate(self, source: pl.DataFrame, target_langs: list[str]) -> dict[str, pl.DataFrame]:
-        units = self.units(source)
         with closing(TranslationCache(self.cache_path)) as cache:
             for lang in target_langs:
                 cache.check_prompt(self.prompt.version, lang, self.prompt.fingerprint(lang), self.prompt.path)
-            jobs = self.jobs(units, target_langs)
-            self.replay(list(jobs.values()), cache)
-            pending = [job for job in jobs.values() if job.pending(self.max_attempts)]
-            copied = sum(1 for u in units if not needs_translation(u.text)) * len(target_langs)
-            estimate = self.estimate(pending)
-            for line in self.estimate_lines(len(jobs), len(jobs) - len(pending), copied, estimate):
+            plan = self.plan(source, target_langs, cache)
+            units, jobs, pending, estimate = plan.units, plan.jobs, plan.pending, plan.estimate
+            for line in plan.lines:
                 log.info("%s", line)
             usage = Usage("batch" if self.batch else "sync")
             try:
@@ -291,8 +215,6 @@ class OpenAIBackend:
         bar = _progress(len(pending), "batch" if self.batch else "sync", options["progress"])
         try:
             if self.batch:
-                from pscale.translate.batch import run_batches
-
                 await run_batches(self, pending, cache, client, caller, usage, bar)
             else:
                 await self._run_sync(pending, cache, client, caller, usage, bar)
@@ -464,23 +386,6 @@ class OpenAIBackend:
         }
 
 
-def completion_from(response: Any, attempt: int, mode: str) -> Completion:
-    """A Completion from a chat.completion object or its JSON (Batch API output line body)."""
-    data = response if isinstance(response, dict) else response.model_dump()
-    choices = data.get("choices") or []
-    if not choices:
-        raise ValueError("response has no choices")
-    usage = data.get("usage") or {}
-    return Completion(
-        attempt,
-        (choices[0].get("message") or {}).get("content"),
-        choices[0].get("finish_reason"),
-        usage.get("prompt_tokens"),
-        usage.get("completion_tokens"),
-        mode,
-    )
-
-
 def _progress(total: int, mode: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
@@ -495,26 +400,3 @@ def _progress(total: int, mode: str, enabled: bool) -> Any:
         file=sys.stderr,
     )
 
-
-def print_estimate(
-    source_path: Path, languages: list[str], options: dict[str, Any], dataset: str | None = None
-) -> dict[str, Any]:
-    """`pscale translate --estimate`: requests, tokens and dollars, without sending anything.
-
-    `options` is the whole `translation` section. Work already in the cache is not counted.
-    """
-    from pscale.translate import read_source
-
-    dataset = dataset or Path(source_path).stem
-    backend = OpenAIBackend(options.get("openai", {}), dataset)
-    targets = [lang for lang in languages if lang != "en"]
-    units = backend.units(read_source(Path(source_path)))
-    jobs = backend.jobs(units, targets)
-    if backend.cache_path.exists():
-        with closing(TranslationCache(backend.cache_path)) as cache:
-            backend.replay(list(jobs.values()), cache)
-    pending = [job for job in jobs.values() if job.pending(backend.max_attempts)]
-    copied = sum(1 for u in units if not needs_translation(u.text)) * len(targets)
-    estimate = backend.estimate(pending)
-    print("\n".join(backend.estimate_lines(len(jobs), len(jobs) - len(pending), copied, estimate)))
-    return estimate

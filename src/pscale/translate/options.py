@@ -54,8 +54,9 @@ def split_options(translation: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     return content, runtime
 
 
-def merge_options(content: dict[str, Any], runtime: dict[str, Any] | None) -> dict[str, Any]:
-    """The full `translation` section from its two parts, validated, defaults filled in."""
+def merge_options(content: dict[str, Any], runtime: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full `translation` section from its two parts, validated, defaults filled in: the one
+    validation of the stage's options (the stage and its backends read them as they are)."""
     merged = copy.deepcopy(content)
     if runtime:
         merged.setdefault("openai", {}).update(copy.deepcopy(runtime))

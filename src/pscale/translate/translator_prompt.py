@@ -1,4 +1,4 @@
-"""Versioned translation prompts (resources/translation/prompts-v*.yaml).
+"""The translating model's prompts: versioned files (resources/translation/prompts-v*.yaml).
 
 The version string is part of every cache key, so the prompt file is the single place that
 decides which cached translations are still valid. A per-language fingerprint of the

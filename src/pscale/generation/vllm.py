@@ -1,4 +1,4 @@
-"""The vLLM generation backend (GPU): offline `LLM.chat` with explicit sampling settings.
+"""The vLLM generation engine (GPU): offline `LLM.chat` with explicit sampling settings.
 
 Kept thin on purpose: everything but the engine call (prompts, output schema, scoring) is
 shared with the transformers backend and tested on CPU. Sampling is set explicitly and
@@ -8,7 +8,7 @@ generation_config.json defaults, so every model is sampled the same way.
 
 from __future__ import annotations
 
-from pscale.generate import SamplingOptions
+from pscale.generation.base import SamplingOptions
 from pscale.prompts import Prompt
 
 
