@@ -31,7 +31,7 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     model="|".join(MODELS),
     run=RUN_PATTERN,
-    budget="grow|fixed",
+    budget=BUDGET_PATTERN,
     x="[0-9]+",
     seed="[0-9]+",
     benchmark="|".join(BENCHMARKS),

@@ -137,10 +137,10 @@ def test_accuracy_table_counts(tmp_path) -> None:
                      ("q1", "ja", True, "ja")])
     table = analyse([("m", "init", "b", init), ("m", "grpo-grow-x2-s0", "b", trained)], ORDER, replicates=100).accuracy
     assert set(table["seed"]) == {POOLED}  # one seed: only the pooled rows
-    row = table.filter((pl.col("subset") == "init") & (pl.col("lang") == "en")).row(0, named=True)
+    row = table.filter((pl.col("run") == "init") & (pl.col("lang") == "en")).row(0, named=True)
     assert row["accuracy"] == pytest.approx(0.5) and row["off_target_rate"] == 0 and row["n"] == 2
     assert row["n_problems"] == 2 and row["ci_low"] <= 0.5 <= row["ci_high"]
-    ja = table.filter((pl.col("subset") == "grpo-grow-x2") & (pl.col("lang") == "ja")).row(0, named=True)
+    ja = table.filter((pl.col("run") == "grpo-grow-x2") & (pl.col("lang") == "ja")).row(0, named=True)
     assert ja["accuracy"] == 1.0 and ja["off_target_rate"] == 0.5 and ja["n_languages"] == 2
     assert ja["lang_share"] == 0.5  # no lang_share column: whole-response label, share 1 or 0
     # a degenerate bootstrap (100%) falls back to Wilson over problems, not a zero-width interval
@@ -269,7 +269,7 @@ def test_seeds_are_resampled() -> None:
     for seed, acc in ((0, 0.3), (1, 0.7)):
         files.append(("m", f"grpo-grow-x1-s{seed}", "b", score_frame({"en": acc, "ja": acc}, difficulty, 1, rng)))
     tables = analyse(files, ORDER, replicates=300)
-    acc = tables.accuracy.filter((pl.col("subset") == "grpo-grow-x1") & (pl.col("lang") == "en"))
+    acc = tables.accuracy.filter((pl.col("run") == "grpo-grow-x1") & (pl.col("lang") == "en"))
     assert set(acc["seed"]) == {POOLED, "0", "1"}  # per seed and pooled
     pooled = acc.filter(pl.col("seed") == POOLED).row(0, named=True)
     assert pooled["accuracy"] == pytest.approx(0.5, abs=0.03)

@@ -66,6 +66,17 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, caplog: pytest.LogCapture
     assert "scoring.min_letters" in caplog.text and "Traceback" not in caplog.text
 
 
+def test_only_user_errors_are_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Bad input is a UserError (one line); any other exception is a bug and keeps its traceback."""
+    args = ["score", "--generations", "x.parquet", "--output", str(tmp_path / "o.parquet"), "--languages", "en"]
+    assert main([*args, "--options", "{not json"]) == 1 and "not JSON" in caplog.text
+    assert main([*args, "--options", f"@{tmp_path / 'missing.json'}"]) == 1
+    assert "Traceback" not in caplog.text
+    with pytest.raises(KeyError):  # options without a key the stage reads: what a bug in a rule would pass
+        main(["tables", "--scores", "s.parquet", "--labels", '[["m", "init", "b"]]', "--options", "{}",
+              *(f"--{t}-out=x" for t in ("accuracy", "mti", "gains", "runs", "replicates"))])
+
+
 def test_parallel_set_names_missing_language(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     en = tmp_path / "en.parquet"
     frame = pl.DataFrame({"id": ["a"], "lang": ["en"], "question": ["q"], "answer": ["1"], "solution": [None]})

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from pscale.data.demo import make_demo_corpus
+from pscale.errors import UserError
 from pscale.translate.options import merge_options
 from pscale.translate.schema import TRANSLATED_COLUMNS
 from pscale.translate.stage import translate_dataset
@@ -68,5 +69,5 @@ def test_english_passthrough_is_rejected(corpus, tmp_path: Path) -> None:
 
 def test_missing_corpus_names_config_key(corpus, tmp_path: Path) -> None:
     source, _, _ = corpus
-    with pytest.raises(FileNotFoundError, match=r"translation\.reference_corpus"):
+    with pytest.raises(UserError, match=r"translation\.reference_corpus"):
         _run(source, tmp_path / "nowhere" / "x.parquet", tmp_path / "out")

@@ -55,16 +55,16 @@ def workdir(tmp_path_factory, repo: Path) -> Path:
 def test_outputs_follow_the_contract(workdir: Path) -> None:
     accuracy = pl.read_csv(workdir / "results/tables/accuracy.csv")
     assert accuracy.columns == [
-        "model", "subset", "method", "budget", "n_languages", "seed", "benchmark", "lang", "accuracy", "ci_low",
+        "model", "run", "method", "budget", "n_languages", "seed", "benchmark", "lang", "accuracy", "ci_low",
         "ci_high", "off_target_rate", "lang_share", "n", "n_problems",
     ]
     assert (accuracy["seed"].cast(pl.String) == "all").all()  # one seed: the pooled rows only
     assert ((accuracy["ci_low"] <= accuracy["accuracy"]) & (accuracy["accuracy"] <= accuracy["ci_high"])).all()
-    assert set(accuracy["subset"]) == {"init", "grpo-grow-x1", "grpo-grow-x2", "grpo-grow-x3"}
+    assert set(accuracy["run"]) == {"init", "grpo-grow-x1", "grpo-grow-x2", "grpo-grow-x3"}
     assert set(accuracy["lang"]) == {"en", "es", "de", "ja"}
     assert (accuracy["n"] == 4 * 2).all()
     mti = pl.read_csv(workdir / "results/tables/mti.csv")
-    assert {"model", "subset", "seed", "benchmark", "mti", "mti_ci_low", "mti_ci_high"} <= set(mti.columns)
+    assert {"model", "run", "seed", "benchmark", "mti", "mti_ci_low", "mti_ci_high"} <= set(mti.columns)
     for table in ("gains", "runs"):
         assert pl.read_csv(workdir / f"results/tables/{table}.csv").height > 0
     fits = json.loads((workdir / "results/fits/scaling_law.json").read_text())

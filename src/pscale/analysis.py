@@ -58,9 +58,13 @@ _MIN_SEEN_GAIN = 1e-9
 _ZERO = 1e-12
 #: Runs of off-the-shelf reasoning models (config `observational`), e.g. obs-r1-distill.
 OBSERVATIONAL_PREFIX = "obs-"
-_RUN = re.compile(r"^(?P<method>[a-z]+)-(?P<budget>grow|fixed)-x(?P<x>\d+)(?:-s(?P<seed>\d+))?$")
+_METHOD, BUDGET_PATTERN, _OBSERVED_NAME = "[a-z]+", "grow|fixed", "[a-z0-9._-]+"
+_RUN = re.compile(rf"^(?P<method>{_METHOD})-(?P<budget>{BUDGET_PATTERN})-x(?P<x>[0-9]+)(?:-s(?P<seed>[0-9]+))?$")
+#: Every evaluated run's name, as a regular expression without groups (the workflow's `run`
+#: wildcard): init, <method>-<budget>-x<X>-s<seed> (run_id), obs-<name>.
+RUN_PATTERN = rf"{INIT_RUN}|{_METHOD}-(?:{BUDGET_PATTERN})-x[0-9]+-s[0-9]+|{OBSERVATIONAL_PREFIX}{_OBSERVED_NAME}"
 
-_KEYS = ("model", "subset", "method", "budget", "n_languages", "seed")
+_KEYS = ("model", "run", "method", "budget", "n_languages", "seed")
 ACCURACY_COLUMNS = (
     *_KEYS, "benchmark", "lang", "accuracy", "ci_low", "ci_high", "off_target_rate", "lang_share", "n", "n_problems",
 )
@@ -91,12 +95,13 @@ def parse_run(run: str) -> tuple[str, str, int]:
         return "observational", "none", 1
     match = _RUN.match(run)
     if match is None:
-        raise ValueError(f"not a run name: '{run}' (expected init or <method>-<budget>-x<X>[-s<seed>])")
+        raise UserError(f"not a run name: '{run}' (expected init or <method>-<budget>-x<X>[-s<seed>])")
     return match["method"], match["budget"], int(match["x"])
 
 
 def split_seed(run: str) -> tuple[str, int | None]:
-    """(subset, seed): grpo-grow-x3-s1 -> ("grpo-grow-x3", 1); init and observational runs have no seed."""
+    """(run without its seed, seed): grpo-grow-x3-s1 -> ("grpo-grow-x3", 1); init and observational runs
+    have no seed."""
     match = _RUN.match(run)
     if match is None or match["seed"] is None:
         return run, None
@@ -142,7 +147,7 @@ def mti(
     definition. With arrays, the zero-baseline rule applies per replicate.
     """
     if zero_baseline not in ("skip", "floor"):
-        raise ValueError(f"unknown zero_baseline rule '{zero_baseline}' (skip or floor)")
+        raise UserError(f"unknown zero_baseline rule '{zero_baseline}' (skip or floor)")
     langs = list(after)
     acc_before = np.stack([np.asarray(before[lang], dtype=float) for lang in langs], axis=-1)
     acc_after = np.stack([np.asarray(after[lang], dtype=float) for lang in langs], axis=-1)
@@ -302,13 +307,13 @@ class Tables:
     mti: pl.DataFrame
     gains: pl.DataFrame
     runs: pl.DataFrame
-    #: (model, subset, seed) -> quantity -> (replicates,) array, for the rows of `runs`.
+    #: (model, run, seed) -> quantity -> (replicates,) array, for the rows of `runs`.
     replicates: dict[tuple[str, str, str], dict[str, np.ndarray]]
 
 
 @dataclass
 class _Run:
-    """Accuracy point estimates and replicates of one (model, subset, seed) on one benchmark."""
+    """Accuracy point estimates and replicates of one (model, run, seed) on one benchmark."""
 
     point: np.ndarray  # (L,)
     reps: np.ndarray  # (B, L)
@@ -370,11 +375,11 @@ def analyse(
     by_key: dict[tuple[str, str, str], dict[int | None, pl.DataFrame]] = {}
     ids: dict[str, set[str]] = {}
     langs_seen: set[str] = set()
-    for model, run, benchmark, path in score_files:
-        subset, seed = split_seed(run)
-        parse_run(subset)  # a clear error for a folder that is not a run
+    for model, scored_run, benchmark, path in score_files:
+        run, seed = split_seed(scored_run)
+        parse_run(run)  # a clear error for a label that is not a run
         grouped = read_scores(path if isinstance(path, pl.DataFrame) else Path(path), on_target_share)
-        by_key.setdefault((model, subset, benchmark), {})[seed] = grouped
+        by_key.setdefault((model, run, benchmark), {})[seed] = grouped
         ids.setdefault(benchmark, set()).update(grouped["id"].to_list())
         langs_seen.update(grouped["lang"].to_list())
     langs = sorted(langs_seen, key=lambda lang: (lang != "en", lang))
@@ -382,49 +387,49 @@ def analyse(
     id_index = {b: {i: k for k, i in enumerate(sorted(s))} for b, s in ids.items()}
     weights = {b: problem_weights(len(idx), replicates, bootstrap_seed, b) for b, idx in id_index.items()}
 
-    stats: dict[tuple[str, str, str, str], _Run] = {}  # (model, subset, seed, benchmark)
-    for (model, subset, benchmark), per_seed in by_key.items():
+    stats: dict[tuple[str, str, str, str], _Run] = {}  # (model, run, seed, benchmark)
+    for (model, run, benchmark), per_seed in by_key.items():
         seeds = sorted(per_seed, key=lambda s: -1 if s is None else s)
         mats = [_matrix(per_seed[s], id_index[benchmark], lang_index) for s in seeds]
         draws = seed_draws(len(mats), replicates, bootstrap_seed) if len(mats) > 1 else None
-        stats[(model, subset, POOLED, benchmark)] = _run_stats(mats, weights[benchmark], draws)
+        stats[(model, run, POOLED, benchmark)] = _run_stats(mats, weights[benchmark], draws)
         if len(mats) > 1:
             for s, m in zip(seeds, mats, strict=True):
-                stats[(model, subset, str(s), benchmark)] = _run_stats([m], weights[benchmark], None)
+                stats[(model, run, str(s), benchmark)] = _run_stats([m], weights[benchmark], None)
 
     acc_rows: list[dict[str, Any]] = []
     mti_rows: list[dict[str, Any]] = []
     gain_rows: list[dict[str, Any]] = []
     per_run: dict[tuple[str, str, str], dict[str, list[Any]]] = {}
-    for (model, subset, seed, benchmark), run in stats.items():
-        method, budget, x = parse_run(subset)
-        keys = {"model": model, "subset": subset, "method": method, "budget": budget, "n_languages": x, "seed": seed}
-        low, high = _accuracy_ci(run, confidence)
+    for (model, run, seed, benchmark), stat in stats.items():
+        method, budget, x = parse_run(run)
+        keys = {"model": model, "run": run, "method": method, "budget": budget, "n_languages": x, "seed": seed}
+        low, high = _accuracy_ci(stat, confidence)
         for j, lang in enumerate(langs):
-            if run.n[j] == 0:
+            if stat.n[j] == 0:
                 continue
             acc_rows.append({
-                **keys, "benchmark": benchmark, "lang": lang, "accuracy": run.point[j], "ci_low": low[j],
-                "ci_high": high[j], "off_target_rate": run.off_target[j], "lang_share": run.lang_share[j],
-                "n": int(run.n[j]), "n_problems": int(run.n_problems[j]),
+                **keys, "benchmark": benchmark, "lang": lang, "accuracy": stat.point[j], "ci_low": low[j],
+                "ci_high": high[j], "off_target_rate": stat.off_target[j], "lang_share": stat.lang_share[j],
+                "n": int(stat.n[j]), "n_problems": int(stat.n_problems[j]),
             })
-        present = run.n > 0
-        summary = per_run.setdefault((model, subset, seed), {q: [] for q in REPLICATED} | {"keys": [keys]})
-        summary["accuracy"].append((float(np.nanmean(run.point[present])), np.nanmean(run.reps[:, present], axis=1)))
-        if subset == INIT_RUN:
+        present = stat.n > 0
+        summary = per_run.setdefault((model, run, seed), {q: [] for q in REPLICATED} | {"keys": [keys]})
+        summary["accuracy"].append((float(np.nanmean(stat.point[present])), np.nanmean(stat.reps[:, present], axis=1)))
+        if run == INIT_RUN:
             continue
         init = stats.get((model, INIT_RUN, POOLED, benchmark))
         if init is None:
-            raise ValueError(f"no scores of the initial model '{model}' on '{benchmark}' (needed for {subset})")
+            raise UserError(f"no scores of the initial model '{model}' on '{benchmark}' (needed for {run})")
         use = [j for j, lang in enumerate(langs) if present[j] and init.n[j] > 0]
         train = set(subset_languages(x, parallel_order))
-        point = mti({langs[j]: init.point[j] for j in use}, {langs[j]: run.point[j] for j in use},
+        point = mti({langs[j]: init.point[j] for j in use}, {langs[j]: stat.point[j] for j in use},
                     train, zero_baseline, min_baseline)
-        reps = mti({langs[j]: init.reps[:, j] for j in use}, {langs[j]: run.reps[:, j] for j in use},
+        reps = mti({langs[j]: init.reps[:, j] for j in use}, {langs[j]: stat.reps[:, j] for j in use},
                    train, zero_baseline, min_baseline)
         if point.skipped and seed == POOLED:
             log.warning("MTI %s/%s/%s: skipped %s (initial accuracy below %s)",
-                        model, subset, benchmark, point.skipped, min_baseline)
+                        model, run, benchmark, point.skipped, min_baseline)
         mti_low, mti_high = percentile_ci(reps.mti[:, None], confidence)[:, 0] if replicates else (math.nan,) * 2
         mti_rows.append({
             **keys, "benchmark": benchmark, "mti": point.mti, "mti_ci_low": mti_low, "mti_ci_high": mti_high,
@@ -433,8 +438,8 @@ def analyse(
         })
         summary["mti"].append((point.mti, reps.mti))
         # Absolute gains in accuracy (fractions) with paired intervals, per language and pooled.
-        gain_point = run.point - init.point
-        gain_reps = run.reps - init.reps
+        gain_point = stat.point - init.point
+        gain_reps = stat.reps - init.reps
         seen = np.array([j in use and langs[j] in train for j in range(len(langs))])
         unseen = np.array([j in use and langs[j] not in train for j in range(len(langs))])
         columns = [(langs[j], gain_point[j], gain_reps[:, j]) for j in use]
@@ -449,7 +454,7 @@ def analyse(
                               "gain_ci_low": lo, "gain_ci_high": hi})
 
     run_rows, run_reps = _run_summaries(per_run, replicates, confidence)
-    order = ("model", "n_languages", "subset", "seed")
+    order = ("model", "n_languages", "run", "seed")
     return Tables(
         accuracy=_frame(acc_rows, ACCURACY_COLUMNS).sort(*order, "benchmark", "lang"),
         mti=_frame(mti_rows, MTI_COLUMNS).sort(*order, "benchmark"),
@@ -460,7 +465,7 @@ def analyse(
 
 
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pl.DataFrame:
-    schema = {c: (pl.String if c in ("model", "subset", "method", "budget", "seed", "benchmark", "lang",
+    schema = {c: (pl.String if c in ("model", "run", "method", "budget", "seed", "benchmark", "lang",
                                      "skipped_languages")
                   else pl.Int64 if c in ("n_languages", "n", "n_problems") else pl.Float64) for c in columns}
     return pl.DataFrame(rows, schema=schema, strict=False).select(columns) if rows else pl.DataFrame(schema=schema)
@@ -495,11 +500,11 @@ def write_replicates(replicates: dict[tuple[str, str, str], dict[str, np.ndarray
     from pscale.tables import write_parquet
 
     rows = [
-        {"model": m, "subset": s, "seed": seed, "quantity": q, "replicates": values.astype(float).tolist()}
-        for (m, s, seed), quantities in replicates.items()
+        {"model": m, "run": r, "seed": seed, "quantity": q, "replicates": values.astype(float).tolist()}
+        for (m, r, seed), quantities in replicates.items()
         for q, values in quantities.items()
     ]
-    schema = {"model": pl.String, "subset": pl.String, "seed": pl.String, "quantity": pl.String,
+    schema = {"model": pl.String, "run": pl.String, "seed": pl.String, "quantity": pl.String,
               "replicates": pl.List(pl.Float64)}
     write_parquet(pl.DataFrame(rows, schema=schema), path)
 
@@ -507,7 +512,7 @@ def write_replicates(replicates: dict[tuple[str, str, str], dict[str, np.ndarray
 def read_replicates(path: Path) -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
     out: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
     for r in pl.read_parquet(path).iter_rows(named=True):
-        out.setdefault((r["model"], r["subset"], r["seed"]), {})[r["quantity"]] = np.array(
+        out.setdefault((r["model"], r["run"], r["seed"]), {})[r["quantity"]] = np.array(
             r["replicates"], dtype=float)
     return out
 
@@ -713,7 +718,7 @@ def scaling_law(
     replicates = replicates or {}
     groups: list[dict[str, Any]] = []
     trained = runs.filter(
-        (pl.col("seed") == POOLED) & (pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational")
+        (pl.col("seed") == POOLED) & (pl.col("run") != INIT_RUN) & (pl.col("method") != "observational")
     )
     for (model, method, budget), part in trained.group_by("model", "method", "budget", maintain_order=True):
         group: dict[str, Any] = {"model": model, "method": method, "budget": budget}
@@ -723,7 +728,7 @@ def scaling_law(
             for r in part.iter_rows(named=True):
                 x = int(r["n_languages"])
                 points[x] = float(r[name]) if r[name] is not None else math.nan
-                rep = replicates.get((model, r["subset"], POOLED), {}).get(name)
+                rep = replicates.get((model, r["run"], POOLED), {}).get(name)
                 if rep is not None:
                     reps[x] = rep
             try:
@@ -733,7 +738,7 @@ def scaling_law(
                 group[name] = {"error": str(err), "points": {str(x): v for x, v in sorted(points.items())}}
         groups.append(group)
     if not groups:
-        raise ValueError("no trained runs in the runs table: nothing to fit")
+        raise UserError("no trained runs in the runs table: nothing to fit")
     order = list(models or [])
     groups.sort(key=lambda g: (order.index(g["model"]) if g["model"] in order else len(order), g["model"],
                                g["method"] != "grpo", g["method"], g["budget"] != "grow"))

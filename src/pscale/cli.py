@@ -35,9 +35,10 @@ def _config(path: str) -> dict[str, Any]:
 
 def _json(value: str) -> Any:
     """A JSON flag's value: inline JSON, or @path to a JSON file."""
-    if value.startswith("@"):
-        return json.loads(Path(value[1:]).read_text(encoding="utf-8"))
-    return json.loads(value)
+    try:
+        return json.loads(Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value)
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"not JSON or a readable @file.json: {value[:200]!r} ({err})") from None
 
 
 def _options(args: argparse.Namespace, section: Callable[[dict[str, Any]], Any]) -> Any:
@@ -452,15 +453,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         args.func(args)
-    except (UserError, FileNotFoundError, json.JSONDecodeError) as err:
+    except UserError as err:
         # The user's input (config, data file, endpoint): the message names it; the traceback with --verbose.
         log.error("%s", err, exc_info=args.verbose)
         return 1
-    except ValueError as err:
-        # The stages raise ValueError for bad values they were given; numpy/torch may raise it for a bug.
-        log.error("%s%s", err, "" if args.verbose else " (pscale -v ... shows the traceback)", exc_info=args.verbose)
-        return 1
-    # Anything else (KeyError, TypeError, ...) is a bug: Python prints its full traceback.
+    # Anything else (KeyError, ValueError, TypeError, ...) is a bug: Python prints its full traceback.
     return 0
 
 

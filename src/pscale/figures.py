@@ -20,13 +20,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from pscale.analysis import INIT_RUN, POOLED, power_law
+from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, POOLED, parse_run, power_law
+from pscale.errors import UserError
 from pscale.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
-#: Published fits (Yang et al., 2025); the MTI curve is drawn for comparison.
-PAPER_FITS = {"mti": (2.00, 0.29), "accuracy": (56.98, 0.02)}
+#: The published MTI fit, alpha * X^beta (Yang et al., 2025), drawn for comparison.
+PAPER_MTI_FIT = (2.00, 0.29)
 
 
 def read_csv(path: str | Path) -> pl.DataFrame:
@@ -51,13 +52,9 @@ def _yerr(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 
 
 def _run_order(runs: list[str]) -> list[str]:
-    def key(run: str) -> tuple[int, int, str]:
-        if run == INIT_RUN:
-            return (0, 0, run)
-        x = run.rsplit("-x", 1)[-1]
-        return (1, int(x) if x.isdigit() else 99, run)
-
-    return sorted(set(runs), key=key)
+    """The initial model first, trained runs by their number of languages, observational models last."""
+    return sorted(set(runs), key=lambda run: (run != INIT_RUN, run.startswith(OBSERVATIONAL_PREFIX),
+                                              parse_run(run)[2], run))
 
 
 # --------------------------------------------------------------------------------------------
@@ -108,7 +105,7 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
                     ax.text(1.5, (curve["observed_x1"] + y2) / 2 * scale,
                             f"leap {curve['first_parallel_leap'] * scale:+.3g}", color="darkorange", fontsize=8)
         if name == "mti":
-            alpha, beta = PAPER_FITS["mti"]
+            alpha, beta = PAPER_MTI_FIT
             grid = np.linspace(1, 8, 50)
             ax.plot(grid, power_law(grid, alpha, beta), "--", color="gray", label=f"paper {alpha}·X^{beta}")
             if not any(np.isfinite(np.array(list(g["mti"]["points"].values()), dtype=float)).any()
@@ -133,17 +130,17 @@ def _heatmap(
 ) -> None:
     """One panel per model: runs (rows) x languages (columns), averaged over benchmarks."""
     models = frame["model"].unique(maintain_order=True).to_list() or ["(none)"]
-    n_runs = max(frame["subset"].n_unique(), 1)
+    n_runs = max(frame["run"].n_unique(), 1)
     fig, axes = plt.subplots(len(models), 1, figsize=(2.5 + 0.6 * len(languages), (1.2 + 0.4 * n_runs) * len(models)),
                              squeeze=False, constrained_layout=True)
     for ax, model in zip(axes[:, 0], models, strict=True):
         part = frame.filter(pl.col("model") == model)
-        runs = _run_order(part["subset"].to_list())
+        runs = _run_order(part["run"].to_list())
         grid = np.full((len(runs), len(languages)), np.nan)
         marked = np.zeros_like(grid, dtype=bool)
         for r in part.iter_rows(named=True):
             if r["lang"] in languages and r[value] is not None:
-                i, j = runs.index(r["subset"]), languages.index(r["lang"])
+                i, j = runs.index(r["run"]), languages.index(r["lang"])
                 grid[i, j] = scale * r[value]
                 marked[i, j] = bool(marks(r)) if marks else False
         finite = grid[np.isfinite(grid)]
@@ -167,7 +164,7 @@ def _heatmap(
 
 
 def _mean_over_benchmarks(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    return frame.group_by("model", "subset", "lang", maintain_order=True).agg(pl.col(c).mean() for c in columns)
+    return frame.group_by("model", "run", "lang", maintain_order=True).agg(pl.col(c).mean() for c in columns)
 
 
 def plot_accuracy_heatmap(accuracy: pl.DataFrame, languages: list[str], output: Path) -> None:
@@ -188,7 +185,7 @@ def plot_language_gain(gains: pl.DataFrame, languages: list[str], output: Path) 
     part = (
         _pooled(gains)
         .with_columns(((pl.col("gain_ci_low") > 0) | (pl.col("gain_ci_high") < 0)).alias("significant"))
-        .group_by("model", "subset", "lang", maintain_order=True)
+        .group_by("model", "run", "lang", maintain_order=True)
         .agg(pl.col("gain").mean(), pl.col("significant").all())
     )
     columns = [*languages, "seen", "unseen"]
@@ -207,7 +204,7 @@ def _prefer(values: list[str], preferred: str) -> str:
 def _series_plot(runs: pl.DataFrame, by: str, fixed: str, preferred: str, output: Path, title: str) -> None:
     """Accuracy and MTI against X for the first (main) model: one line per value of `by`, the
     other factor (`fixed`) held at `preferred` when present, with 95% CIs."""
-    part = _pooled(runs).filter((pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational"))
+    part = _pooled(runs).filter((pl.col("run") != INIT_RUN) & (pl.col("method") != "observational"))
     model = part["model"][0] if part.height else "(none)"
     part = part.filter(pl.col("model") == model)
     level = _prefer(part[fixed].unique(maintain_order=True).to_list(), preferred) if part.height else ""
@@ -243,7 +240,7 @@ def plot_mti_by_model(runs: pl.DataFrame, output: Path) -> None:
     """MTI per initial model against X (its first method and budget), and every observational model
     against its initial model, with 95% CIs."""
     pooled = _pooled(runs)
-    trained = pooled.filter((pl.col("subset") != INIT_RUN) & (pl.col("method") != "observational"))
+    trained = pooled.filter((pl.col("run") != INIT_RUN) & (pl.col("method") != "observational"))
     observed = pooled.filter(pl.col("method") == "observational")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True,
                              gridspec_kw={"width_ratios": [3, 2]})
@@ -264,7 +261,7 @@ def plot_mti_by_model(runs: pl.DataFrame, output: Path) -> None:
     axes[0].grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     if observed.height:
-        labels = [f"{r['subset'].removeprefix('obs-')}\n(vs {r['model']})" for r in observed.iter_rows(named=True)]
+        labels = [f"{r['run'].removeprefix('obs-')}\n(vs {r['model']})" for r in observed.iter_rows(named=True)]
         ys = observed["mti"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         low = observed["mti_ci_low"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         high = observed["mti_ci_high"].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -310,7 +307,7 @@ def draw(
 
     def need(value: str | None, flag: str) -> str:
         if not value:
-            raise ValueError(f"figure {figure} needs --{flag}")
+            raise UserError(f"figure {figure} needs --{flag}")
         return value
 
     def langs(frame: pl.DataFrame) -> list[str]:
@@ -332,7 +329,7 @@ def draw(
         plot_training_curves({label: p / "log_history.json" if p.is_dir() else p for label, p in histories.items()},
                              output)
     else:
-        raise ValueError(f"unknown figure '{figure}' (one of {', '.join(FIGURES)})")
+        raise UserError(f"unknown figure '{figure}' (one of {', '.join(FIGURES)})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,14 +397,14 @@ def summary_text(runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any]) 
             elif loo.get("error"):
                 lines.append(f"- {label} leave-one-X-out: not possible ({loo['error']}).")
             lines.append("")
-    pooled = _pooled(runs).filter(pl.col("subset") != INIT_RUN)
+    pooled = _pooled(runs).filter(pl.col("run") != INIT_RUN)
     if pooled.height:
         title = "Runs (means over benchmarks; accuracy and gains in points, gains over the initial model)"
         lines += [title, "-" * len(title), "", ".. list-table::", "   :header-rows: 1", ""]
         header = ["model", "run", "accuracy", "gain, training languages", "gain, other languages", "MTI"]
         lines.append("   * - " + "\n     - ".join(header))
         for r in pooled.sort("model", "method", "budget", "n_languages").iter_rows(named=True):
-            cells = [r["model"], r["subset"]]
+            cells = [r["model"], r["run"]]
             for name, scale in (("accuracy", 100), ("gain_seen", 100), ("gain_unseen", 100), ("mti", 1)):
                 ci = [r[f"{name}_ci_low"], r[f"{name}_ci_high"]]
                 cells.append(f"{_num(r[name], scale)} {_ci(ci, scale)}")

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from pscale.errors import UserError
 from pscale.generation.base import GenerationBackend, SamplingOptions
 from pscale.prompts import PromptSet, PromptStyle
 from pscale.runtime import set_threads
@@ -41,7 +42,7 @@ def start_engine(
 
         check_context(model_path, engine_options, options.max_new_tokens, revision)
         return VLLMBackend(model_path, revision, **(engine_options or {}))
-    raise ValueError(f"unknown generation backend '{backend}' (choose transformers or vllm)")
+    raise UserError(f"unknown generation backend '{backend}' (choose transformers or vllm)")
 
 
 def generate_benchmarks(

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import polars as pl
 
+from pscale.errors import UserError
+
 SET_COLUMNS = ("id", "lang", "question", "answer", "solution")
 
 
 def subset_languages(x: int, parallel_order: list[str]) -> list[str]:
     """English plus the first x-1 parallel languages."""
     if not 1 <= x <= len(parallel_order) + 1:
-        raise ValueError(f"subset size {x} needs 1 <= X <= {len(parallel_order) + 1}")
+        raise UserError(f"subset size {x} needs 1 <= X <= {len(parallel_order) + 1}")
     return ["en", *parallel_order[: x - 1]]
 
 
@@ -58,13 +60,13 @@ def build_parallel_set(
         per_lang = max(1, len(pool) // x)
         pool = sorted(random.Random(seed + x).sample(pool, per_lang))
     elif budget != "grow":
-        raise ValueError(f"unknown budget '{budget}' (choose grow or fixed)")
+        raise UserError(f"unknown budget '{budget}' (choose grow or fixed)")
     parts = []
     for lang in langs:
         frame = frames[lang].filter(pl.col("id").is_in(pool))
         missing = sorted(set(pool) - set(frame["id"]))
         if missing:
-            raise ValueError(f"{files[lang]}: {len(missing)} training ids missing, e.g. {missing[:5]}")
+            raise UserError(f"{files[lang]}: {len(missing)} training ids missing, e.g. {missing[:5]}")
         parts.append(frame.select(SET_COLUMNS))
     combined = pl.concat(parts)
     order = list(range(combined.height))

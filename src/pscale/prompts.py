@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from pscale.errors import MissingEntryError
+from pscale.errors import MissingEntryError, UserError
 
 Messages = list[dict[str, str]]
 Prompt = Messages | str
@@ -25,8 +25,7 @@ class PromptSet:
     def __init__(self, spec: dict[str, Any], source: str = "<dict>") -> None:
         for key in ("template", "instruction"):
             if key not in spec:
-                raise ValueError(f"prompt file {source}: missing key '{key}'")
-        self.version = spec.get("version", 1)
+                raise UserError(f"prompt file {source}: missing key '{key}'")
         self.template: str = spec["template"]
         self.instruction: dict[str, str] = spec["instruction"]
         self.force_language: dict[str, str] = spec.get("force_language", {})
@@ -34,6 +33,8 @@ class PromptSet:
 
     @classmethod
     def from_file(cls, path: str | Path) -> PromptSet:
+        if not Path(path).is_file():
+            raise UserError(f"prompt file not found: {path}")
         with open(path, encoding="utf-8") as handle:
             return cls(yaml.safe_load(handle), source=str(path))
 

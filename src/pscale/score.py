@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from pscale.errors import UserError
 from pscale.grading import gold_letter, grade, parse_gold
 from pscale.languages import STUDY_LANGUAGES, dominant_language, language_shares
 
@@ -80,7 +81,7 @@ def check_gold(generations: pl.DataFrame, dataset: str) -> None:
             elif len(parse_gold(answer)) < 2:  # math-verify returns [expression, text]; text alone: unparsed
                 raise ValueError(f"math-verify cannot parse the gold answer {answer!r}")
         except ValueError as error:
-            raise ValueError(f"dataset '{dataset}', item {item_id}: {error}") from None
+            raise UserError(f"dataset '{dataset}', item {item_id}: {error}") from None
 
 
 def score_rows(
@@ -136,6 +137,6 @@ def score_generations(
     frame = read_table(generations, columns, required=columns, what="generations file")
     unknown = set(frame["lang"].unique().to_list()) - set(languages)
     if unknown:
-        raise ValueError(f"{generations}: query languages {sorted(unknown)} are not among {list(languages)}")
+        raise UserError(f"{generations}: query languages {sorted(unknown)} are not among {list(languages)}")
     scored = score_frame(frame, ScoringSettings.from_config(scoring or {}), threads, generations.stem)
     write_parquet(scored, output)  # atomic: a killed run leaves no file that looks complete

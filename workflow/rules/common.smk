@@ -5,7 +5,7 @@ import json
 import re
 import shlex
 
-from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, parse_run, run_id
+from pscale.analysis import BUDGET_PATTERN, INIT_RUN, OBSERVATIONAL_PREFIX, RUN_PATTERN, parse_run, run_id
 from pscale.codeversion import code_versions
 from pscale.config import validate_config
 from pscale.data.demo import DEMO_DATASETS
@@ -40,7 +40,6 @@ TRAINED_RUNS = [
 ]
 # Off-the-shelf reasoning models, evaluated against their initial model (no training).
 OBSERVATIONAL = {f"{OBSERVATIONAL_PREFIX}{o['name']}": o for o in config["observational"]}
-RUN_PATTERN = f"init|[a-z]+-(grow|fixed)-x[0-9]+-s[0-9]+|{OBSERVATIONAL_PREFIX}[a-z0-9._-]+"
 
 
 def _figure_needs():

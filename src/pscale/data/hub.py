@@ -189,7 +189,7 @@ def normalize_with_qc(
     frame = pl.DataFrame(out, schema_overrides={"solution": pl.String})
     duplicated = frame.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
     if duplicated:
-        raise ValueError(f"dataset '{dataset}': duplicate ids {duplicated[:5]} (set id_field or leave it unset)")
+        raise UserError(f"dataset '{dataset}': duplicate ids {duplicated[:5]} (set id_field or leave it unset)")
     sample = spec.get("sample")
     if sample is not None and sample < frame.height:
         keep = sorted(random.Random(seed).sample(range(frame.height), sample))

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pscale.errors import UserError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
     key TEXT NOT NULL,
@@ -103,7 +105,7 @@ class BatchRequest:
     source_sha: str
 
 
-class PromptChangedError(ValueError):
+class PromptChangedError(UserError):
     """The prompt text changed but its version did not: cached results would be served stale."""
 
 

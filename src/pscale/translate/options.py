@@ -11,7 +11,6 @@ package, not in the Snakefile, so the split is tested and the CLI can merge it b
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from pscale.config import validate_config
@@ -62,12 +61,3 @@ def merge_options(content: dict[str, Any], runtime: dict[str, Any] | None = None
         merged.setdefault("openai", {}).update(copy.deepcopy(runtime))
     return validate_config({"translation": merged})["translation"]
 
-
-def load_json_option(value: str | None) -> dict[str, Any]:
-    """`--options`-style value: inline JSON, or @path to a JSON file; None is empty."""
-    if not value:
-        return {}
-    if value.startswith("@"):
-        with open(value[1:], encoding="utf-8") as handle:
-            return json.load(handle)
-    return json.loads(value)

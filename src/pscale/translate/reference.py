@@ -12,13 +12,14 @@ from pathlib import Path
 
 import polars as pl
 
+from pscale.errors import UserError
 from pscale.tables import read_table
 
 
 class ReferenceBackend:
     def __init__(self, corpus: Path) -> None:
         if not corpus.exists():
-            raise FileNotFoundError(f"reference corpus not found: {corpus} (config key translation.reference_corpus)")
+            raise UserError(f"reference corpus not found: {corpus} (config key translation.reference_corpus)")
         self.corpus_path = corpus
         self.corpus = read_table(corpus, {"id": "string", "lang": "string", "question": "string"},
                                  non_empty=("id", "lang", "question"), what="reference corpus")
@@ -32,13 +33,13 @@ class ReferenceBackend:
             found = set(rows["id"])
             missing = [i for i in source["id"] if i not in found]
             if missing:
-                raise ValueError(
+                raise UserError(
                     f"reference corpus {self.corpus_path} has no '{lang}' text for {len(missing)} "
                     f"item(s), e.g. ids {missing[:5]}"
                 )
             copied = [i for i, q in zip(rows["id"], rows["question"], strict=True) if english.get(i) == q]
             if copied:
-                raise ValueError(
+                raise UserError(
                     f"reference corpus {self.corpus_path}: '{lang}' text of ids {copied[:5]} is the "
                     "English source verbatim, not a translation"
                 )

@@ -38,6 +38,7 @@ from typing import Any
 
 import polars as pl
 
+from pscale.errors import UserError
 from pscale.tables import TableError, read_table, write_json, write_parquet
 from pscale.translate.schema import QC_SCHEMA, TRANSLATED_COLUMNS, TranslationBackend, empty_qc
 
@@ -164,7 +165,7 @@ def translation_backend(name: str, options: dict[str, Any], dataset: str) -> Tra
         from pscale.translate.openai_backend import OpenAIBackend
 
         return OpenAIBackend(options["openai"], dataset=dataset)
-    raise ValueError(f"unknown translation backend '{name}' (choose reference or openai)")
+    raise UserError(f"unknown translation backend '{name}' (choose reference or openai)")
 
 
 def translate_dataset(
@@ -270,7 +271,7 @@ def _apply_qc_policy(
     items = qc.select("id", "lang").unique().height
     if policy == "fail":
         where = f" (listed in {qc_output} and above)" if qc_output is not None else " (listed above)"
-        raise ValueError(
+        raise UserError(
             f"translation of {dataset}: {items} item/language pair(s) failed QC after every attempt "
             f"[{summary}]{where}; raise translation.openai.max_attempts, fix the prompt, or set "
             "translation.openai.qc_policy: drop to leave them out"

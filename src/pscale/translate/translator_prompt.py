@@ -15,9 +15,10 @@ from typing import Any
 import yaml
 
 from pscale.config import SCHEMA_PATH
+from pscale.errors import UserError
 
 
-class PromptError(ValueError):
+class PromptError(UserError):
     """The prompt file is missing, malformed, or lacks a target language."""
 
 
