@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import subprocess
+import sys
 from collections import Counter
+from importlib import resources
 
 import polars as pl
 import pytest
 
+from pscale.data import demo
 from pscale.data.demo import (
     _RANGES,
     DEMO_DATASETS,
-    NAMES,
-    OBJECTS,
-    TEMPLATES,
+    N_NAMES,
+    N_OBJECTS,
+    N_TEMPLATES,
+    OPERATIONS,
     Problem,
     _render,
     _sample_problems,
+    language_data,
     make_demo_corpus,
     ru_plural_index,
 )
+from pscale.errors import UserError
 from pscale.languages import STUDY_LANGUAGES
 
 N_TRAIN, N_TEST, SEED = 300, 60, 7
@@ -71,11 +79,78 @@ def test_every_id_in_every_language_with_one_answer(corpus: dict[str, pl.DataFra
         assert df["answer"].str.contains(r"^\d+$").all()
 
 
+def _corpus_hash(corpus: dict[str, pl.DataFrame]) -> str:
+    digest = hashlib.sha256()
+    for name, df in corpus.items():
+        digest.update(f"{name}\x1d{df.columns}\x1d".encode())
+        for row in df.iter_rows():
+            digest.update("\x1f".join(row).encode() + b"\x1e")
+    return digest.hexdigest()
+
+
+#: The corpus, pinned: any edit to a template file or to the generator shows here. When the
+#: change is meant, put the new hash here (and TEMPLATES_DIGEST in demo.py, which asks for it).
+PINNED = {
+    (N_TRAIN, N_TEST, SEED): "4d29e27bd7d04fcb1cf11d243b4356ab0705309009df99684a3372a775f37a96",
+    (1500, 100, 0): "afc9bfed5cfbca8c8d6c1eef2caa07711fd2067d2e87406b805ebf2ea66d38ed",  # the demo config's size
+}
+
+
+def test_corpus_pinned(corpus: dict[str, pl.DataFrame]) -> None:
+    assert _corpus_hash(corpus) == PINNED[(N_TRAIN, N_TEST, SEED)]
+    assert _corpus_hash(make_demo_corpus(1500, 100, 0)) == PINNED[(1500, 100, 0)]
+
+
 def test_template_data_complete() -> None:
+    genders = language_data("en").genders
     for lang in STUDY_LANGUAGES:
-        assert len(NAMES[lang]) == 6 and len(OBJECTS[lang]) == 6
-        for op in ("add", "sub", "mul"):
-            assert len(TEMPLATES[lang][op]) >= 3, (lang, op)
+        data = language_data(lang)
+        assert len(data.names) == N_NAMES and len(data.objects) == N_OBJECTS
+        assert data.genders == genders, lang  # person j is the same person everywhere
+        assert tuple(data.templates) == OPERATIONS
+        for op in OPERATIONS:
+            assert len(data.templates[op]) == N_TEMPLATES, (lang, op)
+
+
+def test_templates_ship_inside_the_package() -> None:
+    """Read through importlib.resources (works from a wheel), one file per study language."""
+    folder = resources.files("pscale.data") / "demo_templates"
+    assert sorted(f.name for f in folder.iterdir() if f.name.endswith(".yaml")) == sorted(
+        f"{lang}.yaml" for lang in STUDY_LANGUAGES
+    )
+    for lang in STUDY_LANGUAGES:
+        header = (folder / f"{lang}.yaml").read_text(encoding="utf-8").splitlines()[0]
+        assert header.startswith("# Demo corpus") and f"({lang})" in header
+
+
+def test_template_edit_needs_a_new_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Template files are not Python, so pscale.codeversion cannot see them: the pinned digest in
+    demo.py carries an edit into the demo-data stage's code version, and an unpinned edit stops."""
+    read = demo._read
+
+    def edited(lang: str) -> dict:
+        data = read(lang)
+        if lang == "de":
+            data["names"][0]["nom"] = "Paul"
+        return data
+
+    demo._corpus_data.cache_clear()
+    monkeypatch.setattr(demo, "_read", edited)
+    try:
+        with pytest.raises(RuntimeError, match="set TEMPLATES_DIGEST = "):
+            demo.language_data("de")
+    finally:
+        demo._corpus_data.cache_clear()
+
+
+def test_workflow_import_is_light() -> None:
+    """common.smk lists the demo datasets without importing the generator (or polars)."""
+    code = (
+        "import sys; from pscale.data.demo_datasets import DEMO_DATASETS; "
+        "print(DEMO_DATASETS, 'pscale.data.demo' in sys.modules, 'polars' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{DEMO_DATASETS} False False"
 
 
 def test_every_combination_renders() -> None:
@@ -179,9 +254,11 @@ def test_deterministic() -> None:
         assert not first[name].equals(other[name])
 
 
-def test_too_many_problems_rejected() -> None:
-    with pytest.raises(ValueError):
+def test_bad_sizes_are_user_errors() -> None:
+    with pytest.raises(UserError, match="cannot draw 20000 distinct easy problems"):
         make_demo_corpus(20_000, 10, seed=0)
+    with pytest.raises(UserError, match="non-negative"):
+        make_demo_corpus(10, -1, seed=0)
 
 
 def test_language_scripts(corpus: dict[str, pl.DataFrame]) -> None:

@@ -8,7 +8,7 @@ import shlex
 from pscale.analysis import BUDGET_PATTERN, INIT_RUN, OBSERVATIONAL_PREFIX, RUN_PATTERN, parse_run, run_id
 from pscale.codeversion import code_versions
 from pscale.config import validate_config
-from pscale.data.demo import DEMO_DATASETS
+from pscale.data.demo_datasets import DEMO_DATASETS
 from pscale.models import evaluation_for_model
 from snakemake.logging import logger
 
