@@ -3,27 +3,35 @@
 Fast tests (no Slurm needed) dry-run `snakemake --profile slurm` in a copy of the workflow,
 the way a user types it at the repository root, and check the resources every rule gets.
 
-The slow test proves the profile machinery on a real Slurm: `scripts/slurm_local.sh setup`
-installs Debian's Slurm and munge and starts a one-node cluster on 127.0.0.1, `run-pipeline`
-runs a small configuration of the pipeline through the slurm executor (profile `slurm/ci`),
-and `teardown` stops exactly the daemons setup started. It runs only as root on Linux with
-apt-get (CI), never over a real cluster's /etc/slurm/slurm.conf; PSCALE_SLURM_TEST=0 skips it.
+The slow tests prove the profile machinery on a real Slurm: `scripts/slurm_local.sh setup`
+installs Debian's Slurm and munge and starts a one-node cluster on 127.0.0.1 (once for both),
+`run-pipeline` runs a small configuration of the pipeline through the slurm executor (profile
+`slurm/ci`, ~3 min), and one training job under a 1-minute time limit that is killed, retried
+and resumed, then warned and saved (profile `slurm/ci/timelimit`, ~3.5 min); `teardown` stops
+exactly the daemons setup started and removes what it installed. They run only as root on
+Linux with apt-get (CI), never over a real cluster's /etc/slurm/slurm.conf;
+PSCALE_SLURM_TEST=0 skips them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from pscale.config import load_config
+from pscale.train import checkpoint_problem
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
@@ -104,6 +112,15 @@ def test_cluster_profile_declares_what_the_issue_asks() -> None:
         assert "gpu" not in profile["set-resources"][rule]
         assert rule not in profile.get("set-threads", {})
         assert profile["set-resources"][rule]["nodes"] == 1  # --gpus=4 alone may span nodes
+    # training is warned before its time limit with a signal the trainer handles (pscale.preemption)
+    from pscale.preemption import STOP_SIGNALS
+
+    paper_runtime = load_config(REPO / PAPER)["resources"]["train"]["runtime"] if (REPO / PAPER).exists() else 1440
+    for rule in ("train_grpo", "train_sft"):
+        warning = re.fullmatch(r"'--signal=(\w+)@(\d+)'", profile["set-resources"][rule]["slurm_extra"])
+        assert warning, profile["set-resources"][rule]
+        assert getattr(signal, f"SIG{warning[1]}") in STOP_SIGNALS and warning[1] != "USR1"  # USR1 kills bash
+        assert 300 <= int(warning[2]) <= paper_runtime * 60 / 10  # time for a step and a save; not a tenth lost
     for rule, family in CPU_RULES.items():
         sized_here = profile["set-resources"].get(rule, {})
         assert not sized_here.get("gpu")
@@ -120,6 +137,23 @@ def test_ci_profile_fits_the_local_cluster() -> None:
     assert profile["default-resources"]["slurm_partition"] == "debug"
     for rule in ("train_grpo", "generate"):
         assert profile["set-resources"][rule]["gpu"] == 0
+
+
+def test_timelimit_ci_profile_is_the_ci_profile_with_a_short_limit_and_a_retry() -> None:
+    ci = yaml.safe_load((REPO / "slurm" / "ci" / "config.yaml").read_text())
+    timelimit = yaml.safe_load((REPO / "slurm" / "ci" / "timelimit" / "config.yaml").read_text())
+    same = ("executor", "slurm-status-command", "slurm-init-seconds-before-status-checks", "slurm-logdir")
+    assert {k: timelimit[k] for k in same} == {k: ci[k] for k in same}
+    assert timelimit["default-resources"] == ci["default-resources"]
+    assert timelimit["retries"] == 1
+    train = timelimit["set-resources"]["train_grpo"]
+    assert train["runtime"] == 1 and train["gpu"] == 0  # Slurm's shortest limit: a minute
+    # attempt 1 gets no warning (killed at the limit), the retry gets the cluster profile's signal
+    assert eval(train["slurm_extra"], {"attempt": 1}) == ""
+    assert re.fullmatch(r"--signal=URG@\d+", eval(train["slurm_extra"], {"attempt": 2}))
+    config = load_config(REPO / "tests/data/slurm_timelimit_config.yaml")
+    assert config["training"]["grpo"]["max_steps"] == TIMELIMIT_STEPS  # never reached in a minute
+    assert config["training"]["grpo"]["save_steps"] == TIMELIMIT_SAVE_STEPS
 
 
 # ---------------------------------------------------------------- `snakemake --profile slurm -n`
@@ -176,6 +210,8 @@ def test_paper_gpu_rules_get_the_configs_gpus_on_the_gpu_partition(paper_jobs) -
             assert int(job["threads"]) == want["threads"], (rule, job)
             assert int(job["mem_mb"]) == want["mem_mb"] and int(job["runtime"]) == want["runtime"], (rule, job)
             assert int(job["runtime"]) <= 24 * 60 and int(job["nodes"]) == 1, (rule, job)
+            if rule.startswith("train_"):  # the warning before the time limit reaches sbatch
+                assert re.search(r"--signal=URG@\d+", job["slurm_extra"]), (rule, job)
 
 
 def test_cpu_rules_stay_small(demo_jobs, paper_jobs) -> None:
@@ -205,7 +241,7 @@ def _slurm_test_skip_reason() -> str | None:
 
 
 def _script(command: str, env: dict[str, str], timeout: int) -> subprocess.CompletedProcess:
-    """Run scripts/slurm_local.sh in its own process group; on timeout kill that group."""
+    """Run scripts/slurm_local.sh in its own process group; on timeout stop its snakemake, then the group."""
     process = subprocess.Popen(
         ["bash", str(SCRIPT), command],
         env=env,
@@ -218,12 +254,10 @@ def _script(command: str, env: dict[str, str], timeout: int) -> subprocess.Compl
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGINT)  # snakemake cancels its Slurm jobs on SIGINT
-        try:
-            output, _ = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
+        _stop_snakemake(process, grace=30)  # snakemake cancels its Slurm jobs on SIGINT
+        if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
+        output, _ = process.communicate()
         pytest.fail(f"slurm_local.sh {command} timed out after {timeout}s:\n{output[-4000:]}")
     return subprocess.CompletedProcess(process.args, process.returncode, output, "")
 
@@ -250,14 +284,58 @@ def _running(pid: int, name: str) -> bool:
     return comm == name and state != "Z"
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(_slurm_test_skip_reason() is not None, reason=_slurm_test_skip_reason() or "")
-def test_pipeline_runs_through_a_real_slurm(tmp_path: Path) -> None:
-    state, work = tmp_path / "state", tmp_path / "pipeline"
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        children.setdefault(int(text[text.rindex(")") + 2 :].split()[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.extend(kids := children.get(todo.pop(), []))
+        todo.extend(kids)
+    return found
+
+
+def _stop_snakemake(script: subprocess.Popen, grace: float = 10) -> None:
+    """Stop the snakemake that `slurm_local.sh run-pipeline` runs, and let the script finish.
+
+    SIGINT makes snakemake cancel its Slurm jobs; it then waits out its slurm plugin's pause
+    between status checks (up to minutes), which is cut short after `grace` seconds. (A signal to
+    the script's process group would not reach it: `timeout` runs it in a group of its own.)
+    """
+    if script.poll() is not None:
+        return
+    for pid in _descendants(script.pid):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"snakemake"]:
+                os.kill(pid, signal.SIGINT)
+        except (OSError, IndexError):
+            continue
+    try:
+        script.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        for pid in _descendants(script.pid):  # timeout and snakemake (the script then logs and returns)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        script.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def local_slurm(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """A one-node Slurm for the slow tests of this module: set up once, torn down after the last.
+
+    Yields the environment for `slurm_local.sh` (STATE_DIR, PYTHON, PATH); after teardown, checks
+    that the machine is as setup found it."""
+    reason = _slurm_test_skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    state = tmp_path_factory.mktemp("slurm") / "state"
     env = env_with_venv()
-    env.update(STATE_DIR=str(state), WORK_DIR=str(work), PYTHON=sys.executable, PIPELINE_TIMEOUT="420")
+    env.update(STATE_DIR=str(state), PYTHON=sys.executable)
     started: dict[str, int] = {}
-    teardown = None
     preexisting = _running_daemons()  # e.g. munge started by systemd: used, never stopped
     had_sinfo, had_conf = shutil.which("sinfo"), Path("/etc/slurm/slurm.conf").exists()
     try:
@@ -265,23 +343,7 @@ def test_pipeline_runs_through_a_real_slurm(tmp_path: Path) -> None:
         assert setup.returncode == 0, setup.stdout[-4000:]
         started = {p.stem: int(p.read_text()) for p in (state / "pids").glob("*.pid")}
         assert set(started) == set(DAEMONS) - preexisting, setup.stdout[-2000:]
-
-        run = _script("run-pipeline", env, timeout=480)
-        assert run.returncode == 0, run.stdout[-6000:]
-        assert (work / "results/tables/accuracy.csv").stat().st_size > 0
-        assert (work / "results/figures/scaling_law.png").exists()
-
-        # every non-local rule went through sbatch: Slurm wrote its log, named by job id,
-        # and inside it the job's own Snakemake ran with the slurm-jobstep executor
-        submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", run.stdout)
-        assert len(submitted) >= 19, run.stdout[-3000:]
-        logdir = work / "logs" / "slurm"
-        for rule in DEMO_SLURM_RULES:
-            logs = list((logdir / f"rule_{rule}").rglob("*.log"))
-            assert logs, f"no Slurm log for {rule}"
-            assert all(re.fullmatch(r"\d+\.log", log.name) for log in logs)
-            assert "--executor slurm-jobstep" in logs[0].read_text()
-        assert not (logdir / "rule_translate").exists()  # a localrule
+        yield env
     finally:
         teardown = _script("teardown", env, timeout=120)  # also cancels jobs a failed run left
     assert teardown.returncode == 0, teardown.stdout[-3000:]
@@ -293,3 +355,98 @@ def test_pipeline_runs_through_a_real_slurm(tmp_path: Path) -> None:
     assert Path("/etc/slurm/slurm.conf").exists() == had_conf
     if not had_sinfo:
         assert shutil.which("sinfo") is None, "teardown left the Slurm packages setup installed"
+
+
+@pytest.mark.slow
+def test_pipeline_runs_through_a_real_slurm(local_slurm: dict[str, str], tmp_path: Path) -> None:
+    work = tmp_path / "pipeline"
+    env = {**local_slurm, "WORK_DIR": str(work), "PIPELINE_TIMEOUT": "420"}
+    run = _script("run-pipeline", env, timeout=480)
+    assert run.returncode == 0, run.stdout[-6000:]
+    assert (work / "results/tables/accuracy.csv").stat().st_size > 0
+    assert (work / "results/figures/scaling_law.png").exists()
+
+    # every non-local rule went through sbatch: Slurm wrote its log, named by job id,
+    # and inside it the job's own Snakemake ran with the slurm-jobstep executor
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", run.stdout)
+    assert len(submitted) >= 19, run.stdout[-3000:]
+    logdir = work / "logs" / "slurm"
+    for rule in DEMO_SLURM_RULES:
+        logs = list((logdir / f"rule_{rule}").rglob("*.log"))
+        assert logs, f"no Slurm log for {rule}"
+        assert all(re.fullmatch(r"\d+\.log", log.name) for log in logs)
+        assert "--executor slurm-jobstep" in logs[0].read_text()
+    assert not (logdir / "rule_translate").exists()  # a localrule
+
+
+# One GRPO job of 100,000 steps under a 1-minute time limit (profile slurm/ci/timelimit, config
+# tests/data/slurm_timelimit_config.yaml): attempt 1 is killed by the limit, attempt 2 (the retry)
+# resumes and is stopped by the warning signal 5 s before its own limit.
+TIMELIMIT_MODEL = "results/models/tiny/grpo-grow-x1-s0"
+TIMELIMIT_LOG = "results/logs/train/tiny/grpo-grow-x1-s0.log"
+TIMELIMIT_STEPS = 100000
+TIMELIMIT_SAVE_STEPS = 50
+
+
+@pytest.mark.slow
+def test_training_killed_by_its_time_limit_resumes_on_retry(local_slurm: dict[str, str], tmp_path: Path) -> None:
+    """Slurm kills attempt 1 at its time limit after periodic checkpoints; Snakemake resubmits the
+    job; attempt 2 resumes from attempt 1's newest checkpoint, trains on, gets SIGURG before its
+    own limit (the cluster profile's `--signal=URG@...`), saves a checkpoint and exits 75.
+
+    Each attempt lasts 25-90 s (Slurm checks time limits every 30 s), so the test stops
+    Snakemake once attempt 2 has saved, instead of waiting for Snakemake to notice the failure
+    (its slurm plugin polls ever more slowly while no job completes).
+    """
+    work = tmp_path / "pipeline"
+    env = {**local_slurm, "WORK_DIR": str(work), "PROFILE": "slurm/ci/timelimit", "TARGETS": TIMELIMIT_MODEL,
+           "PIPELINE_CONFIG": str(REPO / "tests/data/slurm_timelimit_config.yaml"), "PIPELINE_TIMEOUT": "400"}
+    output, train_log = tmp_path / "run-pipeline.log", work / TIMELIMIT_LOG
+    stopped = re.compile(rf"training stopped at step (\d+) of {TIMELIMIT_STEPS}")
+    first_attempt = ""  # the longest training log seen before the retry truncated it
+    with open(output, "w") as handle:
+        process = subprocess.Popen(["bash", str(SCRIPT), "run-pipeline"], env=env, cwd=REPO, start_new_session=True,
+                                   stdout=handle, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 330
+    try:
+        while process.poll() is None and time.monotonic() < deadline:
+            text = train_log.read_text(errors="replace") if train_log.exists() else ""
+            if "resuming from" not in text:
+                first_attempt = max(first_attempt, text, key=len)
+            elif stopped.search(text):
+                break  # attempt 2 resumed, was warned and saved: all there is to see
+            time.sleep(0.5)
+    finally:
+        _stop_snakemake(process)
+    run = output.read_text()
+    second_attempt = train_log.read_text(errors="replace") if train_log.exists() else ""
+    context = f"run-pipeline:\n{run[-4000:]}\ntraining log:\n{second_attempt[-3000:]}"
+
+    # Snakemake submitted the job twice: attempt 1 ended by Slurm at its time limit
+    jobs = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S*rule_train_grpo\S*)\)", run)
+    assert len(jobs) == 2 and "Trying to restart job" in run, context
+    assert "DUE TO TIME LIMIT" in Path(jobs[0][1]).read_text(), Path(jobs[0][1]).read_text()[-3000:]
+
+    # attempt 2 resumed from a checkpoint attempt 1 saved before the limit
+    resumed = re.search(r"resuming from (\S*checkpoint-(\d+))", second_attempt)
+    assert resumed, context
+    first_step = int(resumed[2])
+    assert first_step >= TIMELIMIT_SAVE_STEPS, context
+    first_stop = stopped.search(first_attempt)  # SIGTERM at the limit: saved in time, or killed saving
+    if first_stop:
+        assert first_step == int(first_stop[1]), first_attempt[-2000:]
+
+    # attempt 2 was warned (SIGURG, not the SIGTERM of the limit), saved a complete checkpoint, exited 75
+    warned = re.search(r"SIGURG received: saving a checkpoint at step (\d+)", second_attempt)
+    assert warned, context
+    second_step = int(warned[1])
+    last = stopped.search(second_attempt)
+    assert last and int(last[1]) == second_step > first_step, context
+    checkpoint = work / Path(resumed[1]).parent / f"checkpoint-{second_step}"
+    assert checkpoint_problem(checkpoint) is None, context
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    assert state["global_step"] == second_step
+    # one continuous run: the log history holds attempt 1's steps and attempt 2's
+    logged = [h["step"] for h in state["log_history"] if "loss" in h]
+    assert min(logged) <= first_step < second_step == max(logged), logged
+    assert not (work / TIMELIMIT_MODEL).exists()  # never finished, so never saved as a final model

@@ -306,7 +306,10 @@ def train_grpo(
         processing_class=load_tokenizer(model_path, padding_side="left", truncation_side="left"),
         callbacks=callbacks,
     )
-    _train_and_save(trainer, output_dir, work_dir, resume)
+    from pscale.preemption import stop_on_signal
+
+    with stop_on_signal(trainer):  # SIGURG/USR1/TERM: checkpoint at the step end, exit 75; a retry resumes
+        _train_and_save(trainer, output_dir, work_dir, resume)
 
 
 def train_sft(
@@ -333,4 +336,7 @@ def train_sft(
     trainer = SFTTrainer(
         model=model_path, args=args, train_dataset=dataset, processing_class=load_tokenizer(model_path)
     )
-    _train_and_save(trainer, output_dir, work_dir, resume)
+    from pscale.preemption import stop_on_signal
+
+    with stop_on_signal(trainer):  # SIGURG/USR1/TERM: checkpoint at the step end, exit 75; a retry resumes
+        _train_and_save(trainer, output_dir, work_dir, resume)
