@@ -54,6 +54,20 @@ def test_only_result_relevant_edits_change_a_stages_version(repo: Path, tmp_path
     assert _versions(root) == after
 
 
+
+def test_package_data_is_code(repo: Path, tmp_path: Path) -> None:
+    """A template edit reruns the demo-data stage; a comment or layout edit in it does not."""
+    root = _copy_package(repo, tmp_path)
+    before = _versions(root)
+    german = root / "data" / "demo_templates" / "de.yaml"
+    text = german.read_text(encoding="utf-8")
+    german.write_text("# reviewed by a native speaker\n" + text + "\n\n", encoding="utf-8")
+    assert _versions(root) == before
+    _edit(german, "{nom: Lukas,", "{nom: Paul,")
+    after = _versions(root)
+    assert after["demo-data"] != before["demo-data"]
+    assert after["fit"] == before["fit"]
+
 SMALL = {
     "languages": ["en", "es", "de"], "parallel_order": ["es", "de"], "subset_sizes": [1, 2],
     "data": {"train_size": 8, "demo": {"n_train": 16, "n_test": 2}},

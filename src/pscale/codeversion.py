@@ -8,13 +8,16 @@ lines, formatting and docstrings do not count) of
 
 - the stage's command function in `pscale/cli.py` (`cmd_<stage>`) and the cli helpers it calls,
 - every `pscale` module those import, and every module those import, transitively (imports
-  inside functions included: a module a stage may use counts, used or not).
+  inside functions included: a module a stage may use counts, used or not),
+- the package data those modules' packages ship (YAML/JSON files in a data folder, a
+  subfolder without __init__.py, e.g. pscale/data/demo_templates/), by parsed content, so a
+  template edit counts and a comment in it does not.
 
 Left out: `pscale.config`, `pscale.option_fields` and `pscale.errors`, which validate the config
 and word its errors; what the config says reaches a stage through its params already.
 Third-party packages are pinned by the conda envs (Snakemake's software-env trigger).
 
-Standard library only, and fast (~30 small files parsed once per `snakemake` call).
+Standard library and PyYAML only, and fast (~30 small files parsed once per `snakemake` call).
 """
 
 from __future__ import annotations
@@ -119,14 +122,34 @@ class CodeBase:
                     modules |= imported[used]
         return sorted(picked, key=lambda f: f.name), modules
 
+    @cache  # noqa: B019
+    def package_data(self, package: Path) -> list[tuple[str, str]]:
+        """(relative path, parsed content) of the data files in `package`'s data folders."""
+        import json
+
+        import yaml
+
+        found = []
+        for folder in sorted(p for p in package.iterdir() if p.is_dir() and not (p / "__init__.py").exists()):
+            for file in sorted(folder.rglob("*")):
+                if file.suffix in {".yaml", ".yml", ".json"}:
+                    content = yaml.safe_load(file.read_text(encoding="utf-8"))  # JSON is YAML
+                    text = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+                    found.append((file.relative_to(self.root).as_posix(), text))
+        return found
+
     def version(self, stage: str) -> str:
         functions, modules = self.stage_parts(stage)
         digest = hashlib.sha256()
         for function in functions:
             digest.update(_normal(function).encode())
-        for module in sorted(self.reach(modules)):
+        reached = sorted(self.reach(modules))
+        for module in reached:
             digest.update(f"\0{module}\0".encode())
             digest.update(_normal(self.tree(module)).encode())
+        for package in sorted({self.path(m).parent for m in reached}):
+            for name, content in self.package_data(package):
+                digest.update(f"\0{name}\0{content}".encode())
         return digest.hexdigest()[:16]
 
 
