@@ -95,7 +95,8 @@ def test_gpu_job_without_a_usable_gpu_stops_at_once(stage: str, tmp_path: Path, 
         pytest.skip("a GPU is usable here")
     args = {"train": ["--train-set", "missing.parquet", "--work-dir", str(tmp_path / "w")],
             "generate": ["--benchmark-dir", str(tmp_path)]}[stage]
-    code = main([stage, "--model", "missing-model", "--output", str(tmp_path / "out"), "--gpus", "4", *args])
+    code = main([stage, "--model", "missing-model", "--output", str(tmp_path / "out"), "--gpus", "4",
+                 "--prompts", "resources/prompts.yaml", *args])
     assert code == 1
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "given 4 GPU(s)" in errors[0] and "can use 0" in errors[0]

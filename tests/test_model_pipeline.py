@@ -13,14 +13,14 @@ from pscale.data.demo import make_demo_corpus
 from pscale.generate import GENERATION_COLUMNS, generate_benchmark
 from pscale.generation.base import SamplingOptions
 from pscale.languages import STUDY_LANGUAGES
-from pscale.model_init import build_model, init_model, train_tokenizer
+from pscale.model_init import build_model, init_model, train_tokenizer, with_foreign_questions, with_teacher_slips
 from pscale.score import SCORE_COLUMNS, score_generations
 from pscale.train import train_grpo
 
 ARCH = {
     "vocab_size": 600, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
     "num_attention_heads": 2, "num_key_value_heads": 1, "pretrain_steps": 3, "sft_steps": 5,
-    "sft_learning_rate": 3e-3, "sft_batch_size": 8, "seed": 0,
+    "sft_learning_rate": 3e-3, "sft_batch_size": 8, "seed": 0, "sft_slip_share": 0.3, "sft_foreign_share": 0.2,
 }
 LANGS = ["en", "es", "ja", "te"]
 
@@ -96,6 +96,33 @@ def test_every_tokenizer_loader_gives_the_trained_ids(init_dir: Path, corpus_dir
         expected = trained(text, add_special_tokens=False)["input_ids"]
         assert loaded(text, add_special_tokens=False)["input_ids"] == expected
     assert loaded.tokenize(" 12") == trained.tokenize(" 12")
+
+
+def test_warm_start_rows_slip_results_and_ask_in_other_languages() -> None:
+    """The warm start's two departures from clean English SFT, at the configured shares."""
+    import re
+
+    corpus = make_demo_corpus(400, 0, seed=1)["demo_train"]
+    english = corpus.filter(pl.col("lang") == "en")
+    slipped = with_teacher_slips(english, 0.3, seed=0)
+    changed = slipped.filter(pl.col("solution") != english["solution"])
+    assert 0.22 < changed.height / english.height < 0.38
+    for row in changed.iter_rows(named=True):
+        boxed = int(re.search(r"\\boxed\{(\d+)\}", row["solution"])[1])
+        equation = int(re.search(r"= (\d+)", row["solution"])[1])
+        assert boxed == equation and 1 <= abs(boxed - int(row["answer"])) <= 2, row["solution"]
+    assert with_teacher_slips(english, 0.0, seed=0).equals(english)
+    odd = pl.DataFrame({"answer": ["1/2"], "solution": ["<think>1/2</think>\\boxed{1/2}"]})
+    assert with_teacher_slips(odd, 1.0, seed=0).equals(odd)  # not a whole number: left as it is
+
+    others = {lang: corpus.filter(pl.col("lang") == lang) for lang in STUDY_LANGUAGES}
+    mixed = with_foreign_questions(slipped, others, 0.2, seed=0)
+    assert mixed["solution"].equals(slipped["solution"])  # answered in English, slips kept
+    foreign = mixed.filter(pl.col("lang") != "en")
+    assert 0.14 < foreign.height / mixed.height < 0.26
+    assert foreign["lang"].n_unique() == len(STUDY_LANGUAGES) - 1
+    asked = {(r["id"], r["lang"]): r["question"] for r in corpus.iter_rows(named=True)}
+    assert all(asked[(r["id"], r["lang"])] == r["question"] for r in foreign.iter_rows(named=True))
 
 
 def test_init_model_saves_a_loadable_model(init_dir: Path) -> None:

@@ -18,8 +18,8 @@ import yaml
 
 from pscale.errors import UserError
 
-#: The schema shipped with the workflow.
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: The schema, shipped inside the package (workflow/schemas/config.schema.yaml links to it).
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 
 class ConfigError(UserError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -178,6 +179,36 @@ def with_foreign_questions(
     return sft_data.with_columns(pl.Series("lang", langs), pl.Series("question", texts))
 
 
+def with_teacher_slips(sft_data: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:
+    """English SFT rows, a `share` of them with the result slipped by 1 or 2 (in the worked
+    equation and in the box), as an imperfect teacher would write them.
+
+    Imitation learns the teacher's slips along with its method: the warm-started model
+    samples a wrong result about as often as its teacher wrote one, while most of the
+    probability stays on the right one. That is the headroom a verifiable reward can win
+    back, in the way RL post-training improves a distilled model. Rows whose answer is not a
+    whole number, or whose solution does not box it, are left as they are.
+    """
+    if share <= 0:
+        return sft_data
+    import random
+
+    rng = random.Random(seed + 1)
+    solutions = []
+    for answer, solution in sft_data.select("answer", "solution").iter_rows():
+        boxed = f"\\boxed{{{answer}}}"
+        if rng.random() < share and answer.isdigit() and boxed in solution:
+            right = int(answer)
+            wrong = right + rng.choice([d for d in (-2, -1, 1, 2) if right + d >= 0])
+            head, _, tail = solution.rpartition(boxed)
+            equals = [*re.finditer(rf"=\s*{right}(?!\d)", head)]
+            if equals:  # the worked equation's result, the last one before the box
+                head = f"{head[: equals[-1].start()]}= {wrong}{head[equals[-1].end():]}"
+            solution = f"{head}\\boxed{{{wrong}}}{tail}"
+        solutions.append(solution)
+    return sft_data.with_columns(pl.Series("solution", solutions, dtype=pl.Utf8))
+
+
 def init_model(
     corpus_files: list[Path],
     sft_file: Path,
@@ -213,11 +244,14 @@ def init_model(
     model = build_model(tokenizer, arch)
     log.info("built Qwen2 with %.2fM parameters, vocab %d", model.num_parameters() / 1e6, len(tokenizer))
 
-    sft_data = read_table(sft_file, {"id": "string", "question": "string", "solution": "string"},
+    slip_share = arch.get("sft_slip_share", 0.0)
+    sft_columns = {"id": "string", "question": "string", "solution": "string"}
+    sft_data = read_table(sft_file, sft_columns | ({"answer": "string"} if slip_share > 0 else {}),
                           non_empty=("id", "question"), what="warm-start SFT file")
     sft_data = sft_data.filter(pl.col("solution").is_not_null())
     if sft_data.is_empty():
         raise ValueError(f"{sft_file}: no rows with a 'solution' to warm-start on")
+    sft_data = with_teacher_slips(sft_data, slip_share, arch["seed"])
     sft_data = with_foreign_questions(sft_data, corpus, arch.get("sft_foreign_share", 0.0), arch["seed"])
     # Built in a temporary sibling folder and renamed into place when complete: a killed job
     # (by hand or under Slurm) leaves nothing that looks like a finished model.

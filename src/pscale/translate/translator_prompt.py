@@ -14,7 +14,6 @@ from typing import Any
 
 import yaml
 
-from pscale.config import SCHEMA_PATH
 from pscale.errors import UserError
 
 
@@ -63,18 +62,9 @@ class TranslationPrompt:
         return hashlib.sha256(probe.encode()).hexdigest()[:16]
 
 
-def resolve_prompt_path(path: str | Path) -> Path:
-    """A relative path is tried from the working directory, then from the repository root
-    (where the shipped prompts live), so `pscale translate` works from any directory."""
-    path = Path(path)
-    if path.is_absolute() or path.exists():
-        return path
-    shipped = SCHEMA_PATH.parents[2] / path
-    return shipped if shipped.exists() else path
-
-
 def load_prompt(path: str | Path) -> TranslationPrompt:
-    path = resolve_prompt_path(path)
+    """The prompt file; a relative path is read from the working directory (the workflow's root)."""
+    path = Path(path)
     if not path.exists():
         raise PromptError(f"translation prompt file not found: {path} (config key translation.openai.prompt_file)")
     with open(path, encoding="utf-8") as handle:
