@@ -21,10 +21,10 @@ from typing import Any
 
 import polars as pl
 
-from pscale.prompts import PromptSet, PromptStyle
+from pscale.errors import UserError
+from pscale.prompts import PromptSet, PromptStyle, sft_rows
 from pscale.runtime import set_threads, training_precision
 from pscale.tables import read_table
-from pscale.train import sft_rows
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def sft_warm_start(
     work_dir: Path,
 ) -> list[dict[str, Any]]:
     """SFT on (prompt, English solution) pairs, loss on the solution only."""
-    rows = sft_rows(sft_data, prompts, PromptStyle())
+    rows = sft_rows(sft_data.iter_rows(named=True), prompts, PromptStyle())
     return _run_sft(model, tokenizer, rows, arch["sft_steps"], arch, work_dir)
 
 
@@ -250,7 +250,7 @@ def init_model(
                           non_empty=("id", "question"), what="warm-start SFT file")
     sft_data = sft_data.filter(pl.col("solution").is_not_null())
     if sft_data.is_empty():
-        raise ValueError(f"{sft_file}: no rows with a 'solution' to warm-start on")
+        raise UserError(f"{sft_file}: no rows with a 'solution' to warm-start on")
     sft_data = with_teacher_slips(sft_data, slip_share, arch["seed"])
     sft_data = with_foreign_questions(sft_data, corpus, arch.get("sft_foreign_share", 0.0), arch["seed"])
     # Built in a temporary sibling folder and renamed into place when complete: a killed job

@@ -6,6 +6,7 @@ prompt format it was trained on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,21 @@ class PromptStyle:
     system_prompt: str | None = None
     force_language: bool = False
     plain_suffix: str = "\n"
+
+
+def grpo_rows(rows: Iterable[Mapping[str, Any]], prompts: PromptSet, style: PromptStyle) -> list[dict[str, Any]]:
+    """TRL prompt rows for GRPO: each question's prompt, with the answer and language the rewards read."""
+    return [
+        {"prompt": prompts.prompt(r["question"], r["lang"], style), "answer": r["answer"], "lang": r["lang"]}
+        for r in rows
+    ]
+
+
+def sft_rows(rows: Iterable[Mapping[str, Any]], prompts: PromptSet, style: PromptStyle) -> list[dict[str, Any]]:
+    """TRL prompt-completion rows: each question's prompt and its worked solution."""
+    out = []
+    for r in rows:
+        prompt = prompts.prompt(r["question"], r["lang"], style)
+        completion = r["solution"] if isinstance(prompt, str) else [{"role": "assistant", "content": r["solution"]}]
+        out.append({"prompt": prompt, "completion": completion})
+    return out

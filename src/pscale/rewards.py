@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from pscale.errors import UserError
 from pscale.grading import grade
 from pscale.languages import STUDY_LANGUAGES, lang_share
 from pscale.score import ScoringSettings
@@ -85,7 +86,7 @@ def make_language_reward(
     def language_reward(completions: Sequence[Completion], lang: Sequence[str], **_: Any) -> list[float]:
         unknown = set(lang) - allowed
         if unknown:
-            raise ValueError(f"prompt languages {sorted(unknown)} are not among the study languages {sorted(allowed)}")
+            raise UserError(f"prompt languages {sorted(unknown)} are not among the study languages {sorted(allowed)}")
         return [
             lang_share(completion_text(c), target, settings.min_letters)
             for c, target in zip(completions, lang, strict=True)

@@ -17,7 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from pscale.prompts import PromptSet, PromptStyle
+from pscale.errors import UserError
+from pscale.prompts import PromptSet, PromptStyle, grpo_rows, sft_rows
 from pscale.rewards import reward_functions
 from pscale.runtime import set_threads, training_precision
 
@@ -38,12 +39,7 @@ def load_prompt_dataset(train_set: Path, prompts: PromptSet, style: PromptStyle)
     from datasets import Dataset
 
     frame = read_train_set(train_set, {"id", "lang", "question", "answer"})
-    return Dataset.from_list(
-        [
-            {"prompt": prompts.prompt(r["question"], r["lang"], style), "answer": r["answer"], "lang": r["lang"]}
-            for r in frame.iter_rows(named=True)
-        ]
-    )
+    return Dataset.from_list(grpo_rows(frame.iter_rows(named=True), prompts, style))
 
 
 def load_sft_dataset(train_set: Path, prompts: PromptSet, style: PromptStyle):
@@ -54,21 +50,11 @@ def load_sft_dataset(train_set: Path, prompts: PromptSet, style: PromptStyle):
     missing = frame.filter(pl.col("solution").is_null())
     if missing.height:
         first = missing.row(0, named=True)
-        raise ValueError(
+        raise UserError(
             f"{train_set}: {missing.height} rows have no solution (e.g. id {first['id']}, lang {first['lang']}); "
             "the SFT arm needs worked solutions in every language (translation.openai.translate_solution)"
         )
-    return Dataset.from_list(sft_rows(frame, prompts, style))
-
-
-def sft_rows(frame: pl.DataFrame, prompts: PromptSet, style: PromptStyle) -> list[dict[str, Any]]:
-    """TRL prompt-completion rows: each question's prompt and its worked solution."""
-    rows = []
-    for r in frame.iter_rows(named=True):
-        prompt = prompts.prompt(r["question"], r["lang"], style)
-        completion = r["solution"] if isinstance(prompt, str) else [{"role": "assistant", "content": r["solution"]}]
-        rows.append({"prompt": prompt, "completion": completion})
-    return rows
+    return Dataset.from_list(sft_rows(frame.iter_rows(named=True), prompts, style))
 
 
 def _file_digest(path: Path) -> str:
