@@ -2,11 +2,13 @@
 
 The paper starts from English-centric instruct models. To study the same transfer on a CPU,
 the demo builds a ~1M-parameter Qwen2-architecture model whose byte-level BPE tokenizer
-covers all study scripts. Like a real LLM it first sees multilingual text (a short
-language-modelling pass over the training questions of every language: no solutions),
-then an English-only SFT warm start (TRL SFTTrainer) teaches it the answer format and
-some arithmetic in English only. Other languages start low, as with a real
-English-centric model, but not from nothing, so relative gains (MTI) are defined.
+covers all study scripts, optionally lets it read multilingual text first (a language-
+modelling pass over the training questions of every language: `pretrain_steps`), then warm-
+starts it with English SFT (TRL SFTTrainer) on an imperfect teacher's worked solutions
+(`sft_slip_share`), a share of them asked in another language (`sft_foreign_share`). Other
+languages start lower, as with a real English-centric model, but not from nothing, so
+relative gains (MTI) are defined; the teacher's slips leave headroom a verifiable reward can
+win back.
 """
 
 from __future__ import annotations
