@@ -1,8 +1,9 @@
-"""Helpers shared by the tests that drive Snakemake."""
+"""Helpers shared by the tests: Snakemake dry-run output, and the processes a launch started."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -18,3 +19,36 @@ def job_counts(output: str) -> dict[str, int]:
         if match[1] != "total":
             counts[match[1]] = int(match[2])
     return counts
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process under it, from Linux /proc (torch's launcher starts its ranks in
+    sessions of their own, so a signal to the launcher's process group does not reach them)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def rank_pids(root: int) -> dict[int, int]:
+    """RANK -> pid of the worker processes under `root` (those with RANK in their environment)."""
+    ranks: dict[int, int] = {}
+    for pid in process_tree(root)[1:]:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        rank = next((e[5:] for e in environ if e.startswith(b"RANK=")), None)
+        if rank is not None:
+            ranks.setdefault(int(rank), pid)
+    return ranks

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers import process_tree, rank_pids
 
 from pscale.data.demo import make_demo_corpus
 from pscale.languages import STUDY_LANGUAGES
@@ -66,42 +67,9 @@ def _launch(args: list[str], log: Path) -> subprocess.Popen:
         return subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
-def _tree(root: int) -> list[int]:
-    """`root` and every process under it (the ranks run in sessions of their own, so a signal to
-    the launcher's process group does not reach them)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def _rank_pids(root: int) -> dict[int, int]:
-    """RANK -> pid of the worker processes under `root` (those with RANK in their environment)."""
-    ranks = {}
-    for pid in _tree(root)[1:]:
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        rank = next((e[5:] for e in environ if e.startswith(b"RANK=")), None)
-        if rank is not None:
-            ranks.setdefault(int(rank), pid)
-    return ranks
-
-
 def _kill_all(process: subprocess.Popen) -> None:
     """SIGKILL to the launcher and every process under it, as Slurm kills a job's cgroup."""
-    pids = _tree(process.pid)
+    pids = process_tree(process.pid)
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -140,9 +108,9 @@ def test_two_process_training_saves_once_resumes_and_tidies(prompt_file: Path, t
                    and ((checkpoint / "rng_state_1.pth").exists() or (checkpoint / "rng_state.pth").exists())):
             assert first.poll() is None, first_log.read_text()[-3000:]
             assert time.monotonic() < deadline, "no checkpoint within 4 minutes"
-            ranks = _rank_pids(first.pid) or ranks
+            ranks = rank_pids(first.pid) or ranks
             time.sleep(0.1)
-        ranks = _rank_pids(first.pid) or ranks
+        ranks = rank_pids(first.pid) or ranks
     finally:
         _kill_all(first)
     assert set(ranks) == {0, 1}, f"two worker processes, RANK 0 and 1, expected: {ranks}"

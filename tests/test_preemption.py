@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers import rank_pids
 
 from pscale.data.demo import make_demo_corpus
 from pscale.languages import STUDY_LANGUAGES
@@ -137,30 +138,6 @@ def test_pscale_train_exits_75_on_sigterm_with_a_checkpoint(tiny, prompt_file: P
 LAUNCHER = shutil.which("torchrun", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-def _rank_pids(root: int) -> dict[int, int]:
-    """RANK -> pid of the processes under `root` that have RANK in their environment (the workers)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    ranks, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        rank = next((e[5:] for e in environ if e.startswith(b"RANK=")), None)
-        if rank is not None and pid != root:
-            ranks.setdefault(int(rank), pid)
-    return ranks
-
-
 @pytest.mark.skipif(LAUNCHER is None or not sys.platform.startswith("linux"), reason="needs torchrun, Linux /proc")
 def test_ranks_agree_on_the_step_when_only_one_is_signalled(tiny, prompt_file: Path, tmp_path: Path) -> None:
     init, train_set = tiny
@@ -172,7 +149,7 @@ def test_ranks_agree_on_the_step_when_only_one_is_signalled(tiny, prompt_file: P
         process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         _wait_for_step(log, process, 100000, at_least=2, timeout=240)
-        ranks = _rank_pids(process.pid)
+        ranks = rank_pids(process.pid)
         assert set(ranks) == {0, 1}, ranks
         os.kill(ranks[1], signal.SIGURG)  # rank 1 alone: rank 0 must stop at the same step
         code = process.wait(timeout=120)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import process_tree
 
 from pscale.config import load_config
 from pscale.train import checkpoint_problem
@@ -284,21 +285,6 @@ def _running(pid: int, name: str) -> bool:
     return comm == name and state != "Z"
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        children.setdefault(int(text[text.rindex(")") + 2 :].split()[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        found.extend(kids := children.get(todo.pop(), []))
-        todo.extend(kids)
-    return found
-
-
 def _stop_snakemake(script: subprocess.Popen, grace: float = 10) -> None:
     """Stop the snakemake that `slurm_local.sh run-pipeline` runs, and let the script finish.
 
@@ -308,7 +294,7 @@ def _stop_snakemake(script: subprocess.Popen, grace: float = 10) -> None:
     """
     if script.poll() is not None:
         return
-    for pid in _descendants(script.pid):
+    for pid in process_tree(script.pid)[1:]:
         try:
             if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"snakemake"]:
                 os.kill(pid, signal.SIGINT)
@@ -317,7 +303,7 @@ def _stop_snakemake(script: subprocess.Popen, grace: float = 10) -> None:
     try:
         script.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        for pid in _descendants(script.pid):  # timeout and snakemake (the script then logs and returns)
+        for pid in process_tree(script.pid)[1:]:  # timeout and snakemake (the script then logs and returns)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         script.wait(timeout=60)
