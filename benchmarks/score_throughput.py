@@ -111,7 +111,7 @@ def main() -> None:
     print(f"responses={len(rows)} chars min/median/max={lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]} "
           f"multiple_choice={sum(n > 0 for _g, _r, n, _l in rows) / len(rows):.0%} languages={len(STUDY_LANGUAGES)}")
     start, cpu_start = time.perf_counter(), _cpu_seconds()
-    scored = score_rows(rows, ScoringSettings(), workers=args.workers)
+    scored = score_rows(rows, ScoringSettings.from_config(), workers=args.workers)
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     accuracy = sum(correct for _e, correct, _d, _s in scored) / len(scored)
     on_target = sum(share >= 0.5 for _e, _c, _d, share in scored) / len(scored)

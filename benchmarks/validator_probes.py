@@ -19,7 +19,7 @@ PROBES = Path(__file__).resolve().parents[1] / "tests" / "data" / "translation_p
 
 def main() -> None:
     probes = yaml.safe_load(PROBES.read_text(encoding="utf-8"))
-    settings = ValidationSettings()
+    settings = ValidationSettings.from_config()
     alarms = caught = right_reason = 0
     for probe in probes["good"]:
         reason = check_translation(probe["source"], probe["output"], probe["lang"], settings)

@@ -174,7 +174,7 @@ def test_score_frame_grades_and_measures_language() -> None:
         "id": ["a", "b"], "lang": ["bn", "ru"], "sample": [0, 0], "n_choices": [0, 4], "answer": ["204", "B"],
         "response": ["অতএব মোট আপেলের সংখ্যা হল \\boxed{২০৪}", "Правильный ответ — вариант \\boxed{В}"],
     })
-    scored = score_frame(frame, ScoringSettings())
+    scored = score_frame(frame, ScoringSettings.from_config())
     assert scored["correct"].to_list() == [True, True]
     assert scored["extracted"].to_list() == ["204", "B"]
     assert scored["detected_lang"].to_list() == ["bn", "ru"]
@@ -197,7 +197,7 @@ def test_process_pool_scores_like_one_process() -> None:
 
     rows = [("204", "Tom has \\boxed{২০৪} apples.", 0, "en"), ("B", "Ответ: \\boxed{В}", 4, "ru"),
             ("7", "\\boxed{1} then \\boxed{\\frac{14}{2}}", 0, "en"), ("C", "\\boxed{A or C}", 4, "en")] * 40
-    alone = score_rows(rows, ScoringSettings(), workers=1)
-    pooled = score_rows(rows, ScoringSettings(), workers=2, chunk_rows=30)
+    alone = score_rows(rows, ScoringSettings.from_config(), workers=1)
+    pooled = score_rows(rows, ScoringSettings.from_config(), workers=2, chunk_rows=30)
     assert pooled == alone
     assert [correct for _e, correct, _d, _s in alone[:4]] == [True, True, True, False]

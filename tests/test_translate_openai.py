@@ -577,7 +577,7 @@ def test_only_content_options_are_rerun_triggers() -> None:
 )
 def test_validation_reasons(output: str, code: str | None) -> None:
     source = "A train travels 1,000 km in 2.5 hours and 3 minutes. What is its average speed in km per hour, roughly?"
-    settings = ValidationSettings(length_ratio_min=0.6)
+    settings = ValidationSettings.from_config({"length_ratio_min": 0.6})
     reason = check_translation(source, output, "es", settings)
     assert (reason.split(":")[0] if reason else None) == code, reason
 
@@ -585,7 +585,7 @@ def test_validation_reasons(output: str, code: str | None) -> None:
 def test_validation_latex_and_truncation() -> None:
     source = "Compute $\\frac{3}{4} + \\frac{1}{8}$ and write the result inside \\boxed{} please."
     ok = "Calcula $\\frac{3}{4} + \\frac{1}{8}$ y escribe el resultado dentro de \\boxed{} por favor."
-    settings = ValidationSettings()
+    settings = ValidationSettings.from_config()
     assert check_translation(source, ok, "es", settings) is None
     assert check_translation(source, ok.replace("\\boxed{}", "un recuadro"), "es", settings).startswith("latex")
     assert check_translation(source, ok, "es", settings, finish_reason="length").startswith("truncated")

@@ -26,7 +26,7 @@ from pscale.translate.validate import (
 PROBES: dict[str, list[dict[str, Any]]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "translation_probes.yaml").read_text(encoding="utf-8")
 )
-SETTINGS = ValidationSettings()
+SETTINGS = ValidationSettings.from_config()
 
 
 def _codes(probe: dict[str, Any]) -> list[str | None]:

@@ -3,7 +3,9 @@
 The Snakemake rules call exactly these commands (see each rule's log for the line), so a
 researcher can rerun one job on a GPU node, outside the workflow, with the same result.
 Stage settings come either as `--options JSON` (what the rules pass: one config section)
-or from `--config FILE` (the pipeline config, validated, defaults filled in).
+or from `--config FILE` (the pipeline config); either way validated against the config
+schema with its defaults filled in, so a stage never repeats a default. A flag that stands for
+a config key (--seed, --languages, ...) takes the --config value when it is not given.
 """
 
 from __future__ import annotations
@@ -18,13 +20,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pscale.config import load_config
+from pscale.config import Part, load_config, load_schema, validate_options
 from pscale.errors import UserError
 from pscale.prompts import PromptStyle
 
 log = logging.getLogger("pscale")
 
 LANGUAGES_HELP = "comma-separated language codes (default: the config's `languages`)"
+#: Where `pscale train --options` parts live in the config schema.
+TRAINING_PART: Part = {
+    "grpo": "/properties/training/properties/grpo",
+    "sft": "/properties/training/properties/sft",
+    "reward_weights": "/properties/training/properties/reward_weights",
+    "scoring": "/properties/scoring",
+}
 
 
 @functools.cache
@@ -41,11 +50,26 @@ def _json(value: str) -> Any:
         raise UserError(f"not JSON or a readable @file.json: {value[:200]!r} ({err})") from None
 
 
-def _options(args: argparse.Namespace, section: Callable[[dict[str, Any]], Any]) -> Any:
-    """Stage options: --options JSON (or @file.json) if given, else that section of --config."""
+def _options(args: argparse.Namespace, section: Callable[[dict[str, Any]], Any], part: Part) -> Any:
+    """Stage options: --options JSON (or @file.json) if given, validated against `part` of the
+    config schema with its defaults filled in; else that section of --config (validated too)."""
     if args.options:
-        return _json(args.options)
+        options = _json(args.options)
+        if not isinstance(options, dict):
+            raise UserError(f"--options: expected a JSON object, got {type(options).__name__}")
+        return validate_options(options, part)
     return section(_config(args.config))
+
+
+def _or_config(args: argparse.Namespace, value: Any, section: Callable[[dict[str, Any]], Any]) -> Any:
+    """A flag's value, or the --config value it stands for when the flag is not given."""
+    return value if value is not None else section(_config(args.config))
+
+
+def _analysis_part(**extra: str | dict[str, Any]) -> dict[str, str | dict[str, Any]]:
+    """Where the analysis stages' options live in the schema: the `analysis` keys, plus `extra`."""
+    keys = load_schema()["properties"]["analysis"]["properties"]
+    return {**{key: f"/properties/analysis/properties/{key}" for key in keys}, **extra}
 
 
 def _paired(names: list[str], files: list[str], what: str, flag: str) -> dict[str, Path]:
@@ -85,7 +109,10 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     from pscale.data.demo import make_demo_corpus
     from pscale.tables import write_parquet
 
-    corpus = make_demo_corpus(args.n_train, args.n_test, args.seed)
+    demo = functools.partial(_or_config, args)
+    corpus = make_demo_corpus(demo(args.n_train, lambda c: c["data"]["demo"]["n_train"]),
+                              demo(args.n_test, lambda c: c["data"]["demo"]["n_test"]),
+                              demo(args.seed, lambda c: c["data"]["seed"]))
     if args.source_dir:  # by hand: every dataset, <dir>/<dataset>.parquet
         names = list(corpus)
         sources = [str(Path(args.source_dir) / f"{name}.parquet") for name in names]
@@ -110,7 +137,8 @@ def cmd_translate(args: argparse.Namespace) -> None:
     from pscale.translate.stage import print_estimate, translate_dataset
 
     runtime = args.runtime_options or os.environ.get("PSCALE_TRANSLATION_RUNTIME")
-    options = merge_options(_options(args, lambda c: c["translation"]), _json(runtime) if runtime else None)
+    options = merge_options(_options(args, lambda c: c["translation"], "/properties/translation"),
+                            _json(runtime) if runtime else None)
     if args.reference_corpus:
         options["reference_corpus"] = args.reference_corpus
     if args.estimate:
@@ -138,13 +166,14 @@ def cmd_parallel_set(args: argparse.Namespace) -> None:
     if missing:
         raise UserError(f"--translated has no <lang>.parquet for {missing} (needed for X={args.x})")
     files = {lang: available[lang] for lang in langs}
-    write_parallel_set(files, Path(args.output), args.x, args.budget, args.train_size, args.seed)
+    seed = _or_config(args, args.seed, lambda c: c["data"]["seed"])
+    write_parallel_set(files, Path(args.output), args.x, args.budget, args.train_size, seed)
 
 
 def cmd_init_model(args: argparse.Namespace) -> None:
     from pscale.model_init import init_model
 
-    arch = _options(args, lambda c: c["models"][args.model_name]["scratch"])
+    arch = _options(args, lambda c: c["models"][args.model_name]["scratch"], "/$defs/model/properties/scratch")
     init_model(
         [Path(p) for p in args.corpus], Path(args.sft_file), Path(args.prompts), Path(args.output), arch, args.threads
     )
@@ -161,7 +190,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     require_gpus(args.gpus, "this training job")
 
-    training = _options(args, lambda c: {**c["training"], "scoring": c["scoring"]})
+    training = _options(args, lambda c: {**c["training"], "scoring": c["scoring"]}, TRAINING_PART)
     common = {
         "model_path": args.model,
         "train_set": Path(args.train_set),
@@ -176,7 +205,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     else:
         train_grpo(
             grpo_options=training["grpo"], reward_weights=training["reward_weights"], languages=_languages(args),
-            scoring=training.get("scoring"),
+            scoring=training["scoring"],
             **common,
         )
 
@@ -187,7 +216,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from pscale.runtime import require_gpus
 
     require_gpus(args.gpus, "this generation job")
-    evaluation = _options(args, lambda c: c["evaluation"])
+    evaluation = _options(args, lambda c: c["evaluation"], "/properties/evaluation")
     if args.benchmark_dir:  # by hand: <dir>/<lang>.parquet
         if len(args.benchmark_dir) != len(args.output):
             raise UserError(f"{len(args.benchmark_dir)} --benchmark-dir but {len(args.output)} --output: give one each")
@@ -206,8 +235,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
         options=SamplingOptions.from_config(evaluation),
         backend=evaluation["backend"],
         revision=args.revision,
-        style=_style(args, evaluation.get("force_language", False)),
-        engine_options=evaluation.get("vllm"),
+        style=_style(args, evaluation["force_language"]),
+        engine_options=evaluation["vllm"],
         threads=args.threads,
     )
 
@@ -215,19 +244,19 @@ def cmd_generate(args: argparse.Namespace) -> None:
 def cmd_source(args: argparse.Namespace) -> None:
     from pscale.data.hub import write_hub_source
 
-    spec = _options(args, lambda c: c["data"]["hub"][args.dataset])
-    write_hub_source(spec, args.dataset, args.seed, Path(args.output), Path(args.qc_out) if args.qc_out else None,
+    spec = _options(args, lambda c: c["data"]["hub"][args.dataset], "/$defs/hub_dataset")
+    seed = _or_config(args, args.seed, lambda c: c["data"]["seed"])
+    write_hub_source(spec, args.dataset, seed, Path(args.output), Path(args.qc_out) if args.qc_out else None,
                      Path(args.revision_out) if args.revision_out else None)
 
 
 def cmd_fetch_model(args: argparse.Namespace) -> None:
     from pscale.models import fetch_model
 
-    evaluation = _options(args, lambda c: c["evaluation"])
+    evaluation = _options(args, lambda c: c["evaluation"], "/properties/evaluation")
     commit, snapshot = fetch_model(
         args.model, Path(args.revision_out), Path(args.snapshot_out), revision=args.revision,
-        cache_dir=args.cache_dir, engine_options=evaluation.get("vllm"),
-        max_new_tokens=evaluation.get("max_new_tokens"),
+        cache_dir=args.cache_dir, engine_options=evaluation["vllm"], max_new_tokens=evaluation["max_new_tokens"],
     )
     log.info("%s: commit %s in %s", args.model, commit, snapshot)
 
@@ -235,7 +264,7 @@ def cmd_fetch_model(args: argparse.Namespace) -> None:
 def cmd_score(args: argparse.Namespace) -> None:
     from pscale.score import score_generations
 
-    scoring = _options(args, lambda c: c["scoring"])
+    scoring = _options(args, lambda c: c["scoring"], "/properties/scoring")
     score_generations(Path(args.generations), Path(args.output), _languages(args), scoring, args.threads)
 
 
@@ -244,7 +273,9 @@ def cmd_tables(args: argparse.Namespace) -> None:
     from pscale.tables import write_csv
 
     options = _options(args, lambda c: {**c["analysis"], "parallel_order": c["parallel_order"],
-                                        "on_target_share": c["scoring"].get("on_target_share", 0.5)})
+                                        "on_target_share": c["scoring"]["on_target_share"]},
+                       _analysis_part(parallel_order="/properties/parallel_order",
+                                      on_target_share="/properties/scoring/properties/on_target_share"))
     labels = _json(args.labels)
     if len(labels) != len(args.scores) or any(len(label) != 3 for label in labels):
         raise UserError(f"--labels needs one [model, run, benchmark] per --scores file ({len(args.scores)})")
@@ -252,7 +283,7 @@ def cmd_tables(args: argparse.Namespace) -> None:
     tables = analyse(
         files, options["parallel_order"], options["zero_baseline"], options["min_baseline"],
         replicates=options["bootstrap_replicates"], bootstrap_seed=options["bootstrap_seed"],
-        confidence=options["confidence"], on_target_share=options.get("on_target_share", 0.5),
+        confidence=options["confidence"], on_target_share=options["on_target_share"],
     )
     outputs = ((tables.accuracy, args.accuracy_out), (tables.mti, args.mti_out), (tables.gains, args.gains_out),
                (tables.runs, args.runs_out))
@@ -267,7 +298,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
     from pscale.analysis import read_replicates, scaling_law
     from pscale.tables import write_json
 
-    options = _options(args, lambda c: {**c["analysis"], "models": list(c["models"])})
+    options = _options(args, lambda c: {**c["analysis"], "models": list(c["models"])},
+                       _analysis_part(models={"type": "array", "items": {"type": "string"}}))
     fits = scaling_law(pl.read_csv(args.runs, infer_schema_length=None, schema_overrides={"seed": pl.String}),
                        read_replicates(Path(args.replicates)), options["fit_min_x"], options["confidence"],
                        options.get("models"))
@@ -304,15 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", nargs="+", help="all-language parallel corpus file of each of --datasets, in order")
     p.add_argument("--source-dir", help="instead: every dataset's source file, <dir>/<dataset>.parquet")
     p.add_argument("--reference-dir", help="with --source-dir: every dataset's corpus file, <dir>/<dataset>.parquet")
-    p.add_argument("--n-train", type=int, default=200)
-    p.add_argument("--n-test", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-train", type=int, help="problems per language in demo_train (default: the config's data.demo)")
+    p.add_argument("--n-test", type=int, help="problems per language in demo_test and demo_hard (default: the config)")
+    p.add_argument("--seed", type=int, help="generator seed (default: the config's data.seed)")
     _add_common(p)
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("source", help="load one hub (or local) dataset into the English source schema")
     p.add_argument("--dataset", required=True, help="dataset name: a key under data.hub")
-    p.add_argument("--seed", type=int, default=0, help="seed for subsampling and option shuffling")
+    p.add_argument("--seed", type=int,
+                   help="seed for subsampling and option shuffling (default: the config's data.seed)")
     p.add_argument("--output", required=True)
     p.add_argument("--qc-out", default=None, help="Parquet: rows skipped as unreadable, with the reason")
     p.add_argument("--revision-out", default=None, help="text file: the hub commit (or local digest) loaded")
@@ -346,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--x", type=int, required=True, help="number of training languages, English included")
     p.add_argument("--budget", choices=["grow", "fixed"], default="grow")
     p.add_argument("--train-size", type=int, default=None, help="problems taken from the pool (default all)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="seed for the problem sample (default: the config's data.seed)")
     p.add_argument("--parallel-order", help="comma-separated order of parallel languages")
     p.add_argument("--output", required=True)
     _add_common(p)

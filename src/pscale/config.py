@@ -82,6 +82,41 @@ def validate_config(config: Mapping[str, Any], schema: dict[str, Any] | None = N
     return filled
 
 
+#: Where a stage's options live in the schema: a JSON pointer ("/properties/scoring",
+#: "/$defs/hub_dataset"), or for options gathered from several places, {option key: pointer, or
+#: an inline schema}.
+Part = str | Mapping[str, "str | dict[str, Any]"]
+
+
+def _at(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
+    node = schema
+    for key in pointer.strip("/").split("/"):
+        node = node[key]
+    return node
+
+
+def validate_options(options: Mapping[str, Any], part: Part, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A stage's options (one part of the config, as `pscale <stage> --options` takes them)
+    validated against that part of the schema, with its defaults filled in: a stage reads the
+    same complete, checked settings whether they come from a config file or by hand.
+
+    Checks what the part's schema says (keys, types, values), not the relations between
+    sections (`validate_config` checks those for the whole config).
+    """
+    schema = schema if schema is not None else load_schema()
+    if isinstance(part, str):
+        body = _at(schema, part)
+    else:
+        properties = {key: _at(schema, where) if isinstance(where, str) else where for key, where in part.items()}
+        body = {"type": "object", "additionalProperties": False, "properties": properties}
+    filled = copy.deepcopy(dict(options))
+    validator = _DefaultFillingValidator({**body, "$defs": schema["$defs"]})
+    errors = sorted(validator.iter_errors(filled), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("invalid options:\n  " + "\n  ".join(_describe(e) for e in errors))
+    return filled
+
+
 def _check_cross_keys(config: dict[str, Any]) -> None:
     """Rules JSON Schema cannot express: relations between keys."""
     problems: list[str] = []

@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from pscale.config import validate_options
 from pscale.errors import UserError
 from pscale.prompts import PromptSet, PromptStyle, sft_rows
 from pscale.runtime import set_threads, training_precision
@@ -227,6 +228,7 @@ def init_model(
     """
     import torch
 
+    arch = validate_options(arch, "/$defs/model/properties/scratch")  # keys left out: the schema's defaults
     set_threads(threads)
     torch.manual_seed(arch["seed"])
     prompts = PromptSet.from_file(prompt_file)
@@ -246,7 +248,7 @@ def init_model(
     model = build_model(tokenizer, arch)
     log.info("built Qwen2 with %.2fM parameters, vocab %d", model.num_parameters() / 1e6, len(tokenizer))
 
-    slip_share = arch.get("sft_slip_share", 0.0)
+    slip_share = arch["sft_slip_share"]
     sft_columns = {"id": "string", "question": "string", "solution": "string"}
     sft_data = read_table(sft_file, sft_columns | ({"answer": "string"} if slip_share > 0 else {}),
                           non_empty=("id", "question"), what="warm-start SFT file")
@@ -254,7 +256,7 @@ def init_model(
     if sft_data.is_empty():
         raise UserError(f"{sft_file}: no rows with a 'solution' to warm-start on")
     sft_data = with_teacher_slips(sft_data, slip_share, arch["seed"])
-    sft_data = with_foreign_questions(sft_data, corpus, arch.get("sft_foreign_share", 0.0), arch["seed"])
+    sft_data = with_foreign_questions(sft_data, corpus, arch["sft_foreign_share"], arch["seed"])
     # Built in a temporary sibling folder and renamed into place when complete: a killed job
     # (by hand or under Slurm) leaves nothing that looks like a finished model.
     staging = output_dir.with_name(f".{output_dir.name}.saving")

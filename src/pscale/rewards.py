@@ -54,7 +54,7 @@ def format_score(text: str) -> float:
 
 def make_accuracy_reward(settings: ScoringSettings | None = None) -> Callable[..., list[float]]:
     """1.0 when the answer the grading rules count equals the gold answer, else 0.0."""
-    settings = settings or ScoringSettings()
+    settings = settings or ScoringSettings.from_config()
 
     def accuracy_reward(
         completions: Sequence[Completion], answer: Sequence[str], n_choices: Sequence[int] | None = None, **_: Any
@@ -80,7 +80,7 @@ def make_language_reward(
     `languages` are the study languages a prompt can be in; the response itself is identified
     among all languages, so answering in a neighbouring language earns nothing.
     """
-    settings = settings or ScoringSettings()
+    settings = settings or ScoringSettings.from_config()
     allowed = frozenset(languages)
 
     def language_reward(completions: Sequence[Completion], lang: Sequence[str], **_: Any) -> list[float]:
@@ -108,6 +108,6 @@ def reward_functions(
 
     `scoring` is the validated `scoring` config section (None: its defaults).
     """
-    settings = ScoringSettings.from_config(scoring or {})
+    settings = ScoringSettings.from_config(scoring)
     funcs = [make_accuracy_reward(settings), format_reward, make_language_reward(languages, settings)]
     return funcs, [weights["accuracy"], weights["format"], weights["language"]]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from pscale.config import validate_options
 from pscale.errors import UserError
 from pscale.grading import gold_letter, grade, parse_gold
 from pscale.languages import STUDY_LANGUAGES, dominant_language, language_shares
@@ -44,16 +45,17 @@ Scored = tuple[str | None, bool, str, float]  # extracted, correct, detected_lan
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """The `scoring` config section (defaults as in the schema)."""
+    """The `scoring` config section."""
 
-    require_boxed: bool = True
-    min_letters: int = 3
-    on_target_share: float = 0.5
+    require_boxed: bool
+    min_letters: int
+    on_target_share: float
 
     @classmethod
-    def from_config(cls, options: dict[str, Any]) -> ScoringSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in options.items() if key in known})
+    def from_config(cls, options: Mapping[str, Any] | None = None) -> ScoringSettings:
+        """From (part of) the `scoring` section, validated; keys left out take the schema's defaults."""
+        filled = validate_options(options or {}, "/properties/scoring")
+        return cls(**{f.name: filled[f.name] for f in fields(cls)})
 
 
 def score_response(gold: str, response: str, n_choices: int, lang: str, settings: ScoringSettings) -> Scored:
@@ -105,7 +107,7 @@ def score_frame(
     workers: int = 1,
     dataset: str = "generations",
 ) -> pl.DataFrame:
-    settings = settings or ScoringSettings()
+    settings = settings or ScoringSettings.from_config()
     check_gold(generations, dataset)
     rows: list[Row] = list(generations.select("answer", "response", "n_choices", "lang").iter_rows())
     start = time.perf_counter()
@@ -138,5 +140,5 @@ def score_generations(
     unknown = set(frame["lang"].unique().to_list()) - set(languages)
     if unknown:
         raise UserError(f"{generations}: query languages {sorted(unknown)} are not among {list(languages)}")
-    scored = score_frame(frame, ScoringSettings.from_config(scoring or {}), threads, generations.stem)
+    scored = score_frame(frame, ScoringSettings.from_config(scoring), threads, generations.stem)
     write_parquet(scored, output)  # atomic: a killed run leaves no file that looks complete

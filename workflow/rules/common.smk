@@ -207,7 +207,7 @@ def model_revision_arg(wildcards):
 def _style_args(spec):
     system = spec.get("system_prompt")
     system_arg = f" --system-prompt {shlex.quote(system)}" if system else ""
-    return f"--chat-template {spec.get('chat_template', 'auto')}{system_arg}"
+    return f"--chat-template {spec['chat_template']}{system_arg}"
 
 
 def eval_prompt_style(wildcards):
@@ -358,7 +358,7 @@ FIT_KEYS = ("fit_min_x", "confidence")
 
 def table_options(wildcards):
     analysis = {key: config["analysis"][key] for key in TABLE_KEYS}
-    on_target = config["scoring"].get("on_target_share", 0.5)
+    on_target = config["scoring"]["on_target_share"]
     return as_json({**analysis, "parallel_order": config["parallel_order"], "on_target_share": on_target})
 
 

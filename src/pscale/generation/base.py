@@ -10,14 +10,14 @@ from pscale.prompts import Prompt
 
 @dataclass(frozen=True)
 class SamplingOptions:
-    """The sampling settings of `evaluation` in the config, fixed per evaluation job."""
+    """The sampling settings of `evaluation` in the config (validated), fixed per evaluation job."""
 
     n_samples: int
     temperature: float
     top_p: float
     max_new_tokens: int
     seed: int
-    batch_size: int = 64
+    batch_size: int
 
     @classmethod
     def from_config(cls, evaluation: dict[str, Any]) -> SamplingOptions:
@@ -27,7 +27,7 @@ class SamplingOptions:
             top_p=evaluation["top_p"],
             max_new_tokens=evaluation["max_new_tokens"],
             seed=evaluation["seed"],
-            batch_size=evaluation.get("batch_size", 64),
+            batch_size=evaluation["batch_size"],
         )
 
 

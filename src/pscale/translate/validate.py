@@ -30,9 +30,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pscale.config import validate_options
 from pscale.languages import LANGUAGE_NAMES, ascii_digits, dominant_language, language_shares, strip_non_language
 
 #: Failure codes, in the order the checks run.
@@ -42,17 +44,20 @@ REASONS = ("empty", "truncated", "refusal", "wrapper", "leak", "language", "figu
 
 @dataclass(frozen=True)
 class ValidationSettings:
-    language: bool = True
-    numbers: bool = True
-    latex: bool = True
-    wrapper: bool = True
-    length_ratio_min: float = 0.4
-    length_ratio_max: float = 2.5
-    min_chars: int = 20
+    """The `translation.openai.validation` config section."""
+
+    language: bool
+    numbers: bool
+    latex: bool
+    wrapper: bool
+    length_ratio_min: float
+    length_ratio_max: float
+    min_chars: int
 
     @classmethod
-    def from_config(cls, options: dict[str, Any]) -> ValidationSettings:
-        return cls(**options)
+    def from_config(cls, options: Mapping[str, Any] | None = None) -> ValidationSettings:
+        """From (part of) the section, validated; keys left out take the schema's defaults."""
+        return cls(**validate_options(options or {}, "/properties/translation/properties/openai/properties/validation"))
 
 
 # Digits of any script count (some models write Bengali or Thai digits) and superscript /
