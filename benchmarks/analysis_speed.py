@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-LANGUAGES = ["en", "es", "fr", "de", "ru", "zh", "ja", "th", "sw", "bn", "te"]
-ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
+from pscale.languages import STUDY_LANGUAGES as LANGUAGES
+
 BENCHMARKS = {"math500": 500, "aime24": 30, "aime25": 30, "gpqa_diamond": 198}
 MODELS = ["qwen2.5-7b-instruct", "qwen2.5-7b", "qwen2.5-math-7b", "qwen2.5-1.5b-instruct", "qwen2.5-3b-instruct",
           "llama-3.1-8b-instruct"]
@@ -80,8 +80,7 @@ def main() -> None:
         started = time.perf_counter()
         paths = write_files(root)
         print(f"wrote {len(paths)} score files in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        options = {"zero_baseline": "skip", "min_baseline": 0.01, "bootstrap_replicates": args.replicates,
-                   "bootstrap_seed": 0, "confidence": 0.95, "parallel_order": ORDER, "on_target_share": 0.5}
+        options = {"bootstrap_replicates": args.replicates}  # the rest: the schema's defaults
         tables = root / "tables"
         commands = [
             ["pscale", "tables", "--scores", *map(str, paths),
@@ -92,7 +91,7 @@ def main() -> None:
              "--options", json.dumps(options)],
             ["pscale", "fit", "--runs", str(tables / "runs.csv"), "--replicates", str(tables / "bootstrap.parquet"),
              "--output", str(root / "scaling_law.json"),
-             "--options", json.dumps({"fit_min_x": 2, "confidence": 0.95})],
+             "--options", "{}"],
         ]
         timings = []
         for command in commands:

@@ -35,12 +35,13 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_openai_server import FakeOpenAIServer  # noqa: E402
 
+from pscale.languages import STUDY_LANGUAGES  # noqa: E402
 from pscale.translate.options import merge_options  # noqa: E402
 from pscale.translate.stage import translate_dataset  # noqa: E402
 from pscale.translate.translator_prompt import load_prompt  # noqa: E402
 
 KEY = "sk-benchmark"
-LANGS = ["es", "fr", "de", "ru", "zh", "ja", "th", "sw", "bn", "te"]
+LANGS = [lang for lang in STUDY_LANGUAGES if lang != "en"]
 
 
 def paragraphs(n: int, seed: int = 0) -> list[str]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from pscale.config import ConfigError, load_config, validate_config
+from pscale.config import ConfigError, load_config, load_schema, validate_config, validate_options
+from pscale.languages import LANGUAGE_NAMES, STUDY_LANGUAGES
 
 
 def test_defaults_filled_in_every_section() -> None:
@@ -18,7 +19,65 @@ def test_defaults_filled_in_every_section() -> None:
 def test_user_values_kept_and_nested_defaults_added() -> None:
     config = validate_config({"training": {"grpo": {"max_steps": 7}}})
     assert config["training"]["grpo"]["max_steps"] == 7
-    assert config["training"]["grpo"]["learning_rate"] == pytest.approx(2e-4)
+    assert config["training"]["grpo"]["learning_rate"] == pytest.approx(1e-6)
+
+
+#: Settings of the study the schema's defaults share with experiments/paper.yaml: a config that
+#: leaves one out runs the paper's value, never one sized for the CPU demo.
+PAPER_DEFAULTS = [
+    ("languages",), ("parallel_order",), ("subset_sizes",), ("training", "reward_weights"),
+    *(("training", "grpo", key) for key in ("max_steps", "learning_rate", "num_generations", "max_completion_length",
+                                            "temperature")),
+    *(("training", "sft", key) for key in ("max_steps", "learning_rate")),
+    *(("evaluation", key) for key in ("n_samples", "temperature", "max_new_tokens")),
+]  # fmt: skip
+
+
+def _get(config: dict, path: tuple[str, ...]):
+    for key in path:
+        config = config[key]
+    return config
+
+
+@pytest.mark.parametrize("path", PAPER_DEFAULTS, ids=".".join)
+def test_defaults_are_the_papers_settings(repo, path: tuple[str, ...]) -> None:
+    assert _get(validate_config({}), path) == _get(load_config(repo / "experiments" / "paper.yaml"), path)
+
+
+def test_the_demo_sets_what_it_sizes_down(repo) -> None:
+    """config.yaml states every value it runs at demo size (the defaults are a real run's)."""
+    raw = yaml.safe_load((repo / "config.yaml").read_text())
+    defaults = validate_config({})
+    for path in [("training", "grpo", "max_completion_length"), ("training", "grpo", "learning_rate"),
+                 ("evaluation", "max_new_tokens"), ("evaluation", "n_samples"), ("subset_sizes",)]:
+        assert _get(raw, path) != _get(defaults, path), path
+
+
+def test_the_study_languages_are_one_list(repo) -> None:
+    """pscale.languages.STUDY_LANGUAGES is the list; the schema (which cannot import it) and every
+    per-language resource are checked against it (the demo templates: tests/test_demo_data.py)."""
+    schema = load_schema()
+    assert schema["properties"]["languages"]["default"] == list(STUDY_LANGUAGES)
+    assert schema["$defs"]["language"]["enum"] == list(STUDY_LANGUAGES)
+    assert set(schema["properties"]["parallel_order"]["default"]) < set(STUDY_LANGUAGES) - {"en"}
+    assert list(LANGUAGE_NAMES) == list(STUDY_LANGUAGES)
+    prompts = yaml.safe_load((repo / "resources" / "prompts.yaml").read_text())
+    assert set(prompts["instruction"]) == set(prompts["force_language"]) == set(STUDY_LANGUAGES)
+    for path in (repo / "resources" / "translation").glob("prompts-*.yaml"):
+        assert set(yaml.safe_load(path.read_text())["languages"]) == set(STUDY_LANGUAGES) - {"en"}, path
+
+
+def test_options_by_hand_are_validated_with_the_schemas_defaults() -> None:
+    assert validate_options({"n_samples": 3}, "/properties/evaluation") == {
+        **validate_config({})["evaluation"], "n_samples": 3}
+    spec = validate_options({"path": "x.parquet"}, "/$defs/hub_dataset")
+    assert spec == {"path": "x.parquet", "split": "train", "question_field": "problem", "answer_field": "answer"}
+    parts = {"order": "/properties/parallel_order", "share": "/properties/scoring/properties/on_target_share"}
+    assert validate_options({}, parts) == {"order": validate_config({})["parallel_order"], "share": 0.5}
+    with pytest.raises(ConfigError, match=r"'order.0'.*'xx'"):
+        validate_options({"order": ["xx"]}, parts)
+    with pytest.raises(ConfigError, match=r"unknown.*'n_sample'"):
+        validate_options({"n_sample": 3}, "/properties/evaluation")
 
 
 def test_unknown_key_is_named_with_allowed_keys() -> None:
