@@ -6,7 +6,8 @@ installed by `envs/<env>.post-deploy.sh` (editable, without dependencies). Check
 * static (fast): each rule's env and `pscale <stage>`, from Snakemake's own reading of the
   workflow (the default config and the paper's, so every rule is seen) -> the third-party packages
   the stage can import (the cli, then every function and class its code refers to, lazy imports
-  included) -> each listed by the env; pins exact and equal across envs and requirements.txt;
+  included) -> each listed by the env; every env pin exact and equal to requirements.txt's, the one
+  place for pins (its venv lines and its `# env:` lines), and pyproject.toml's ranges contain them;
 * build (slow, PyPI): the pip part of each light env (no torch) in a fresh venv plus its
   post-deploy script runs `pscale <stage> --help` and imports what the stage imports, torch
   staying out; and every env's pins resolve together (pip dry run), the heavy envs included.
@@ -39,12 +40,24 @@ ENVS_DIR = ROOT / "envs"
 IMPORT_TO_DIST = {"yaml": "pyyaml"}
 #: The multi-GPU training launcher of `{params.launcher}` (accelerate launch with DeepSpeed, common.smk).
 LAUNCHER_DISTS = {"accelerate", "deepspeed"}
-#: Pins the issue fixes: TRL 1.16's [vllm] extra allows vLLM <= 0.31, which pins torch 2.13.0.
-REQUIRED_PINS = {"vllm": "0.31.0", "torch": "2.13.0", "transformers": "5.17.0", "trl": "1.16.0"}
+#: Resolved together (TRL 1.16's [vllm] extra allows vLLM <= 0.31, which pins torch and transformers):
+#: each env pins them, and pip must land on requirements.txt's versions of them.
+RESOLVED_TOGETHER = ("vllm", "torch", "transformers", "trl")
 
 
 def _requirements(lines: list[str]) -> dict[str, Requirement]:
     return {canonicalize_name(r.name): r for r in map(Requirement, lines)}
+
+
+def _pins() -> dict[str, Requirement]:
+    """requirements.txt, the one place for pins: the venv's lines and the envs-only `# env:` lines."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    venv = [line.split("#")[0].strip() for line in lines]
+    env_only = [found[1] for line in lines if (found := re.match(r"#\s*env:\s*(\S+)", line))]
+    return _requirements([pin for pin in venv + env_only if pin])
+
+
+PINS = _pins()
 
 
 def _load_env(path: Path) -> dict:
@@ -217,23 +230,28 @@ def extras(req: Requirement) -> set[str]:
     return {canonicalize_name(e) for e in req.extras}  # antlr4_13_2 == antlr4-13-2 (PEP 685)
 
 
-def test_pins_agree_across_envs_and_with_requirements_txt() -> None:
-    lines = (line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines())
-    project = _requirements([line for line in lines if line])
-    seen: dict[str, tuple[str, Requirement]] = {}
+def test_every_env_pin_is_requirements_txts() -> None:
+    """requirements.txt is the one place for pins: an env repeats its version (and at least its extras)."""
     for name, env in ENVS.items():
         for dist, req in env["requirements"].items():
-            if dist in seen:
-                other_env, other = seen[dist]
-                assert (req.specifier, extras(req)) == (other.specifier, extras(other)), (
-                    f"{req} in envs/{name}.yaml but {other} in envs/{other_env}.yaml")
-            seen[dist] = (name, req)
-            if dist in project:  # same version, and at least requirements.txt's extras
-                assert req.specifier == project[dist].specifier and extras(project[dist]) <= extras(req), (name, req)
+            assert dist in PINS, f"envs/{name}.yaml pins {req}: pin it in requirements.txt (`# env:` if envs-only)"
+            assert req.specifier == PINS[dist].specifier and extras(PINS[dist]) <= extras(req), (
+                f"envs/{name}.yaml has {req}, requirements.txt {PINS[dist]}")
     assert len({d for env in ENVS.values() for d in env["conda"] if d.startswith("python")}) == 1, "python differs"
-    for dist, version in REQUIRED_PINS.items():
-        assert str(seen[dist][1].specifier) == f"=={version}", seen[dist][1]
-        assert dist not in project or str(project[dist].specifier) == f"=={version}"
+    for dist in RESOLVED_TOGETHER:
+        assert str(PINS[dist].specifier).startswith("=="), PINS[dist]
+
+
+def test_pyproject_ranges_contain_the_pins() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for line in [*project["dependencies"], *(d for extra in project["optional-dependencies"].values() for d in extra)]:
+        req = Requirement(line)
+        pin = PINS.get(canonicalize_name(req.name))
+        assert pin is not None, f"pyproject.toml: {req.name} has no pin in requirements.txt"
+        version = str(pin.specifier).removeprefix("==")
+        assert req.specifier.contains(version, prereleases=True), f"pyproject.toml {req} excludes the pin {pin}"
 
 
 def test_post_deploy_finds_the_repository(tmp_path: Path) -> None:
@@ -316,5 +334,5 @@ def test_all_pins_resolve_together(tmp_path: Path) -> None:
           "-r", str(requirements)], cwd=tmp_path)
     resolved = {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"]
                 for i in yaml.safe_load(report.read_text())["install"]}  # JSON is YAML
-    for dist, version in REQUIRED_PINS.items():
-        assert resolved[dist].split("+")[0] == version, (dist, resolved[dist])
+    for dist in RESOLVED_TOGETHER:
+        assert resolved[dist].split("+")[0] == str(PINS[dist].specifier).removeprefix("=="), (dist, resolved[dist])
