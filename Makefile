@@ -7,7 +7,7 @@ CORES   ?= $(shell nproc)
 CONFIG  ?= config.yaml
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint venv dry-run clean
+.PHONY: run test lint format venv dry-run clean
 
 venv: $(VENV)/.installed
 
@@ -28,12 +28,21 @@ run: venv
 	snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
 	@echo "Done: open results/report.html (tables in results/tables, figures in results/figures)."
 
-test: venv
+test: lint
 	pytest -q
 
+# Lint and formatting checks, also run by `make test` (so CI runs them). `make format` fixes.
 lint: venv
 	ruff check src tests benchmarks
+	ruff format --check src tests benchmarks
+	snakefmt --check Snakefile workflow/rules
+	codespell
 	snakemake --lint
+
+format: venv
+	ruff check --fix src tests benchmarks
+	ruff format src tests benchmarks
+	snakefmt Snakefile workflow/rules
 
 dry-run: venv
 	snakemake -n --configfile $(CONFIG)

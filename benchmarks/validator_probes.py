@@ -35,8 +35,10 @@ def main() -> None:
             print(f"{'missed' if reason is None else 'other reason'}  {probe['id']} (expected {codes}): {reason}")
     print(f"good={len(probes['good'])} defects={len(probes['defects'])}")
     n_good, n_defects = len(probes["good"]), len(probes["defects"])
-    print(f"false_alarm_rate={alarms / n_good:.3f} catch_rate={caught / n_defects:.3f} "
-          f"right_reason_rate={right_reason / n_defects:.3f}")
+    print(
+        f"false_alarm_rate={alarms / n_good:.3f} catch_rate={caught / n_defects:.3f} "
+        f"right_reason_rate={right_reason / n_defects:.3f}"
+    )
 
 
 if __name__ == "__main__":

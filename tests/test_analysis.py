@@ -79,8 +79,9 @@ def test_mti_on_replicates_is_the_same_definition() -> None:
     for rule in ("skip", "floor"):
         vector = mti(before, after, {"en", "es"}, rule, 0.05)
         for b in range(50):
-            one = mti({k: v[b] for k, v in before.items()}, {k: v[b] for k, v in after.items()}, {"en", "es"},
-                      rule, 0.05)
+            one = mti(
+                {k: v[b] for k, v in before.items()}, {k: v[b] for k, v in after.items()}, {"en", "es"}, rule, 0.05
+            )
             assert (math.isnan(one.mti) and math.isnan(vector.mti[b])) or one.mti == pytest.approx(vector.mti[b])
 
 
@@ -121,20 +122,28 @@ def test_fit_needs_two_points_and_a_curve() -> None:
 
 def _rows(rows: list[tuple[str, str, bool, str]]) -> pl.DataFrame:
     """A score frame from (id, lang, correct, detected_lang) rows."""
-    return pl.DataFrame({
-        "id": [r[0] for r in rows], "lang": [r[1] for r in rows], "sample": list(range(len(rows))),
-        "response": ["r"] * len(rows), "extracted": ["1"] * len(rows), "correct": [r[2] for r in rows],
-        "detected_lang": [r[3] for r in rows],
-    })
+    return pl.DataFrame(
+        {
+            "id": [r[0] for r in rows],
+            "lang": [r[1] for r in rows],
+            "sample": list(range(len(rows))),
+            "response": ["r"] * len(rows),
+            "extracted": ["1"] * len(rows),
+            "correct": [r[2] for r in rows],
+            "detected_lang": [r[3] for r in rows],
+        }
+    )
 
 
 def test_accuracy_table_counts(tmp_path) -> None:
     init = tmp_path / "m" / "init" / "b.parquet"
     init.parent.mkdir(parents=True)
-    _rows([("q0", "en", True, "en"), ("q1", "en", False, "en"), ("q0", "ja", False, "en"),
-           ("q1", "ja", True, "ja")]).write_parquet(init)
-    trained = _rows([("q0", "en", True, "en"), ("q1", "en", True, "en"), ("q0", "ja", True, "und"),
-                     ("q1", "ja", True, "ja")])
+    _rows(
+        [("q0", "en", True, "en"), ("q1", "en", False, "en"), ("q0", "ja", False, "en"), ("q1", "ja", True, "ja")]
+    ).write_parquet(init)
+    trained = _rows(
+        [("q0", "en", True, "en"), ("q1", "en", True, "en"), ("q0", "ja", True, "und"), ("q1", "ja", True, "ja")]
+    )
     table = analyse([("m", "init", "b", init), ("m", "grpo-grow-x2-s0", "b", trained)], ORDER, replicates=100).accuracy
     assert set(table["seed"]) == {POOLED}  # one seed: only the pooled rows
     row = table.filter((pl.col("run") == "init") & (pl.col("lang") == "en")).row(0, named=True)
@@ -165,10 +174,12 @@ def _frames(values: dict[str, dict[str, float]], n: int = 40, seed: int = 0) -> 
 
 
 def test_mti_table_uses_subset_languages() -> None:
-    files = _frames({
-        "init": {"en": 0.5, "es": 0.2, "ru": 0.2, "ja": 0.1},
-        "grpo-grow-x2-s0": {"en": 0.6, "es": 0.3, "ru": 0.3, "ja": 0.2},
-    })
+    files = _frames(
+        {
+            "init": {"en": 0.5, "es": 0.2, "ru": 0.2, "ja": 0.1},
+            "grpo-grow-x2-s0": {"en": 0.6, "es": 0.3, "ru": 0.3, "ja": 0.2},
+        }
+    )
     table = analyse(files, ORDER, replicates=200).mti
     # seen = en, es: gains 0.2, 0.5; unseen = ru, ja: gains 0.5, 1.0
     assert table["mti"][0] == pytest.approx(0.75 / 0.35)
@@ -222,8 +233,9 @@ def test_bootstrap_is_paired_across_languages() -> None:
     def copies(frame: pl.DataFrame) -> pl.DataFrame:
         return pl.concat([frame.with_columns(pl.lit(lang).alias("lang")) for lang in ("en", "es", "ja", "te")])
 
-    tables = analyse([("m", "init", "b", copies(before)), ("m", "grpo-grow-x2-s0", "b", copies(after))], ORDER,
-                     replicates=200)
+    tables = analyse(
+        [("m", "init", "b", copies(before)), ("m", "grpo-grow-x2-s0", "b", copies(after))], ORDER, replicates=200
+    )
     row = tables.mti.row(0, named=True)
     assert row["mti"] == pytest.approx(1.0)
     assert row["mti_ci_low"] == pytest.approx(1.0) and row["mti_ci_high"] == pytest.approx(1.0)
@@ -235,8 +247,9 @@ def _coverage(cluster: float, n_samples: int, sims: int = 200) -> tuple[float, f
     truth, covered, widths = 0.35, 0, []
     for _ in range(sims):
         frame = score_frame({"en": truth}, rng.random(60), n_samples, rng, cluster=cluster)
-        row = analyse([("m", "init", "b", frame)], ORDER, replicates=200,
-                      bootstrap_seed=int(rng.integers(1 << 30))).accuracy.row(0, named=True)
+        row = analyse(
+            [("m", "init", "b", frame)], ORDER, replicates=200, bootstrap_seed=int(rng.integers(1 << 30))
+        ).accuracy.row(0, named=True)
         covered += row["ci_low"] <= truth <= row["ci_high"]
         widths.append(row["ci_high"] - row["ci_low"])
     return covered / sims, float(np.mean(widths))

@@ -54,7 +54,6 @@ def test_only_result_relevant_edits_change_a_stages_version(repo: Path, tmp_path
     assert _versions(root) == after
 
 
-
 def test_package_data_is_code(repo: Path, tmp_path: Path) -> None:
     """A template edit reruns the demo-data stage; a comment or layout edit in it does not."""
     root = _copy_package(repo, tmp_path)
@@ -68,8 +67,11 @@ def test_package_data_is_code(repo: Path, tmp_path: Path) -> None:
     assert after["demo-data"] != before["demo-data"]
     assert after["fit"] == before["fit"]
 
+
 SMALL = {
-    "languages": ["en", "es", "de"], "parallel_order": ["es", "de"], "subset_sizes": [1, 2],
+    "languages": ["en", "es", "de"],
+    "parallel_order": ["es", "de"],
+    "subset_sizes": [1, 2],
     "data": {"train_size": 8, "demo": {"n_train": 16, "n_test": 2}},
 }
 TARGETS = ["results/data/sets/grow-x1.parquet", "results/data/sets/grow-x2.parquet"]
@@ -78,7 +80,10 @@ TARGETS = ["results/data/sets/grow-x1.parquet", "results/data/sets/grow-x2.parqu
 def _snakemake(work: Path, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", *args, *TARGETS],
-        cwd=work, capture_output=True, text=True, timeout=600,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout + result.stderr

@@ -48,8 +48,13 @@ def test_the_demo_sets_what_it_sizes_down(repo) -> None:
     """config.yaml states every value it runs at demo size (the defaults are a real run's)."""
     raw = yaml.safe_load((repo / "config.yaml").read_text())
     defaults = validate_config({})
-    for path in [("training", "grpo", "max_completion_length"), ("training", "grpo", "learning_rate"),
-                 ("evaluation", "max_new_tokens"), ("evaluation", "n_samples"), ("subset_sizes",)]:
+    for path in [
+        ("training", "grpo", "max_completion_length"),
+        ("training", "grpo", "learning_rate"),
+        ("evaluation", "max_new_tokens"),
+        ("evaluation", "n_samples"),
+        ("subset_sizes",),
+    ]:
         assert _get(raw, path) != _get(defaults, path), path
 
 
@@ -69,7 +74,9 @@ def test_the_study_languages_are_one_list(repo) -> None:
 
 def test_options_by_hand_are_validated_with_the_schemas_defaults() -> None:
     assert validate_options({"n_samples": 3}, "/properties/evaluation") == {
-        **validate_config({})["evaluation"], "n_samples": 3}
+        **validate_config({})["evaluation"],
+        "n_samples": 3,
+    }
     spec = validate_options({"path": "x.parquet"}, "/$defs/hub_dataset")
     assert spec == {"path": "x.parquet", "split": "train", "question_field": "problem", "answer_field": "answer"}
     parts = {"order": "/properties/parallel_order", "share": "/properties/scoring/properties/on_target_share"}

@@ -81,8 +81,9 @@ def rules() -> dict[str, tuple[str | None, str | None, bool]]:
     found = {}
     for configfiles in ([], [ROOT / "experiments" / "paper.yaml"]):
         with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-            workflow = api.workflow(ResourceSettings(), ConfigSettings(configfiles=configfiles),
-                                    snakefile=ROOT / "Snakefile", workdir=ROOT)
+            workflow = api.workflow(
+                ResourceSettings(), ConfigSettings(configfiles=configfiles), snakefile=ROOT / "Snakefile", workdir=ROOT
+            )
             for rule in workflow._workflow.rules:  # the parsed rules (no public accessor)
                 shell = rule.shellcmd or ""
                 stage = re.search(r"(?:\bpscale|\{params\.launcher\})\s+([a-z][a-z-]*)", shell)
@@ -94,8 +95,10 @@ def rules() -> dict[str, tuple[str | None, str | None, bool]]:
 # --- what a stage imports: the cli, then every function and class reached from it --------------
 
 BASE = CodeBase(package_root())
-MODULES = {f"pscale.{'.'.join(p.relative_to(BASE.root).with_suffix('').parts)}".removesuffix(".__init__")
-           for p in BASE.root.rglob("*.py")}
+MODULES = {
+    f"pscale.{'.'.join(p.relative_to(BASE.root).with_suffix('').parts)}".removesuffix(".__init__")
+    for p in BASE.root.rglob("*.py")
+}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -236,7 +239,8 @@ def test_every_env_pin_is_requirements_txts() -> None:
         for dist, req in env["requirements"].items():
             assert dist in PINS, f"envs/{name}.yaml pins {req}: pin it in requirements.txt (`# env:` if envs-only)"
             assert req.specifier == PINS[dist].specifier and extras(PINS[dist]) <= extras(req), (
-                f"envs/{name}.yaml has {req}, requirements.txt {PINS[dist]}")
+                f"envs/{name}.yaml has {req}, requirements.txt {PINS[dist]}"
+            )
     assert len({d for env in ENVS.values() for d in env["conda"] if d.startswith("python")}) == 1, "python differs"
     for dist in RESOLVED_TOGETHER:
         assert str(PINS[dist].specifier).startswith("=="), PINS[dist]
@@ -270,8 +274,9 @@ def test_post_deploy_finds_the_repository(tmp_path: Path) -> None:
     assert run(ROOT).returncode == run(ROOT / "workflow" / "rules").returncode == 0  # inside the repository
     assert run(tmp_path, PSCALE_ROOT=str(ROOT)).returncode == 0
     lines = calls.read_text().splitlines()
-    assert len(lines) == 3 and all(line.startswith("-m pip install --no-deps") and line.endswith(f"-e {ROOT}")
-                                   for line in lines), lines
+    assert len(lines) == 3 and all(
+        line.startswith("-m pip install --no-deps") and line.endswith(f"-e {ROOT}") for line in lines
+    ), lines
     failed = run(tmp_path)
     assert failed.returncode != 0 and "PSCALE_ROOT" in failed.stderr
 
@@ -317,9 +322,11 @@ def test_light_env_installs_and_runs_its_stages(env_name: str, light_venvs: dict
     for stage in stages:
         assert "usage: pscale" in _run([str(venv / "bin" / "pscale"), stage, "--help"], venv=venv)
     imports = sorted(set().union(*map(stage_imports, stages)))
-    probe = (f"import importlib, importlib.util, pathlib, pscale\n[importlib.import_module(m) for m in {imports!r}]\n"
-             f"assert pathlib.Path(pscale.__file__).is_relative_to({str(ROOT / 'src')!r}), pscale.__file__\n"
-             "assert not [m for m in ('torch', 'vllm', 'transformers') if importlib.util.find_spec(m)]\n")
+    probe = (
+        f"import importlib, importlib.util, pathlib, pscale\n[importlib.import_module(m) for m in {imports!r}]\n"
+        f"assert pathlib.Path(pscale.__file__).is_relative_to({str(ROOT / 'src')!r}), pscale.__file__\n"
+        "assert not [m for m in ('torch', 'vllm', 'transformers') if importlib.util.find_spec(m)]\n"
+    )
     _run([str(venv / "bin" / "python"), "-c", probe], venv=venv)
 
 
@@ -330,9 +337,25 @@ def test_all_pins_resolve_together(tmp_path: Path) -> None:
     heavy envs cannot be built here, but pip must find torch, vLLM, TRL, transformers together."""
     requirements, report = tmp_path / "all.txt", tmp_path / "report.json"
     requirements.write_text("\n".join(sorted({p for env in ENVS.values() for p in env["pip"]})) + "\n")
-    _run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "-q", "--report", str(report),
-          "-r", str(requirements)], cwd=tmp_path)
-    resolved = {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"]
-                for i in yaml.safe_load(report.read_text())["install"]}  # JSON is YAML
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "-q",
+            "--report",
+            str(report),
+            "-r",
+            str(requirements),
+        ],
+        cwd=tmp_path,
+    )
+    resolved = {
+        canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"]
+        for i in yaml.safe_load(report.read_text())["install"]
+    }  # JSON is YAML
     for dist in RESOLVED_TOGETHER:
         assert resolved[dist].split("+")[0] == str(PINS[dist].specifier).removeprefix("=="), (dist, resolved[dist])

@@ -382,7 +382,7 @@ def test_kill9_of_snakemake_and_of_a_job_then_make_run_resumes_losing_nothing(
 
 @pytest.mark.slow
 def test_truncated_and_null_inputs_in_the_pipeline_are_named_then_redone(
-    reference_run: tuple[Path, dict[str, object]]
+    reference_run: tuple[Path, dict[str, object]],
 ) -> None:
     workdir, reference = reference_run
     results = workdir / "results"

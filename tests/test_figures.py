@@ -40,20 +40,39 @@ def analysed(tmp_path_factory) -> Path:
     (root / "fits.json").write_text(json.dumps(scaling_law(tables.runs, tables.replicates)))
     history = root / "models" / "a" / "grpo-grow-x2-s0"
     history.mkdir(parents=True)
-    (history / "log_history.json").write_text(json.dumps(
-        [{"step": s, "reward": 0.1 * s, "rewards/accuracy_reward/mean": 0.05 * s} for s in range(1, 5)]))
+    (history / "log_history.json").write_text(
+        json.dumps([{"step": s, "reward": 0.1 * s, "rewards/accuracy_reward/mean": 0.05 * s} for s in range(1, 5)])
+    )
     return root
 
 
 def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
     outputs = [analysed / "out" / f"figure-{i}.png" for i in range(len(FIGURES))]  # names come from --names
-    code = main([
-        "figures", "--accuracy", str(analysed / "accuracy.csv"), "--gains", str(analysed / "gains.csv"),
-        "--runs", str(analysed / "runs.csv"), "--fits", str(analysed / "fits.json"),
-        "--histories", str(analysed / "models" / "a" / "grpo-grow-x2-s0"), "--history-labels", "a/grpo-grow-x2-s0",
-        "--languages", ",".join(LANGS), "--names", *FIGURES, "--output", *map(str, outputs),
-        "--summary", str(analysed / "out" / "results.rst"),
-    ])
+    code = main(
+        [
+            "figures",
+            "--accuracy",
+            str(analysed / "accuracy.csv"),
+            "--gains",
+            str(analysed / "gains.csv"),
+            "--runs",
+            str(analysed / "runs.csv"),
+            "--fits",
+            str(analysed / "fits.json"),
+            "--histories",
+            str(analysed / "models" / "a" / "grpo-grow-x2-s0"),
+            "--history-labels",
+            "a/grpo-grow-x2-s0",
+            "--languages",
+            ",".join(LANGS),
+            "--names",
+            *FIGURES,
+            "--output",
+            *map(str, outputs),
+            "--summary",
+            str(analysed / "out" / "results.rst"),
+        ]
+    )
     assert code == 0
     for path in outputs:
         assert path.stat().st_size > 5000, path
@@ -68,8 +87,10 @@ def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
 def test_unknown_figure_name_is_an_error(analysed: Path) -> None:
     out = str(analysed / "nope.png")
     assert main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "nope", "--output", out]) == 1
-    assert main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "rl_vs_sft", "mti_by_model",
-                 "--output", out]) == 1  # a name without its file
+    assert (
+        main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "rl_vs_sft", "mti_by_model", "--output", out])
+        == 1
+    )  # a name without its file
 
 
 def test_verdict_says_when_an_effect_is_not_distinguishable_from_zero() -> None:
@@ -83,8 +104,9 @@ def test_fit_groups_follow_the_config_model_order(analysed: Path) -> None:
     from pscale.analysis import read_replicates
     from pscale.figures import read_csv
 
-    fits = scaling_law(read_csv(analysed / "runs.csv"), read_replicates(analysed / "bootstrap.parquet"),
-                       models=["b", "a"])
+    fits = scaling_law(
+        read_csv(analysed / "runs.csv"), read_replicates(analysed / "bootstrap.parquet"), models=["b", "a"]
+    )
     order = [(g["model"], g["method"], g["budget"]) for g in fits["groups"]]
     assert order[:3] == [("b", "grpo", "grow"), ("b", "grpo", "fixed"), ("b", "sft", "grow")]
     assert fits["accuracy"] == fits["groups"][0]["accuracy"]

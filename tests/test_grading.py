@@ -170,10 +170,16 @@ def test_plain_answers_grade_as_before() -> None:
 
 
 def test_score_frame_grades_and_measures_language() -> None:
-    frame = pl.DataFrame({
-        "id": ["a", "b"], "lang": ["bn", "ru"], "sample": [0, 0], "n_choices": [0, 4], "answer": ["204", "B"],
-        "response": ["অতএব মোট আপেলের সংখ্যা হল \\boxed{২০৪}", "Правильный ответ — вариант \\boxed{В}"],
-    })
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b"],
+            "lang": ["bn", "ru"],
+            "sample": [0, 0],
+            "n_choices": [0, 4],
+            "answer": ["204", "B"],
+            "response": ["অতএব মোট আপেলের সংখ্যা হল \\boxed{২০৪}", "Правильный ответ — вариант \\boxed{В}"],
+        }
+    )
     scored = score_frame(frame, ScoringSettings.from_config())
     assert scored["correct"].to_list() == [True, True]
     assert scored["extracted"].to_list() == ["204", "B"]
@@ -186,8 +192,9 @@ def test_gold_answers_are_normalised_at_ingestion() -> None:
 
     rows = [{"problem": "How many?", "answer": "２০৪", "solution": "First \\boxed{3}, finally \\boxed{২০৪}."}]
     by_field = normalize(rows, {"question_field": "problem", "answer_field": "answer"}, "d", 0)
-    from_solution = normalize(rows, {"question_field": "problem", "answer_from_solution": True,
-                                     "solution_field": "solution"}, "d", 0)
+    from_solution = normalize(
+        rows, {"question_field": "problem", "answer_from_solution": True, "solution_field": "solution"}, "d", 0
+    )
     assert by_field["answer"].to_list() == ["204"]
     assert from_solution["answer"].to_list() == ["204"]
 
@@ -195,8 +202,12 @@ def test_gold_answers_are_normalised_at_ingestion() -> None:
 def test_process_pool_scores_like_one_process() -> None:
     from pscale.score import score_rows
 
-    rows = [("204", "Tom has \\boxed{২০৪} apples.", 0, "en"), ("B", "Ответ: \\boxed{В}", 4, "ru"),
-            ("7", "\\boxed{1} then \\boxed{\\frac{14}{2}}", 0, "en"), ("C", "\\boxed{A or C}", 4, "en")] * 40
+    rows = [
+        ("204", "Tom has \\boxed{২০৪} apples.", 0, "en"),
+        ("B", "Ответ: \\boxed{В}", 4, "ru"),
+        ("7", "\\boxed{1} then \\boxed{\\frac{14}{2}}", 0, "en"),
+        ("C", "\\boxed{A or C}", 4, "en"),
+    ] * 40
     alone = score_rows(rows, ScoringSettings.from_config(), workers=1)
     pooled = score_rows(rows, ScoringSettings.from_config(), workers=2, chunk_rows=30)
     assert pooled == alone

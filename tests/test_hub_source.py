@@ -17,13 +17,23 @@ MATH_TRAIN = [  # the shape of the MATH training set: the answer is the solution
     for i in range(1, 21)
 ]
 MATH500 = [  # HuggingFaceH4/MATH-500: problem, solution, answer, unique_id
-    {"problem": "Compute $\\frac{1}{2}+\\frac{1}{4}$.", "solution": "...", "answer": "\\frac{3}{4}",
-     "unique_id": "test/algebra/1.json"},
+    {
+        "problem": "Compute $\\frac{1}{2}+\\frac{1}{4}$.",
+        "solution": "...",
+        "answer": "\\frac{3}{4}",
+        "unique_id": "test/algebra/1.json",
+    },
     {"problem": "Find $x$ if $2x=10$.", "solution": "...", "answer": "5", "unique_id": "test/algebra/2.json"},
 ]
 GPQA = [  # Idavidrein/gpqa (gpqa_diamond): question and four options by field
-    {"Question": f"Which particle number {i}?", "Correct Answer": f"right {i}", "Incorrect Answer 1": f"wrong a{i}",
-     "Incorrect Answer 2": f"wrong b{i}", "Incorrect Answer 3": f"wrong c{i}", "Record ID": f"rec{i}"}
+    {
+        "Question": f"Which particle number {i}?",
+        "Correct Answer": f"right {i}",
+        "Incorrect Answer 1": f"wrong a{i}",
+        "Incorrect Answer 2": f"wrong b{i}",
+        "Incorrect Answer 3": f"wrong c{i}",
+        "Record ID": f"rec{i}",
+    }
     for i in range(6)
 ]
 
@@ -38,8 +48,14 @@ def local_hub(tmp_path_factory) -> Path:
 
 
 def test_math_train_answers_come_from_boxed_solutions(local_hub: Path, tmp_path: Path) -> None:
-    spec = {"path": str(local_hub / "math_train"), "split": "train", "question_field": "problem",
-            "solution_field": "solution", "answer_from_solution": True, "sample": 8}
+    spec = {
+        "path": str(local_hub / "math_train"),
+        "split": "train",
+        "question_field": "problem",
+        "solution_field": "solution",
+        "answer_from_solution": True,
+        "sample": 8,
+    }
     frame = write_hub_source(spec, "math_train", seed=3, output=tmp_path / "math_train.parquet")
     assert frame.columns == ["id", "question", "answer", "solution"]
     assert frame.height == 8 and frame["id"].n_unique() == 8
@@ -53,8 +69,13 @@ def test_math_train_answers_come_from_boxed_solutions(local_hub: Path, tmp_path:
 
 
 def test_math500_fields_and_ids(local_hub: Path, tmp_path: Path) -> None:
-    spec = {"path": str(local_hub / "math500.parquet"), "question_field": "problem", "answer_field": "answer",
-            "solution_field": "solution", "id_field": "unique_id"}
+    spec = {
+        "path": str(local_hub / "math500.parquet"),
+        "question_field": "problem",
+        "answer_field": "answer",
+        "solution_field": "solution",
+        "id_field": "unique_id",
+    }
     frame = write_hub_source(spec, "math500", seed=0, output=tmp_path / "m.parquet")
     assert frame["id"].to_list() == ["test/algebra/1.json", "test/algebra/2.json"]
     assert frame["answer"].to_list() == ["\\frac{3}{4}", "5"]
@@ -64,9 +85,13 @@ def test_math500_fields_and_ids(local_hub: Path, tmp_path: Path) -> None:
 def test_gpqa_options_shuffled_reproducibly_and_graded_by_letter(
     local_hub: Path, tmp_path: Path, prompt_file: Path
 ) -> None:
-    spec = {"path": str(local_hub / "gpqa"), "question_field": "Question", "id_field": "Record ID",
-            "correct_field": "Correct Answer",
-            "incorrect_fields": ["Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3"]}
+    spec = {
+        "path": str(local_hub / "gpqa"),
+        "question_field": "Question",
+        "id_field": "Record ID",
+        "correct_field": "Correct Answer",
+        "incorrect_fields": ["Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3"],
+    }
     frame = write_hub_source(spec, "gpqa_diamond", seed=7, output=tmp_path / "g.parquet")
     assert frame.columns == ["id", "question", "answer", "solution", "choices"]
     letters = set()
@@ -87,8 +112,12 @@ def test_bad_field_names_the_row_and_fields() -> None:
     with pytest.raises(KeyError, match=r"row 0: field 'question'.*problem"):
         normalize(MATH_TRAIN, {"path": "x", "question_field": "question"}, "math_train", seed=0)
     with pytest.raises(ValueError, match=r"row 0: no \\boxed"):
-        normalize([{"problem": "p", "solution": "none"}],
-                  {"path": "x", "solution_field": "solution", "answer_from_solution": True}, "d", seed=0)
+        normalize(
+            [{"problem": "p", "solution": "none"}],
+            {"path": "x", "solution_field": "solution", "answer_from_solution": True},
+            "d",
+            seed=0,
+        )
 
 
 def test_plain_prompts_for_base_models(prompt_file: Path) -> None:
@@ -104,26 +133,48 @@ def test_unreadable_rows_are_skipped_and_listed(tmp_path: Path) -> None:
     from pscale.errors import UserError
 
     spec = {"path": "x", "solution_field": "solution", "answer_from_solution": True}
-    rows = [*MATH_TRAIN, {"problem": "p", "solution": "no box here"}, {"problem": None, "solution": "\\boxed{1}"},
-            {"problem": "  ", "solution": "\\boxed{2}"}]
+    rows = [
+        *MATH_TRAIN,
+        {"problem": "p", "solution": "no box here"},
+        {"problem": None, "solution": "\\boxed{1}"},
+        {"problem": "  ", "solution": "\\boxed{2}"},
+    ]
     with pytest.raises(UserError, match=r"3 of 23 rows.*max_bad_share 1\.0%.*row 20: no \\boxed"):
         normalize(rows, spec, "math_train", seed=0)
     parquet = tmp_path / "rows.parquet"
     pl.DataFrame(rows).write_parquet(parquet)
-    frame = write_hub_source({**spec, "path": str(parquet), "max_bad_share": 0.2}, "math_train", seed=0,
-                             output=tmp_path / "source.parquet", qc_output=tmp_path / "qc.parquet")
+    frame = write_hub_source(
+        {**spec, "path": str(parquet), "max_bad_share": 0.2},
+        "math_train",
+        seed=0,
+        output=tmp_path / "source.parquet",
+        qc_output=tmp_path / "qc.parquet",
+    )
     assert frame.height == 20 and pl.read_parquet(tmp_path / "source.parquet").height == 20
     qc = pl.read_parquet(tmp_path / "qc.parquet")
     revision = tmp_path / "revision.txt"
-    write_hub_source({**spec, "path": str(parquet), "max_bad_share": 0.2}, "math_train", seed=0,
-                     output=tmp_path / "again.parquet", revision_output=revision)
+    write_hub_source(
+        {**spec, "path": str(parquet), "max_bad_share": 0.2},
+        "math_train",
+        seed=0,
+        output=tmp_path / "again.parquet",
+        revision_output=revision,
+    )
     recorded = revision.read_text().strip()
     assert recorded.startswith("local-")  # a local copy: a digest of its content stands in for a commit
     pl.DataFrame(rows[:-1]).write_parquet(parquet)
-    write_hub_source({**spec, "path": str(parquet), "max_bad_share": 0.2}, "math_train", seed=0,
-                     output=tmp_path / "again.parquet", revision_output=revision)
+    write_hub_source(
+        {**spec, "path": str(parquet), "max_bad_share": 0.2},
+        "math_train",
+        seed=0,
+        output=tmp_path / "again.parquet",
+        revision_output=revision,
+    )
     assert revision.read_text().strip() != recorded
     assert qc.columns == ["dataset", "row", "id", "reason"]
     assert qc["row"].to_list() == [20, 21, 22]
-    assert qc["reason"].to_list() == ["no \\boxed{} answer in field 'solution'", "field 'problem' is null",
-                                      "empty question"]
+    assert qc["reason"].to_list() == [
+        "no \\boxed{} answer in field 'solution'",
+        "field 'problem' is null",
+        "empty question",
+    ]

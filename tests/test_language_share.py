@@ -118,9 +118,16 @@ def test_score_parquet_lang_share_column(tmp_path) -> None:
     from pscale.score import SCORE_COLUMNS, score_generations
 
     text, truth = mixed_response("th", 0.2)
-    pl.DataFrame({
-        "id": ["x"], "lang": ["th"], "sample": [0], "answer": ["42"], "n_choices": [0], "response": [text],
-    }).write_parquet(tmp_path / "gen.parquet")
+    pl.DataFrame(
+        {
+            "id": ["x"],
+            "lang": ["th"],
+            "sample": [0],
+            "answer": ["42"],
+            "n_choices": [0],
+            "response": [text],
+        }
+    ).write_parquet(tmp_path / "gen.parquet")
     score_generations(tmp_path / "gen.parquet", tmp_path / "scores.parquet", STUDY_LANGUAGES, {"min_letters": 3})
     scored = pl.read_parquet(tmp_path / "scores.parquet")
     assert tuple(scored.columns) == SCORE_COLUMNS

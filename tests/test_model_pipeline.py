@@ -18,9 +18,19 @@ from pscale.score import SCORE_COLUMNS, score_generations
 from pscale.train import train_grpo
 
 ARCH = {
-    "vocab_size": 600, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-    "num_attention_heads": 2, "num_key_value_heads": 1, "pretrain_steps": 3, "sft_steps": 5,
-    "sft_learning_rate": 3e-3, "sft_batch_size": 8, "seed": 0, "sft_slip_share": 0.3, "sft_foreign_share": 0.2,
+    "vocab_size": 600,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "pretrain_steps": 3,
+    "sft_steps": 5,
+    "sft_learning_rate": 3e-3,
+    "sft_batch_size": 8,
+    "seed": 0,
+    "sft_slip_share": 0.3,
+    "sft_foreign_share": 0.2,
 }
 LANGS = ["en", "es", "ja", "te"]
 
@@ -80,8 +90,9 @@ def test_every_tokenizer_loader_gives_the_trained_ids(init_dir: Path, corpus_dir
     trained.save_pretrained(init_dir / "probe_tokenizer")
     for path in (init_dir, init_dir / "probe_tokenizer"):
         reference = PreTrainedTokenizerFast.from_pretrained(path)
-        chat = reference.apply_chat_template([{"role": "user", "content": ROUND_TRIP_PROBES[0]}], tokenize=False,
-                                             add_generation_prompt=True)
+        chat = reference.apply_chat_template(
+            [{"role": "user", "content": ROUND_TRIP_PROBES[0]}], tokenize=False, add_generation_prompt=True
+        )
         loaders = {
             "AutoTokenizer": AutoTokenizer.from_pretrained(path),
             "train.load_tokenizer": load_tokenizer(str(path), padding_side="left", truncation_side="left"),
@@ -159,16 +170,33 @@ def test_grpo_trains_resumes_and_restarts_on_new_settings(
     pl.concat(
         pl.read_parquet(corpus_dir / "demo_train" / f"{lang}.parquet").head(8) for lang in ("en", "es")
     ).write_parquet(train_set)
-    options = {"max_steps": 3, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 12,
-               "learning_rate": 1e-3, "logging_steps": 1, "save_steps": 1, "seed": 0}
+    options = {
+        "max_steps": 3,
+        "per_device_train_batch_size": 4,
+        "num_generations": 4,
+        "max_completion_length": 12,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "save_steps": 1,
+        "seed": 0,
+    }
     weights = {"accuracy": 0.8, "format": 0.1, "language": 0.1}
     out, work = tmp_path / "model", tmp_path / "work"
     langs = list(STUDY_LANGUAGES)
 
     def preempted_run(settings: dict) -> None:
         with pytest.raises(Preempted):
-            train_grpo(str(init_dir), train_set, prompt_file, out, work, settings, weights, langs,
-                       callbacks=[_preempt_after(2)])
+            train_grpo(
+                str(init_dir),
+                train_set,
+                prompt_file,
+                out,
+                work,
+                settings,
+                weights,
+                langs,
+                callbacks=[_preempt_after(2)],
+            )
         assert not out.exists() and (work / "checkpoint-2").is_dir()
 
     caplog.set_level("INFO")
@@ -179,7 +207,7 @@ def test_grpo_trains_resumes_and_restarts_on_new_settings(
     assert "starting over" in caplog.text and "resuming" not in caplog.text
     assert not work.exists()  # checkpoints are removed once the model is saved
 
-    # A pre-empted job restarted with the same settings continues from its last checkpoint.
+    # A preempted job restarted with the same settings continues from its last checkpoint.
     shutil.rmtree(out)
     preempted_run(options)
     caplog.clear()
@@ -223,8 +251,9 @@ def test_one_engine_for_several_benchmarks_samples_as_separate_jobs(
 
     options = SamplingOptions(n_samples=2, temperature=0.7, top_p=0.95, max_new_tokens=8, seed=3, batch_size=4)
     parts = [[corpus_dir / "demo_test" / f"{lang}.parquet" for lang in langs] for langs in (["en", "es"], ["ja"])]
-    grouped = generate_benchmarks(str(init_dir), [(files, tmp_path / f"g{i}.parquet") for i, files in enumerate(parts)],
-                                  prompt_file, options)
+    grouped = generate_benchmarks(
+        str(init_dir), [(files, tmp_path / f"g{i}.parquet") for i, files in enumerate(parts)], prompt_file, options
+    )
     for i, files in enumerate(parts):
         alone = generate_benchmark(str(init_dir), files, prompt_file, tmp_path / f"a{i}.parquet", options)
         assert grouped[i].equals(alone) and pl.read_parquet(tmp_path / f"g{i}.parquet").equals(alone)

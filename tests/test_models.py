@@ -10,18 +10,37 @@ import pytest
 from pscale.errors import UserError
 from pscale.models import check_context, evaluation_for_model
 
-EVALUATION = {"backend": "vllm", "n_samples": 4, "temperature": 0.6, "top_p": 0.95, "max_new_tokens": 4096,
-              "seed": 42, "vllm": {"tensor_parallel_size": 1, "gpu_memory_utilization": 0.9, "max_model_len": 8192}}
+EVALUATION = {
+    "backend": "vllm",
+    "n_samples": 4,
+    "temperature": 0.6,
+    "top_p": 0.95,
+    "max_new_tokens": 4096,
+    "seed": 42,
+    "vllm": {"tensor_parallel_size": 1, "gpu_memory_utilization": 0.9, "max_model_len": 8192},
+}
 
 
 def test_a_models_block_overrides_only_what_it_names() -> None:
-    spec = {"source": "hub", "path": "Qwen/Qwen2.5-Math-7B",
-            "evaluation": {"max_model_len": 4096, "max_new_tokens": 3072, "dtype": "bfloat16",
-                           "vllm": {"enforce_eager": True}}}
+    spec = {
+        "source": "hub",
+        "path": "Qwen/Qwen2.5-Math-7B",
+        "evaluation": {
+            "max_model_len": 4096,
+            "max_new_tokens": 3072,
+            "dtype": "bfloat16",
+            "vllm": {"enforce_eager": True},
+        },
+    }
     merged = evaluation_for_model(EVALUATION, spec)
     assert merged["max_new_tokens"] == 3072 and merged["temperature"] == 0.6 and merged["n_samples"] == 4
-    assert merged["vllm"] == {"tensor_parallel_size": 1, "gpu_memory_utilization": 0.9, "max_model_len": 4096,
-                              "dtype": "bfloat16", "enforce_eager": True}
+    assert merged["vllm"] == {
+        "tensor_parallel_size": 1,
+        "gpu_memory_utilization": 0.9,
+        "max_model_len": 4096,
+        "dtype": "bfloat16",
+        "enforce_eager": True,
+    }
     assert EVALUATION["vllm"]["max_model_len"] == 8192  # the defaults are not modified
     assert evaluation_for_model(EVALUATION, {"source": "hub", "path": "x"}) == EVALUATION
 
@@ -68,8 +87,9 @@ def test_fetch_records_a_local_folder_and_checks_its_context(tmp_path: Path) -> 
     folder = _model_dir(tmp_path, {"model_type": "qwen2", "max_position_embeddings": 4096})
     (folder / "model.safetensors").write_bytes(b"weights")
     revision, snapshot = tmp_path / "out" / "REVISION", tmp_path / "out" / "SNAPSHOT"
-    commit, where = fetch_model(str(folder), revision, snapshot, engine_options={"max_model_len": 4096},
-                                max_new_tokens=3072)
+    commit, where = fetch_model(
+        str(folder), revision, snapshot, engine_options={"max_model_len": 4096}, max_new_tokens=3072
+    )
     assert revision.read_text().strip() == commit and commit.startswith("local-")
     assert Path(snapshot.read_text().strip()) == folder.resolve() == where
     (folder / "model.safetensors").write_bytes(b"other weights")  # other weights, another revision
@@ -116,8 +136,13 @@ def test_fetch_of_a_gated_model_stops_naming_the_login(tmp_path: Path) -> None:
     from pscale.models import fetch_model
 
     with _GatedHub() as endpoint, pytest.raises(UserError) as error:
-        fetch_model("meta-llama/Llama-3.1-8B-Instruct", tmp_path / "REVISION", tmp_path / "SNAPSHOT",
-                    cache_dir=str(tmp_path / "cache"), endpoint=endpoint)
+        fetch_model(
+            "meta-llama/Llama-3.1-8B-Instruct",
+            tmp_path / "REVISION",
+            tmp_path / "SNAPSHOT",
+            cache_dir=str(tmp_path / "cache"),
+            endpoint=endpoint,
+        )
     message = str(error.value)
     assert "meta-llama/Llama-3.1-8B-Instruct is gated" in message and "hf auth login" in message
     assert "HF_TOKEN" in message and "\n" not in message and not (tmp_path / "REVISION").exists()

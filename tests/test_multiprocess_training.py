@@ -37,19 +37,36 @@ from pscale.languages import STUDY_LANGUAGES
 from pscale.model_init import init_model
 
 ARCH = {
-    "vocab_size": 600, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-    "num_attention_heads": 2, "num_key_value_heads": 1, "pretrain_steps": 2, "sft_steps": 2,
-    "sft_learning_rate": 3e-3, "sft_batch_size": 8, "seed": 0,
+    "vocab_size": 600,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "pretrain_steps": 2,
+    "sft_steps": 2,
+    "sft_learning_rate": 3e-3,
+    "sft_batch_size": 8,
+    "seed": 0,
 }
 OPTIONS = {
-    "grpo": {"max_steps": 8, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 16,
-             "learning_rate": 1e-3, "logging_steps": 1, "save_steps": 2, "seed": 0},
+    "grpo": {
+        "max_steps": 8,
+        "per_device_train_batch_size": 4,
+        "num_generations": 4,
+        "max_completion_length": 16,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "save_steps": 2,
+        "seed": 0,
+    },
     "reward_weights": {"accuracy": 0.8, "format": 0.1, "language": 0.1},
 }
 
 LAUNCHER = shutil.which("accelerate", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-pytestmark = pytest.mark.skipif(LAUNCHER is None or not sys.platform.startswith("linux"),
-                                reason="needs accelerate's launcher and Linux /proc")
+pytestmark = pytest.mark.skipif(
+    LAUNCHER is None or not sys.platform.startswith("linux"), reason="needs accelerate's launcher and Linux /proc"
+)
 
 
 def _launch(args: list[str], log: Path) -> subprocess.Popen:
@@ -58,11 +75,31 @@ def _launch(args: list[str], log: Path) -> subprocess.Popen:
     # Trainer, with more than one rank, loads the optimizer state with that as map_location,
     # which torch.load refuses ("don't know how to restore data location ... cpu:0"), so a
     # resume fails on CPU ranks only (GPU ranks get cuda:<rank>, which torch.load accepts).
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "CUDA_VISIBLE_DEVICES": "",
-           "ACCELERATE_TORCH_DEVICE": "cpu"}
-    cmd = [str(LAUNCHER), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
-           "-m", "pscale.cli", *args]
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "CUDA_VISIBLE_DEVICES": "",
+        "ACCELERATE_TORCH_DEVICE": "cpu",
+    }
+    cmd = [
+        str(LAUNCHER),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        "0",
+        "-m",
+        "pscale.cli",
+        *args,
+    ]
     with open(log, "w") as handle:
         return subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
@@ -93,9 +130,25 @@ def test_two_process_training_saves_once_resumes_and_tidies(prompt_file: Path, t
     train_set = tmp_path / "set.parquet"
     corpus.filter(pl.col("lang").is_in(["en", "es"])).head(16).write_parquet(train_set)
     out, work = tmp_path / "model", tmp_path / "work"
-    args = ["train", "--method", "grpo", "--model", str(init), "--train-set", str(train_set),
-            "--prompts", str(prompt_file), "--output", str(out), "--work-dir", str(work),
-            "--languages", "en,es", "--options", json.dumps(OPTIONS)]
+    args = [
+        "train",
+        "--method",
+        "grpo",
+        "--model",
+        str(init),
+        "--train-set",
+        str(train_set),
+        "--prompts",
+        str(prompt_file),
+        "--output",
+        str(out),
+        "--work-dir",
+        str(work),
+        "--languages",
+        "en,es",
+        "--options",
+        json.dumps(OPTIONS),
+    ]
 
     # First launch: killed (launcher and both ranks) once checkpoint-2 is complete, RNG files included.
     first_log = tmp_path / "first.log"
@@ -104,8 +157,10 @@ def test_two_process_training_saves_once_resumes_and_tidies(prompt_file: Path, t
     ranks: dict[int, int] = {}
     try:
         deadline = time.monotonic() + 240
-        while not ((checkpoint / "trainer_state.json").exists()
-                   and ((checkpoint / "rng_state_1.pth").exists() or (checkpoint / "rng_state.pth").exists())):
+        while not (
+            (checkpoint / "trainer_state.json").exists()
+            and ((checkpoint / "rng_state_1.pth").exists() or (checkpoint / "rng_state.pth").exists())
+        ):
             assert first.poll() is None, first_log.read_text()[-3000:]
             assert time.monotonic() < deadline, "no checkpoint within 4 minutes"
             ranks = rank_pids(first.pid) or ranks
@@ -116,7 +171,8 @@ def test_two_process_training_saves_once_resumes_and_tidies(prompt_file: Path, t
     assert set(ranks) == {0, 1}, f"two worker processes, RANK 0 and 1, expected: {ranks}"
     rng_files = sorted(p.name for p in checkpoint.glob("rng_state*.pth"))
     assert rng_files == ["rng_state_0.pth", "rng_state_1.pth"], (
-        f"the trainer ran with world size 1, not 2 ranks in one group: {rng_files}\n{first_log.read_text()[-3000:]}")
+        f"the trainer ran with world size 1, not 2 ranks in one group: {rng_files}\n{first_log.read_text()[-3000:]}"
+    )
     assert not out.exists(), "the first launch finished before it could be killed; make it longer"
 
     # Second launch: both ranks resume from the newest complete checkpoint, the model is saved

@@ -28,7 +28,10 @@ def workdir(tmp_path_factory, repo: Path) -> Path:
 def dry_run(workdir: Path, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--configfile", str(PAPER), *args],
-        cwd=workdir, capture_output=True, text=True, timeout=600,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -74,7 +77,10 @@ def test_per_benchmark_generation_is_a_switch(workdir: Path, tmp_path: Path) -> 
     per_benchmark.write_text(yaml.safe_dump(config))
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", str(per_benchmark)],
-        cwd=workdir, capture_output=True, text=True, timeout=600,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
@@ -82,9 +88,13 @@ def test_per_benchmark_generation_is_a_switch(workdir: Path, tmp_path: Path) -> 
 
 
 def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
-    out = dry_run(workdir, "--printshellcmds", "--forceall",
-                  "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
-                  "results/models/qwen2.5-7b-instruct/grpo-grow-x2-s42")
+    out = dry_run(
+        workdir,
+        "--printshellcmds",
+        "--forceall",
+        "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
+        "results/models/qwen2.5-7b-instruct/grpo-grow-x2-s42",
+    )
     generate = next(line for line in out.splitlines() if "pscale generate" in line)
     # hub models are fetched once (fetch_model) and loaded offline from the recorded snapshot
     assert '--model "$(cat results/models/obs-deepseek-r1-distill-qwen-7b/SNAPSHOT)"' in generate
@@ -104,10 +114,14 @@ def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
 
 def test_per_model_evaluation_overrides_reach_generate(workdir: Path) -> None:
     """Qwen2.5-Math-7B's 4,096-token context (its own `evaluation` block) and the defaults elsewhere."""
-    out = dry_run(workdir, "--printshellcmds", "--forceall",
-                  "results/eval/generations/qwen2.5-math-7b/grpo-grow-x2-s42/aime24.parquet",
-                  "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
-                  "results/eval/generations/qwen2.5-7b-instruct/init/aime24.parquet")
+    out = dry_run(
+        workdir,
+        "--printshellcmds",
+        "--forceall",
+        "results/eval/generations/qwen2.5-math-7b/grpo-grow-x2-s42/aime24.parquet",
+        "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
+        "results/eval/generations/qwen2.5-7b-instruct/init/aime24.parquet",
+    )
     lines = [line for line in out.splitlines() if "pscale generate" in line]
     math = [line for line in lines if "qwen2.5-math-7b" in line and "obs-" not in line]
     others = [line for line in lines if line not in math]

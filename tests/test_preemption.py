@@ -28,12 +28,27 @@ from pscale.model_init import init_model
 from pscale.train import checkpoint_problem
 
 ARCH = {
-    "vocab_size": 600, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-    "num_attention_heads": 2, "num_key_value_heads": 1, "pretrain_steps": 2, "sft_steps": 2,
-    "sft_learning_rate": 3e-3, "sft_batch_size": 8, "seed": 0,
+    "vocab_size": 600,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "pretrain_steps": 2,
+    "sft_steps": 2,
+    "sft_learning_rate": 3e-3,
+    "sft_batch_size": 8,
+    "seed": 0,
 }
-GRPO = {"per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 8,
-        "learning_rate": 1e-3, "logging_steps": 1, "save_steps": 100000, "seed": 0}
+GRPO = {
+    "per_device_train_batch_size": 4,
+    "num_generations": 4,
+    "max_completion_length": 8,
+    "learning_rate": 1e-3,
+    "logging_steps": 1,
+    "save_steps": 100000,
+    "seed": 0,
+}
 REWARDS = {"accuracy": 0.8, "format": 0.1, "language": 0.1}
 BIN = Path(sys.executable).parent
 
@@ -74,8 +89,9 @@ def test_signal_saves_stops_and_the_next_run_resumes(tiny, prompt_file: Path, tm
     options = {**GRPO, "max_steps": 6}
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGURG, signal.SIGUSR1, signal.SIGTERM)}
     with pytest.raises(TrainingStopped) as stopped:
-        train_grpo(str(init), train_set, prompt_file, out, work, options, REWARDS, ["en", "es"],
-                   callbacks=[SignalAtStep()])
+        train_grpo(
+            str(init), train_set, prompt_file, out, work, options, REWARDS, ["en", "es"], callbacks=[SignalAtStep()]
+        )
     assert stopped.value.code == EXIT_STOPPED == 75
     assert {sig: signal.getsignal(sig) for sig in before} == before, "the previous handlers are back"
     assert not out.exists(), "a stopped run must not leave a final model"
@@ -92,9 +108,25 @@ def test_signal_saves_stops_and_the_next_run_resumes(tiny, prompt_file: Path, tm
 
 def _train_args(init: Path, train_set: Path, prompt_file: Path, out: Path, work: Path, steps: int) -> list[str]:
     options = {"grpo": {**GRPO, "max_steps": steps}, "reward_weights": REWARDS}
-    return ["train", "--method", "grpo", "--model", str(init), "--train-set", str(train_set),
-            "--prompts", str(prompt_file), "--output", str(out), "--work-dir", str(work),
-            "--languages", "en,es", "--options", json.dumps(options)]
+    return [
+        "train",
+        "--method",
+        "grpo",
+        "--model",
+        str(init),
+        "--train-set",
+        str(train_set),
+        "--prompts",
+        str(prompt_file),
+        "--output",
+        str(out),
+        "--work-dir",
+        str(work),
+        "--languages",
+        "en,es",
+        "--options",
+        json.dumps(options),
+    ]
 
 
 def _wait_for_step(log: Path, process: subprocess.Popen, steps: int, at_least: int, timeout: float = 120) -> None:
@@ -143,8 +175,15 @@ def test_ranks_agree_on_the_step_when_only_one_is_signalled(tiny, prompt_file: P
     init, train_set = tiny
     out, work, log = tmp_path / "model", tmp_path / "work", tmp_path / "launch.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    cmd = [str(LAUNCHER), "--standalone", "--nproc_per_node", "2", "-m", "pscale.cli",
-           *_train_args(init, train_set, prompt_file, out, work, 100000)]
+    cmd = [
+        str(LAUNCHER),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "pscale.cli",
+        *_train_args(init, train_set, prompt_file, out, work, 100000),
+    ]
     with open(log, "w") as handle:
         process = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:

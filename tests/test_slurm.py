@@ -385,14 +385,26 @@ def test_training_killed_by_its_time_limit_resumes_on_retry(local_slurm: dict[st
     (its slurm plugin polls ever more slowly while no job completes).
     """
     work = tmp_path / "pipeline"
-    env = {**local_slurm, "WORK_DIR": str(work), "PROFILE": "slurm/ci/timelimit", "TARGETS": TIMELIMIT_MODEL,
-           "PIPELINE_CONFIG": str(REPO / "tests/data/slurm_timelimit_config.yaml"), "PIPELINE_TIMEOUT": "400"}
+    env = {
+        **local_slurm,
+        "WORK_DIR": str(work),
+        "PROFILE": "slurm/ci/timelimit",
+        "TARGETS": TIMELIMIT_MODEL,
+        "PIPELINE_CONFIG": str(REPO / "tests/data/slurm_timelimit_config.yaml"),
+        "PIPELINE_TIMEOUT": "400",
+    }
     output, train_log = tmp_path / "run-pipeline.log", work / TIMELIMIT_LOG
     stopped = re.compile(rf"training stopped at step (\d+) of {TIMELIMIT_STEPS}")
     first_attempt = ""  # the longest training log seen before the retry truncated it
     with open(output, "w") as handle:
-        process = subprocess.Popen(["bash", str(SCRIPT), "run-pipeline"], env=env, cwd=REPO, start_new_session=True,
-                                   stdout=handle, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            ["bash", str(SCRIPT), "run-pipeline"],
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 330
     try:
         while process.poll() is None and time.monotonic() < deadline:

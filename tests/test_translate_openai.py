@@ -328,18 +328,22 @@ def _closed_port() -> int:
         return sock.getsockname()[1]  # closed again when the block ends: connections are refused
 
 
-@pytest.mark.parametrize(("base_url", "kind"), [
-    (f"http://127.0.0.1:{_closed_port()}/v1", "connection refused"),
-    ("http://no-such-host.invalid/v1", "host not found"),
-])
+@pytest.mark.parametrize(
+    ("base_url", "kind"),
+    [
+        (f"http://127.0.0.1:{_closed_port()}/v1", "connection refused"),
+        ("http://no-such-host.invalid/v1", "host not found"),
+    ],
+)
 @pytest.mark.parametrize("concurrency", [1, 32])
 def test_dead_endpoint_stops_within_seconds_naming_base_url(
     source: Path, tmp_path: Path, api_key: str, base_url: str, kind: str, concurrency: int
 ) -> None:
     # Default retry settings (backoff 1 s doubling, 5 retries): it used to retry every text in turn.
-    options = merge_options({"backend": "openai", "openai": {"base_url": base_url}},
-                            {"cache": str(tmp_path / "cache" / "{dataset}.sqlite"), "progress": False,
-                             "concurrency": concurrency})
+    options = merge_options(
+        {"backend": "openai", "openai": {"base_url": base_url}},
+        {"cache": str(tmp_path / "cache" / "{dataset}.sqlite"), "progress": False, "concurrency": concurrency},
+    )
     start = time.monotonic()
     with pytest.raises(ValueError) as err:
         run_stage(source, tmp_path / "out", options, ["en", "es", "fr", "de"])
@@ -360,8 +364,11 @@ def test_circuit_breaker_stops_a_run_failing_the_same_way(source: Path, tmp_path
     pl.DataFrame({"id": [f"m{i:03d}" for i in range(60)], "question": texts, "answer": ["1"] * 60}).write_parquet(many)
     with FakeOpenAIServer(api_key=KEY, faults=[Fault("500", match="(later", times=None)]) as server:
         options = make_options(server, tmp_path, concurrency=4, max_retries=3)
-        with pytest.raises(ValueError, match=r"circuit breaker: the last 30 requests to .* all failed the same way "
-                                             r"\(HTTP 500\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"circuit breaker: the last 30 requests to .* all failed the same way "
+            r"\(HTTP 500\)",
+        ):
             run_stage(many, tmp_path / "out", options, ["en", "es", "fr"])
         sent = len(server.chat_log())
         assert sent < 6 + 30 + 8  # stopped right after the breaker limit, not after 114 texts x 4 attempts
@@ -376,8 +383,11 @@ def test_empty_source_question_stops_or_goes_to_qc(tmp_path: Path, api_key: str)
     questions[3], questions[7] = None, "   "
     pl.DataFrame({"id": IDS, "question": questions, "answer": ANSWERS}).write_parquet(bad)
     with FakeOpenAIServer(api_key=KEY) as server:
-        with pytest.raises(ValueError, match=r"bad.parquet: 2 item\(s\) have an empty or null question/answer, "
-                                             r"first column 'question' at row 3 \(id 'q03'\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"bad.parquet: 2 item\(s\) have an empty or null question/answer, "
+            r"first column 'question' at row 3 \(id 'q03'\)",
+        ):
             run_stage(bad, tmp_path / "a", make_options(server, tmp_path), ["en", "es"])
         assert server.log == []  # stopped before paying for anything
         outputs = run_stage(bad, tmp_path / "b", make_options(server, tmp_path, qc_policy="drop"), ["en", "es"])

@@ -60,7 +60,9 @@ def test_english_passthrough_is_rejected(corpus, tmp_path: Path) -> None:
     en = frame.filter(pl.col("lang") == "en")
     english = dict(zip(en["id"], en["question"], strict=True))
     frame.with_columns(
-        pl.when(pl.col("lang") == "es").then(pl.col("id").replace_strict(english)).otherwise(pl.col("question"))
+        pl.when(pl.col("lang") == "es")
+        .then(pl.col("id").replace_strict(english))
+        .otherwise(pl.col("question"))
         .alias("question")
     ).write_parquet(reference)
     with pytest.raises(ValueError, match="English source verbatim"):

@@ -45,10 +45,12 @@ def test_probes_the_old_validator_got_wrong(probe: dict[str, Any]) -> None:
 
 
 def test_false_alarms_and_catches_on_the_whole_probe_set() -> None:
-    alarms = [p["id"] for p in PROBES["good"]
-              if check_translation(p["source"], p["output"], p["lang"], SETTINGS) is not None]
-    missed = [p["id"] for p in PROBES["defects"]
-              if check_translation(p["source"], p["output"], p["lang"], SETTINGS) is None]
+    alarms = [
+        p["id"] for p in PROBES["good"] if check_translation(p["source"], p["output"], p["lang"], SETTINGS) is not None
+    ]
+    missed = [
+        p["id"] for p in PROBES["defects"] if check_translation(p["source"], p["output"], p["lang"], SETTINGS) is None
+    ]
     assert len(PROBES["good"]) >= 30 and len(PROBES["defects"]) >= 20
     assert len(alarms) / len(PROBES["good"]) <= 0.02, alarms
     assert missed == []

@@ -24,10 +24,27 @@ SMALL_CONFIG = {
     "parallel_order": ["es", "de"],
     "subset_sizes": [1, 2, 3],
     "data": {"train_size": 16, "demo": {"n_train": 40, "n_test": 4}},
-    "models": {"tiny": {"source": "scratch", "scratch": {"sft_steps": 20, "hidden_size": 32, "intermediate_size": 64,
-                                                          "num_hidden_layers": 1, "vocab_size": 600}}},
-    "training": {"grpo": {"max_steps": 2, "per_device_train_batch_size": 8, "num_generations": 4,
-                          "max_completion_length": 16, "logging_steps": 1}},
+    "models": {
+        "tiny": {
+            "source": "scratch",
+            "scratch": {
+                "sft_steps": 20,
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 1,
+                "vocab_size": 600,
+            },
+        }
+    },
+    "training": {
+        "grpo": {
+            "max_steps": 2,
+            "per_device_train_batch_size": 8,
+            "num_generations": 4,
+            "max_completion_length": 16,
+            "logging_steps": 1,
+        }
+    },
     "evaluation": {"n_samples": 2, "max_new_tokens": 16},
 }
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -36,9 +53,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 def snakemake(workdir: Path, *args: str, config: dict | None = None) -> subprocess.CompletedProcess:
     if config is not None:
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    return subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True, timeout=900
-    )
+    return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +70,21 @@ def workdir(tmp_path_factory, repo: Path) -> Path:
 def test_outputs_follow_the_contract(workdir: Path) -> None:
     accuracy = pl.read_csv(workdir / "results/tables/accuracy.csv")
     assert accuracy.columns == [
-        "model", "run", "method", "budget", "n_languages", "seed", "benchmark", "lang", "accuracy", "ci_low",
-        "ci_high", "off_target_rate", "lang_share", "n", "n_problems",
+        "model",
+        "run",
+        "method",
+        "budget",
+        "n_languages",
+        "seed",
+        "benchmark",
+        "lang",
+        "accuracy",
+        "ci_low",
+        "ci_high",
+        "off_target_rate",
+        "lang_share",
+        "n",
+        "n_problems",
     ]
     assert (accuracy["seed"].cast(pl.String) == "all").all()  # one seed: the pooled rows only
     assert ((accuracy["ci_low"] <= accuracy["accuracy"]) & (accuracy["accuracy"] <= accuracy["ci_high"])).all()

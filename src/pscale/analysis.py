@@ -66,13 +66,33 @@ RUN_PATTERN = rf"{INIT_RUN}|{_METHOD}-(?:{BUDGET_PATTERN})-x[0-9]+-s[0-9]+|{OBSE
 
 _KEYS = ("model", "run", "method", "budget", "n_languages", "seed")
 ACCURACY_COLUMNS = (
-    *_KEYS, "benchmark", "lang", "accuracy", "ci_low", "ci_high", "off_target_rate", "lang_share", "n", "n_problems",
+    *_KEYS,
+    "benchmark",
+    "lang",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "off_target_rate",
+    "lang_share",
+    "n",
+    "n_problems",
 )
 MTI_COLUMNS = (*_KEYS, "benchmark", "mti", "mti_ci_low", "mti_ci_high", "gain_seen", "gain_unseen", "skipped_languages")
 GAIN_COLUMNS = (*_KEYS, "benchmark", "lang", "gain", "gain_ci_low", "gain_ci_high")
 RUN_COLUMNS = (
-    *_KEYS, "accuracy", "accuracy_ci_low", "accuracy_ci_high", "mti", "mti_ci_low", "mti_ci_high",
-    "gain_seen", "gain_seen_ci_low", "gain_seen_ci_high", "gain_unseen", "gain_unseen_ci_low", "gain_unseen_ci_high",
+    *_KEYS,
+    "accuracy",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "mti",
+    "mti_ci_low",
+    "mti_ci_high",
+    "gain_seen",
+    "gain_seen_ci_low",
+    "gain_seen_ci_high",
+    "gain_unseen",
+    "gain_unseen_ci_low",
+    "gain_unseen_ci_high",
 )
 #: Quantities of runs.csv whose bootstrap replicates go to the replicate file (read by `fit`).
 REPLICATED = ("accuracy", "mti", "gain_seen", "gain_unseen")
@@ -408,11 +428,20 @@ def analyse(
         for j, lang in enumerate(langs):
             if stat.n[j] == 0:
                 continue
-            acc_rows.append({
-                **keys, "benchmark": benchmark, "lang": lang, "accuracy": stat.point[j], "ci_low": low[j],
-                "ci_high": high[j], "off_target_rate": stat.off_target[j], "lang_share": stat.lang_share[j],
-                "n": int(stat.n[j]), "n_problems": int(stat.n_problems[j]),
-            })
+            acc_rows.append(
+                {
+                    **keys,
+                    "benchmark": benchmark,
+                    "lang": lang,
+                    "accuracy": stat.point[j],
+                    "ci_low": low[j],
+                    "ci_high": high[j],
+                    "off_target_rate": stat.off_target[j],
+                    "lang_share": stat.lang_share[j],
+                    "n": int(stat.n[j]),
+                    "n_problems": int(stat.n_problems[j]),
+                }
+            )
         present = stat.n > 0
         summary = per_run.setdefault((model, run, seed), {q: [] for q in REPLICATED} | {"keys": [keys]})
         summary["accuracy"].append((float(np.nanmean(stat.point[present])), np.nanmean(stat.reps[:, present], axis=1)))
@@ -423,19 +452,42 @@ def analyse(
             raise UserError(f"no scores of the initial model '{model}' on '{benchmark}' (needed for {run})")
         use = [j for j, lang in enumerate(langs) if present[j] and init.n[j] > 0]
         train = set(subset_languages(x, parallel_order))
-        point = mti({langs[j]: init.point[j] for j in use}, {langs[j]: stat.point[j] for j in use},
-                    train, zero_baseline, min_baseline)
-        reps = mti({langs[j]: init.reps[:, j] for j in use}, {langs[j]: stat.reps[:, j] for j in use},
-                   train, zero_baseline, min_baseline)
+        point = mti(
+            {langs[j]: init.point[j] for j in use},
+            {langs[j]: stat.point[j] for j in use},
+            train,
+            zero_baseline,
+            min_baseline,
+        )
+        reps = mti(
+            {langs[j]: init.reps[:, j] for j in use},
+            {langs[j]: stat.reps[:, j] for j in use},
+            train,
+            zero_baseline,
+            min_baseline,
+        )
         if point.skipped and seed == POOLED:
-            log.warning("MTI %s/%s/%s: skipped %s (initial accuracy below %s)",
-                        model, run, benchmark, point.skipped, min_baseline)
+            log.warning(
+                "MTI %s/%s/%s: skipped %s (initial accuracy below %s)",
+                model,
+                run,
+                benchmark,
+                point.skipped,
+                min_baseline,
+            )
         mti_low, mti_high = percentile_ci(reps.mti[:, None], confidence)[:, 0] if replicates else (math.nan,) * 2
-        mti_rows.append({
-            **keys, "benchmark": benchmark, "mti": point.mti, "mti_ci_low": mti_low, "mti_ci_high": mti_high,
-            "gain_seen": point.gain_seen, "gain_unseen": point.gain_unseen,
-            "skipped_languages": ",".join(point.skipped),
-        })
+        mti_rows.append(
+            {
+                **keys,
+                "benchmark": benchmark,
+                "mti": point.mti,
+                "mti_ci_low": mti_low,
+                "mti_ci_high": mti_high,
+                "gain_seen": point.gain_seen,
+                "gain_unseen": point.gain_unseen,
+                "skipped_languages": ",".join(point.skipped),
+            }
+        )
         summary["mti"].append((point.mti, reps.mti))
         # Absolute gains in accuracy (fractions) with paired intervals, per language and pooled.
         gain_point = stat.point - init.point
@@ -450,8 +502,9 @@ def analyse(
                 summary[f"gain_{name}"].append(value)
         for lang, value, rep in columns:
             lo, hi = percentile_ci(rep[:, None], confidence, min_finite=0.0)[:, 0] if replicates else (math.nan,) * 2
-            gain_rows.append({**keys, "benchmark": benchmark, "lang": lang, "gain": value,
-                              "gain_ci_low": lo, "gain_ci_high": hi})
+            gain_rows.append(
+                {**keys, "benchmark": benchmark, "lang": lang, "gain": value, "gain_ci_low": lo, "gain_ci_high": hi}
+            )
 
     run_rows, run_reps = _run_summaries(per_run, replicates, confidence)
     order = ("model", "n_languages", "run", "seed")
@@ -465,9 +518,16 @@ def analyse(
 
 
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pl.DataFrame:
-    schema = {c: (pl.String if c in ("model", "run", "method", "budget", "seed", "benchmark", "lang",
-                                     "skipped_languages")
-                  else pl.Int64 if c in ("n_languages", "n", "n_problems") else pl.Float64) for c in columns}
+    schema = {
+        c: (
+            pl.String
+            if c in ("model", "run", "method", "budget", "seed", "benchmark", "lang", "skipped_languages")
+            else pl.Int64
+            if c in ("n_languages", "n", "n_problems")
+            else pl.Float64
+        )
+        for c in columns
+    }
     return pl.DataFrame(rows, schema=schema, strict=False).select(columns) if rows else pl.DataFrame(schema=schema)
 
 
@@ -504,16 +564,20 @@ def write_replicates(replicates: dict[tuple[str, str, str], dict[str, np.ndarray
         for (m, r, seed), quantities in replicates.items()
         for q, values in quantities.items()
     ]
-    schema = {"model": pl.String, "run": pl.String, "seed": pl.String, "quantity": pl.String,
-              "replicates": pl.List(pl.Float64)}
+    schema = {
+        "model": pl.String,
+        "run": pl.String,
+        "seed": pl.String,
+        "quantity": pl.String,
+        "replicates": pl.List(pl.Float64),
+    }
     write_parquet(pl.DataFrame(rows, schema=schema), path)
 
 
 def read_replicates(path: Path) -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
     out: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
     for r in pl.read_parquet(path).iter_rows(named=True):
-        out.setdefault((r["model"], r["run"], r["seed"]), {})[r["quantity"]] = np.array(
-            r["replicates"], dtype=float)
+        out.setdefault((r["model"], r["run"], r["seed"]), {})[r["quantity"]] = np.array(r["replicates"], dtype=float)
     return out
 
 
@@ -630,8 +694,15 @@ def leave_one_out(points: Mapping[int, float], fit_min_x: int) -> dict[str, Any]
         alpha, beta = fit_power_law_batch(rest, np.array([[points[x] for x in rest]]))
         predicted = float(power_law(np.float64(left_out), alpha[0], beta[0]))
         flat = float(np.mean([points[x] for x in rest]))
-        rows.append({"x": left_out, "observed": points[left_out], "predicted": predicted,
-                     "error": predicted - points[left_out], "baseline_error": flat - points[left_out]})
+        rows.append(
+            {
+                "x": left_out,
+                "observed": points[left_out],
+                "predicted": predicted,
+                "error": predicted - points[left_out],
+                "baseline_error": flat - points[left_out],
+            }
+        )
     return {
         "points": rows,
         "mean_abs_error": float(np.mean([abs(r["error"]) for r in rows])),
@@ -654,9 +725,7 @@ def _excludes_zero(ci: list[float | None]) -> bool | None:
     return bool(ci[0] > _ZERO or ci[1] < -_ZERO)
 
 
-def _curve(
-    points: dict[int, float], reps: dict[int, np.ndarray], fit_min_x: int, confidence: float
-) -> dict[str, Any]:
+def _curve(points: dict[int, float], reps: dict[int, np.ndarray], fit_min_x: int, confidence: float) -> dict[str, Any]:
     xs = sorted(x for x in points if x >= fit_min_x and math.isfinite(points[x]))
     fit = fit_power_law(xs, [points[x] for x in xs])
     observed_x1 = points.get(1, math.nan)
@@ -740,10 +809,21 @@ def scaling_law(
     if not groups:
         raise UserError("no trained runs in the runs table: nothing to fit")
     order = list(models or [])
-    groups.sort(key=lambda g: (order.index(g["model"]) if g["model"] in order else len(order), g["model"],
-                               g["method"] != "grpo", g["method"], g["budget"] != "grow"))
+    groups.sort(
+        key=lambda g: (
+            order.index(g["model"]) if g["model"] in order else len(order),
+            g["model"],
+            g["method"] != "grpo",
+            g["method"],
+            g["budget"] != "grow",
+        )
+    )
     n_reps = len(next(iter(next(iter(replicates.values())).values()))) if replicates else 0
     return {
-        "mti": groups[0]["mti"], "accuracy": groups[0]["accuracy"], "fit_min_x": fit_min_x,
-        "confidence": confidence, "bootstrap_replicates": n_reps, "groups": groups,
+        "mti": groups[0]["mti"],
+        "accuracy": groups[0]["accuracy"],
+        "fit_min_x": fit_min_x,
+        "confidence": confidence,
+        "bootstrap_replicates": n_reps,
+        "groups": groups,
     }

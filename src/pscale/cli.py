@@ -89,19 +89,31 @@ def _add_common(parser: argparse.ArgumentParser, options_help: str | None = None
     parser.add_argument("--config", default="config.yaml", help="pipeline config (default: %(default)s)")
     if options_help:
         parser.add_argument("--options", help=f"JSON (or @file.json) with {options_help}; overrides --config")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads the job may use: torch threads, or scoring processes (default: %(default)s)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads the job may use: torch threads, or scoring processes (default: %(default)s)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
 def _add_gpus(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gpus", type=int, default=0,
-                        help="GPUs the job was given; with N > 0 it stops at once unless torch can use N (default 0)")
+    parser.add_argument(
+        "--gpus",
+        type=int,
+        default=0,
+        help="GPUs the job was given; with N > 0 it stops at once unless torch can use N (default 0)",
+    )
 
 
 def _add_prompt_style(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--chat-template", choices=["auto", "none"], default="auto",
-                        help="auto: the tokenizer's chat template; none: plain-text prompts (base models)")
+    parser.add_argument(
+        "--chat-template",
+        choices=["auto", "none"],
+        default="auto",
+        help="auto: the tokenizer's chat template; none: plain-text prompts (base models)",
+    )
     parser.add_argument("--system-prompt", default=None, help="optional system message")
 
 
@@ -110,9 +122,11 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     from pscale.tables import write_parquet
 
     demo = functools.partial(_or_config, args)
-    corpus = make_demo_corpus(demo(args.n_train, lambda c: c["data"]["demo"]["n_train"]),
-                              demo(args.n_test, lambda c: c["data"]["demo"]["n_test"]),
-                              demo(args.seed, lambda c: c["data"]["seed"]))
+    corpus = make_demo_corpus(
+        demo(args.n_train, lambda c: c["data"]["demo"]["n_train"]),
+        demo(args.n_test, lambda c: c["data"]["demo"]["n_test"]),
+        demo(args.seed, lambda c: c["data"]["seed"]),
+    )
     if args.source_dir:  # by hand: every dataset, <dir>/<dataset>.parquet
         names = list(corpus)
         sources = [str(Path(args.source_dir) / f"{name}.parquet") for name in names]
@@ -137,8 +151,9 @@ def cmd_translate(args: argparse.Namespace) -> None:
     from pscale.translate.stage import print_estimate, translate_dataset
 
     runtime = args.runtime_options or os.environ.get("PSCALE_TRANSLATION_RUNTIME")
-    options = merge_options(_options(args, lambda c: c["translation"], "/properties/translation"),
-                            _json(runtime) if runtime else None)
+    options = merge_options(
+        _options(args, lambda c: c["translation"], "/properties/translation"), _json(runtime) if runtime else None
+    )
     if args.reference_corpus:
         options["reference_corpus"] = args.reference_corpus
     if args.estimate:
@@ -147,13 +162,21 @@ def cmd_translate(args: argparse.Namespace) -> None:
     languages = _languages(args)
     if args.out_dir:  # by hand: <dir>/<lang>.parquet
         args.output = [str(Path(args.out_dir) / f"{lang}.parquet") for lang in languages]
-    missing = [flag for flag, value in (("--output (or --out-dir)", args.output), ("--qc-out", args.qc_out),
-                                         ("--usage-out", args.usage_out)) if not value]
+    missing = [
+        flag
+        for flag, value in (
+            ("--output (or --out-dir)", args.output),
+            ("--qc-out", args.qc_out),
+            ("--usage-out", args.usage_out),
+        )
+        if not value
+    ]
     if missing:
         raise UserError(f"pscale translate: {', '.join(missing)} required (unless --estimate)")
     outputs = _paired(languages, args.output, "--languages", "--output")
-    translate_dataset(Path(args.source), outputs, options["backend"], options, args.dataset, Path(args.qc_out),
-                      Path(args.usage_out))
+    translate_dataset(
+        Path(args.source), outputs, options["backend"], options, args.dataset, Path(args.qc_out), Path(args.usage_out)
+    )
 
 
 def cmd_parallel_set(args: argparse.Namespace) -> None:
@@ -180,8 +203,9 @@ def cmd_init_model(args: argparse.Namespace) -> None:
 
 
 def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyle:
-    return PromptStyle(chat=args.chat_template != "none", system_prompt=args.system_prompt,
-                       force_language=force_language)
+    return PromptStyle(
+        chat=args.chat_template != "none", system_prompt=args.system_prompt, force_language=force_language
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -204,7 +228,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         train_sft(sft_options=training["sft"], **common)
     else:
         train_grpo(
-            grpo_options=training["grpo"], reward_weights=training["reward_weights"], languages=_languages(args),
+            grpo_options=training["grpo"],
+            reward_weights=training["reward_weights"],
+            languages=_languages(args),
             scoring=training["scoring"],
             **common,
         )
@@ -246,8 +272,14 @@ def cmd_source(args: argparse.Namespace) -> None:
 
     spec = _options(args, lambda c: c["data"]["hub"][args.dataset], "/$defs/hub_dataset")
     seed = _or_config(args, args.seed, lambda c: c["data"]["seed"])
-    write_hub_source(spec, args.dataset, seed, Path(args.output), Path(args.qc_out) if args.qc_out else None,
-                     Path(args.revision_out) if args.revision_out else None)
+    write_hub_source(
+        spec,
+        args.dataset,
+        seed,
+        Path(args.output),
+        Path(args.qc_out) if args.qc_out else None,
+        Path(args.revision_out) if args.revision_out else None,
+    )
 
 
 def cmd_fetch_model(args: argparse.Namespace) -> None:
@@ -255,8 +287,13 @@ def cmd_fetch_model(args: argparse.Namespace) -> None:
 
     evaluation = _options(args, lambda c: c["evaluation"], "/properties/evaluation")
     commit, snapshot = fetch_model(
-        args.model, Path(args.revision_out), Path(args.snapshot_out), revision=args.revision,
-        cache_dir=args.cache_dir, engine_options=evaluation["vllm"], max_new_tokens=evaluation["max_new_tokens"],
+        args.model,
+        Path(args.revision_out),
+        Path(args.snapshot_out),
+        revision=args.revision,
+        cache_dir=args.cache_dir,
+        engine_options=evaluation["vllm"],
+        max_new_tokens=evaluation["max_new_tokens"],
     )
     log.info("%s: commit %s in %s", args.model, commit, snapshot)
 
@@ -272,21 +309,38 @@ def cmd_tables(args: argparse.Namespace) -> None:
     from pscale.analysis import analyse, write_replicates
     from pscale.tables import write_csv
 
-    options = _options(args, lambda c: {**c["analysis"], "parallel_order": c["parallel_order"],
-                                        "on_target_share": c["scoring"]["on_target_share"]},
-                       _analysis_part(parallel_order="/properties/parallel_order",
-                                      on_target_share="/properties/scoring/properties/on_target_share"))
+    options = _options(
+        args,
+        lambda c: {
+            **c["analysis"],
+            "parallel_order": c["parallel_order"],
+            "on_target_share": c["scoring"]["on_target_share"],
+        },
+        _analysis_part(
+            parallel_order="/properties/parallel_order",
+            on_target_share="/properties/scoring/properties/on_target_share",
+        ),
+    )
     labels = _json(args.labels)
     if len(labels) != len(args.scores) or any(len(label) != 3 for label in labels):
         raise UserError(f"--labels needs one [model, run, benchmark] per --scores file ({len(args.scores)})")
     files = [(*label, Path(path)) for label, path in zip(labels, args.scores, strict=True)]
     tables = analyse(
-        files, options["parallel_order"], options["zero_baseline"], options["min_baseline"],
-        replicates=options["bootstrap_replicates"], bootstrap_seed=options["bootstrap_seed"],
-        confidence=options["confidence"], on_target_share=options["on_target_share"],
+        files,
+        options["parallel_order"],
+        options["zero_baseline"],
+        options["min_baseline"],
+        replicates=options["bootstrap_replicates"],
+        bootstrap_seed=options["bootstrap_seed"],
+        confidence=options["confidence"],
+        on_target_share=options["on_target_share"],
     )
-    outputs = ((tables.accuracy, args.accuracy_out), (tables.mti, args.mti_out), (tables.gains, args.gains_out),
-               (tables.runs, args.runs_out))
+    outputs = (
+        (tables.accuracy, args.accuracy_out),
+        (tables.mti, args.mti_out),
+        (tables.gains, args.gains_out),
+        (tables.runs, args.runs_out),
+    )
     for frame, path in outputs:
         write_csv(frame, path)
     write_replicates(tables.replicates, Path(args.replicates_out))
@@ -298,17 +352,30 @@ def cmd_fit(args: argparse.Namespace) -> None:
     from pscale.analysis import read_replicates, scaling_law
     from pscale.tables import write_json
 
-    options = _options(args, lambda c: {**c["analysis"], "models": list(c["models"])},
-                       _analysis_part(models={"type": "array", "items": {"type": "string"}}))
-    fits = scaling_law(pl.read_csv(args.runs, infer_schema_length=None, schema_overrides={"seed": pl.String}),
-                       read_replicates(Path(args.replicates)), options["fit_min_x"], options["confidence"],
-                       options.get("models"))
+    options = _options(
+        args,
+        lambda c: {**c["analysis"], "models": list(c["models"])},
+        _analysis_part(models={"type": "array", "items": {"type": "string"}}),
+    )
+    fits = scaling_law(
+        pl.read_csv(args.runs, infer_schema_length=None, schema_overrides={"seed": pl.String}),
+        read_replicates(Path(args.replicates)),
+        options["fit_min_x"],
+        options["confidence"],
+        options.get("models"),
+    )
     write_json(fits, args.output)
     for name in ("mti", "accuracy"):
         curve = fits[name]
         if "alpha" in curve:
-            log.info("%s: f(X) = %.4g * X^%.3f (beta CI %s), gap at X=1 %.4g", name, curve["alpha"], curve["beta"],
-                     [None if v is None else round(v, 4) for v in curve["beta_ci"]], curve["gap"])
+            log.info(
+                "%s: f(X) = %.4g * X^%.3f (beta CI %s), gap at X=1 %.4g",
+                name,
+                curve["alpha"],
+                curve["beta"],
+                [None if v is None else round(v, 4) for v in curve["beta_ci"]],
+                curve["gap"],
+            )
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
@@ -316,8 +383,16 @@ def cmd_figures(args: argparse.Namespace) -> None:
 
     histories = _paired(args.history_labels or args.histories, args.histories, "--history-labels", "--histories")
     for name, output in _paired(args.names, args.output, "--names", "--output").items():
-        draw(name, output, accuracy=args.accuracy, gains=args.gains, runs=args.runs, fits=args.fits,
-             histories=histories, languages=args.languages.split(",") if args.languages else None)
+        draw(
+            name,
+            output,
+            accuracy=args.accuracy,
+            gains=args.gains,
+            runs=args.runs,
+            fits=args.fits,
+            histories=histories,
+            languages=args.languages.split(",") if args.languages else None,
+        )
     if args.summary:
         write_summary(Path(args.runs), Path(args.gains), Path(args.fits), Path(args.summary))
 
@@ -344,8 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("source", help="load one hub (or local) dataset into the English source schema")
     p.add_argument("--dataset", required=True, help="dataset name: a key under data.hub")
-    p.add_argument("--seed", type=int,
-                   help="seed for subsampling and option shuffling (default: the config's data.seed)")
+    p.add_argument(
+        "--seed", type=int, help="seed for subsampling and option shuffling (default: the config's data.seed)"
+    )
     p.add_argument("--output", required=True)
     p.add_argument("--qc-out", default=None, help="Parquet: rows skipped as unreadable, with the reason")
     p.add_argument("--revision-out", default=None, help="text file: the hub commit (or local digest) loaded")
@@ -354,8 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("translate", help="translate one dataset's English source into every language")
     p.add_argument("--source", required=True, help="English source Parquet (id, question, answer)")
-    p.add_argument("--dataset", required=True,
-                   help="dataset name (in the QC table and usage record; fills {dataset} in config paths)")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset name (in the QC table and usage record; fills {dataset} in config paths)",
+    )
     p.add_argument("--reference-corpus", help="reference backend: the parallel corpus (default: the config's)")
     p.add_argument("--languages", help=LANGUAGES_HELP)
     p.add_argument("--output", nargs="+", help="the translated file of each of --languages, in order")
@@ -373,9 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parallel-set", help="build the training set for X languages")
-    p.add_argument("--translated", nargs="+", required=True,
-                   help="the training data's translated files, one per language (read from each file's `lang`; "
-                   "extra languages are ignored)")
+    p.add_argument(
+        "--translated",
+        nargs="+",
+        required=True,
+        help="the training data's translated files, one per language (read from each file's `lang`; "
+        "extra languages are ignored)",
+    )
     p.add_argument("--x", type=int, required=True, help="number of training languages, English included")
     p.add_argument("--budget", choices=["grow", "fixed"], default="grow")
     p.add_argument("--train-size", type=int, default=None, help="problems taken from the pool (default all)")
@@ -411,11 +494,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="hub id or local folder")
     p.add_argument("--revision", default=None)
     benchmarks = p.add_mutually_exclusive_group(required=True)
-    benchmarks.add_argument("--benchmark-files", nargs="+",
-                            help="translated files (one per language) of each benchmark, benchmark by benchmark in "
-                            "--output's order, the same number each; several benchmarks: one engine start for all")
-    benchmarks.add_argument("--benchmark-dir", nargs="+",
-                            help="instead: folder(s) with a benchmark's <lang>.parquet for each of --languages")
+    benchmarks.add_argument(
+        "--benchmark-files",
+        nargs="+",
+        help="translated files (one per language) of each benchmark, benchmark by benchmark in "
+        "--output's order, the same number each; several benchmarks: one engine start for all",
+    )
+    benchmarks.add_argument(
+        "--benchmark-dir",
+        nargs="+",
+        help="instead: folder(s) with a benchmark's <lang>.parquet for each of --languages",
+    )
     p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
     p.add_argument("--languages", help=f"with --benchmark-dir: {LANGUAGES_HELP}")
     p.add_argument("--output", required=True, nargs="+", help="one generations file per benchmark")
@@ -442,9 +531,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tables", help="accuracy/off-target, MTI, gain and per-run tables with bootstrap CIs")
     p.add_argument("--scores", nargs="+", required=True, help="score files (pscale score --output)")
-    p.add_argument("--labels", required=True,
-                   help='JSON (or @file.json): [model, run, benchmark] of each --scores file, in order, e.g. '
-                   '[["tiny", "init", "demo_test"], ["tiny", "grpo-grow-x2-s0", "demo_test"]]')
+    p.add_argument(
+        "--labels",
+        required=True,
+        help="JSON (or @file.json): [model, run, benchmark] of each --scores file, in order, e.g. "
+        '[["tiny", "init", "demo_test"], ["tiny", "grpo-grow-x2-s0", "demo_test"]]',
+    )
     p.add_argument("--accuracy-out", required=True)
     p.add_argument("--mti-out", required=True)
     p.add_argument("--gains-out", required=True, help="gain over the initial model per language (CSV)")
@@ -461,9 +553,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("figures", help="draw the paper's figures and the results summary")
-    p.add_argument("--names", nargs="*", default=[],
-                   help="the figure drawn into each --output file, in order: scaling_law, accuracy_heatmap, "
-                   "language_gain, off_target, mti_by_model, rl_vs_sft, grow_vs_fixed, training_rewards")
+    p.add_argument(
+        "--names",
+        nargs="*",
+        default=[],
+        help="the figure drawn into each --output file, in order: scaling_law, accuracy_heatmap, "
+        "language_gain, off_target, mti_by_model, rl_vs_sft, grow_vs_fixed, training_rewards",
+    )
     p.add_argument("--output", nargs="*", default=[], help="figure files (format from the suffix), one per --names")
     p.add_argument("--summary", help="the results summary (reStructuredText; needs --runs, --gains, --fits)")
     p.add_argument("--accuracy", help="accuracy table (heatmaps)")
@@ -471,8 +567,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", help="runs table (comparisons, summary)")
     p.add_argument("--fits", help="scaling-law fits, JSON (scaling_law, summary)")
     p.add_argument("--histories", nargs="*", default=[], help="trained model folders (or their log_history.json)")
-    p.add_argument("--history-labels", nargs="*",
-                   help="legend label of each of --histories, in order (default: the paths as given)")
+    p.add_argument(
+        "--history-labels",
+        nargs="*",
+        help="legend label of each of --histories, in order (default: the paths as given)",
+    )
     p.add_argument("--languages", help="comma-separated language columns of the heatmaps (default: the table's)")
     _add_common(p)
     p.set_defaults(func=cmd_figures)

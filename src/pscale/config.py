@@ -131,9 +131,7 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
         problems.append(f"config key 'parallel_order': {missing} are not in 'languages' {languages}")
     too_big = [x for x in config["subset_sizes"] if x > len(order) + 1]
     if too_big:
-        problems.append(
-            f"config key 'subset_sizes': {too_big} exceed 1 + len(parallel_order) = {len(order) + 1}"
-        )
+        problems.append(f"config key 'subset_sizes': {too_big} exceed 1 + len(parallel_order) = {len(order) + 1}")
     if config["data"]["source"] == "hub":
         hub = config["data"]["hub"]
         for name in [config["data"]["train_dataset"], *config["data"]["benchmarks"]]:

@@ -53,8 +53,9 @@ def _yerr(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 
 def _run_order(runs: list[str]) -> list[str]:
     """The initial model first, trained runs by their number of languages, observational models last."""
-    return sorted(set(runs), key=lambda run: (run != INIT_RUN, run.startswith(OBSERVATIONAL_PREFIX),
-                                              parse_run(run)[2], run))
+    return sorted(
+        set(runs), key=lambda run: (run != INIT_RUN, run.startswith(OBSERVATIONAL_PREFIX), parse_run(run)[2], run)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,37 +82,79 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
                 continue
             band = curve.get("band")
             if band:
-                ax.fill_between(band["x"], np.array(band["low"], dtype=float) * scale,
-                                np.array(band["high"], dtype=float) * scale, color=color, alpha=0.15, lw=0)
+                ax.fill_between(
+                    band["x"],
+                    np.array(band["low"], dtype=float) * scale,
+                    np.array(band["high"], dtype=float) * scale,
+                    color=color,
+                    alpha=0.15,
+                    lw=0,
+                )
             grid = np.linspace(1, max(xs.max(), 2), 100)
             beta_ci = curve.get("beta_ci") or [None, None]
             beta_text = f" β∈[{beta_ci[0]:.2f}, {beta_ci[1]:.2f}]" if None not in beta_ci else ""
-            ax.plot(grid, power_law(grid, curve["alpha"], curve["beta"]) * scale, "-", color=color,
-                    label=f"fit {curve['alpha'] * scale:.3g}·X^{curve['beta']:.2f}{beta_text} (X≥{fits['fit_min_x']})")
+            ax.plot(
+                grid,
+                power_law(grid, curve["alpha"], curve["beta"]) * scale,
+                "-",
+                color=color,
+                label=f"fit {curve['alpha'] * scale:.3g}·X^{curve['beta']:.2f}{beta_text} (X≥{fits['fit_min_x']})",
+            )
             loo = curve.get("loo", {})
             if loo.get("points"):
                 mae = loo["mean_abs_error"] * scale
-                ax.plot([p["x"] for p in loo["points"]], [p["predicted"] * scale for p in loo["points"]], "x",
-                        color=color, ms=8, label=f"leave-one-X-out prediction (MAE {mae:.3g})")
+                ax.plot(
+                    [p["x"] for p in loo["points"]],
+                    [p["predicted"] * scale for p in loo["points"]],
+                    "x",
+                    color=color,
+                    ms=8,
+                    label=f"leave-one-X-out prediction (MAE {mae:.3g})",
+                )
             if math.isfinite(curve["observed_x1"]):
-                ax.annotate("", xy=(1, curve["observed_x1"] * scale), xytext=(1, curve["predicted_x1"] * scale),
-                            arrowprops={"arrowstyle": "<->", "color": "crimson"})
-                ax.text(1.05, (curve["observed_x1"] + curve["predicted_x1"]) / 2 * scale,
-                        f"gap {curve['gap'] * scale:+.3g}", color="crimson", fontsize=8)
+                ax.annotate(
+                    "",
+                    xy=(1, curve["observed_x1"] * scale),
+                    xytext=(1, curve["predicted_x1"] * scale),
+                    arrowprops={"arrowstyle": "<->", "color": "crimson"},
+                )
+                ax.text(
+                    1.05,
+                    (curve["observed_x1"] + curve["predicted_x1"]) / 2 * scale,
+                    f"gap {curve['gap'] * scale:+.3g}",
+                    color="crimson",
+                    fontsize=8,
+                )
                 y2 = curve["points"].get("2")
                 if y2 is not None and math.isfinite(y2):
-                    ax.annotate("", xy=(2, y2 * scale), xytext=(1, curve["observed_x1"] * scale),
-                                arrowprops={"arrowstyle": "->", "color": "darkorange", "ls": "--"})
-                    ax.text(1.5, (curve["observed_x1"] + y2) / 2 * scale,
-                            f"leap {curve['first_parallel_leap'] * scale:+.3g}", color="darkorange", fontsize=8)
+                    ax.annotate(
+                        "",
+                        xy=(2, y2 * scale),
+                        xytext=(1, curve["observed_x1"] * scale),
+                        arrowprops={"arrowstyle": "->", "color": "darkorange", "ls": "--"},
+                    )
+                    ax.text(
+                        1.5,
+                        (curve["observed_x1"] + y2) / 2 * scale,
+                        f"leap {curve['first_parallel_leap'] * scale:+.3g}",
+                        color="darkorange",
+                        fontsize=8,
+                    )
         if name == "mti":
             alpha, beta = PAPER_MTI_FIT
             grid = np.linspace(1, 8, 50)
             ax.plot(grid, power_law(grid, alpha, beta), "--", color="gray", label=f"paper {alpha}·X^{beta}")
-            if not any(np.isfinite(np.array(list(g["mti"]["points"].values()), dtype=float)).any()
-                       for g in fits["groups"]):
-                ax.text(0.5, 0.5, "MTI undefined for every run\n(see results/tables/mti.csv)",
-                        transform=ax.transAxes, ha="center", color="crimson")
+            if not any(
+                np.isfinite(np.array(list(g["mti"]["points"].values()), dtype=float)).any() for g in fits["groups"]
+            ):
+                ax.text(
+                    0.5,
+                    0.5,
+                    "MTI undefined for every run\n(see results/tables/mti.csv)",
+                    transform=ax.transAxes,
+                    ha="center",
+                    color="crimson",
+                )
         ax.set_xlabel("X (training languages, English included)")
         ax.set_ylabel(label)
         ax.set_title(f"Parallel Scaling Law: {label}")
@@ -125,14 +168,26 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
 
 
 def _heatmap(
-    frame: pl.DataFrame, value: str, languages: list[str], output: Path, title: str, *,
-    scale: float = 100.0, diverging: bool = False, marks: Callable[[dict[str, Any]], bool] | None = None,
+    frame: pl.DataFrame,
+    value: str,
+    languages: list[str],
+    output: Path,
+    title: str,
+    *,
+    scale: float = 100.0,
+    diverging: bool = False,
+    marks: Callable[[dict[str, Any]], bool] | None = None,
 ) -> None:
     """One panel per model: runs (rows) x languages (columns), averaged over benchmarks."""
     models = frame["model"].unique(maintain_order=True).to_list() or ["(none)"]
     n_runs = max(frame["run"].n_unique(), 1)
-    fig, axes = plt.subplots(len(models), 1, figsize=(2.5 + 0.6 * len(languages), (1.2 + 0.4 * n_runs) * len(models)),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        len(models),
+        1,
+        figsize=(2.5 + 0.6 * len(languages), (1.2 + 0.4 * n_runs) * len(models)),
+        squeeze=False,
+        constrained_layout=True,
+    )
     for ax, model in zip(axes[:, 0], models, strict=True):
         part = frame.filter(pl.col("model") == model)
         runs = _run_order(part["run"].to_list())
@@ -148,14 +203,23 @@ def _heatmap(
             bound = max(1e-9, float(np.abs(finite).max()) if finite.size else 1.0)
             image = ax.imshow(grid, cmap="RdBu", aspect="auto", vmin=-bound, vmax=bound)
         else:
-            image = ax.imshow(grid, cmap="viridis", aspect="auto", vmin=0,
-                              vmax=max(1.0, float(finite.max()) if finite.size else 1.0))
+            image = ax.imshow(
+                grid, cmap="viridis", aspect="auto", vmin=0, vmax=max(1.0, float(finite.max()) if finite.size else 1.0)
+            )
         for i in range(len(runs)):
             for j in range(len(languages)):
                 if np.isfinite(grid[i, j]):
                     text = f"{grid[i, j]:.0f}" + ("*" if marked[i, j] else "")
-                    ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                            color="k" if diverging else "w", fontweight="bold" if marked[i, j] else "normal")
+                    ax.text(
+                        j,
+                        i,
+                        text,
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="k" if diverging else "w",
+                        fontweight="bold" if marked[i, j] else "normal",
+                    )
         ax.set_xticks(range(len(languages)), languages)
         ax.set_yticks(range(len(runs)), runs)
         ax.set_title(f"{model}: {title}", fontsize=9)
@@ -189,8 +253,15 @@ def plot_language_gain(gains: pl.DataFrame, languages: list[str], output: Path) 
         .agg(pl.col("gain").mean(), pl.col("significant").all())
     )
     columns = [*languages, "seen", "unseen"]
-    _heatmap(part, "gain", columns, output, "gain over the initial model (accuracy points; * = 95% CI excludes 0)",
-             diverging=True, marks=lambda r: r["significant"])
+    _heatmap(
+        part,
+        "gain",
+        columns,
+        output,
+        "gain over the initial model (accuracy points; * = 95% CI excludes 0)",
+        diverging=True,
+        marks=lambda r: r["significant"],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,11 +313,12 @@ def plot_mti_by_model(runs: pl.DataFrame, output: Path) -> None:
     pooled = _pooled(runs)
     trained = pooled.filter((pl.col("run") != INIT_RUN) & (pl.col("method") != "observational"))
     observed = pooled.filter(pl.col("method") == "observational")
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True,
-                             gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True, gridspec_kw={"width_ratios": [3, 2]})
     if trained.height:
-        first = {"method": _prefer(trained["method"].unique(maintain_order=True).to_list(), "grpo"),
-                 "budget": _prefer(trained["budget"].unique(maintain_order=True).to_list(), "grow")}
+        first = {
+            "method": _prefer(trained["method"].unique(maintain_order=True).to_list(), "grpo"),
+            "budget": _prefer(trained["budget"].unique(maintain_order=True).to_list(), "grow"),
+        }
         part = trained.filter((pl.col("method") == first["method"]) & (pl.col("budget") == first["budget"]))
         for (model,), series in part.sort("n_languages").group_by("model", maintain_order=True):
             xs = series["n_languages"].to_numpy()
@@ -295,13 +367,28 @@ def plot_training_curves(histories: dict[str, Path], output: Path) -> None:
     _save(fig, output, dpi=110)
 
 
-FIGURES = ("scaling_law", "accuracy_heatmap", "language_gain", "off_target", "mti_by_model", "rl_vs_sft",
-           "grow_vs_fixed", "training_rewards")
+FIGURES = (
+    "scaling_law",
+    "accuracy_heatmap",
+    "language_gain",
+    "off_target",
+    "mti_by_model",
+    "rl_vs_sft",
+    "grow_vs_fixed",
+    "training_rewards",
+)
 
 
 def draw(
-    figure: str, output: Path, *, accuracy: str | None = None, gains: str | None = None, runs: str | None = None,
-    fits: str | None = None, histories: Mapping[str, Path] | None = None, languages: list[str] | None = None,
+    figure: str,
+    output: Path,
+    *,
+    accuracy: str | None = None,
+    gains: str | None = None,
+    runs: str | None = None,
+    fits: str | None = None,
+    histories: Mapping[str, Path] | None = None,
+    languages: list[str] | None = None,
 ) -> None:
     """Draw one figure by name from the files it needs (`pscale figures`)."""
 
@@ -326,8 +413,9 @@ def draw(
         plotter[figure](read_csv(need(runs, "runs")), output)
     elif figure == "training_rewards":
         histories = histories or {}
-        plot_training_curves({label: p / "log_history.json" if p.is_dir() else p for label, p in histories.items()},
-                             output)
+        plot_training_curves(
+            {label: p / "log_history.json" if p.is_dir() else p for label, p in histories.items()}, output
+        )
     else:
         raise UserError(f"unknown figure '{figure}' (one of {', '.join(FIGURES)})")
 
@@ -392,7 +480,7 @@ def summary_text(runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any]) 
                 lines.append(
                     f"- {label} leave-one-X-out: mean absolute error {_num(loo['mean_abs_error'])} against "
                     f"{_num(loo['baseline_mean_abs_error'])} for a flat line through the other points: the law "
-                    f"predicts a left-out X {'better' if better else '**no better**'} than \"no change with X\"."
+                    f'predicts a left-out X {"better" if better else "**no better**"} than "no change with X".'
                 )
             elif loo.get("error"):
                 lines.append(f"- {label} leave-one-X-out: not possible ({loo['error']}).")
@@ -413,8 +501,11 @@ def summary_text(runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any]) 
         seen = pooled.filter(pl.col("gain_seen_ci_low").is_not_null() & (pl.col("method") != "observational"))
         if seen.height:
             up = seen.filter(pl.col("gain_seen_ci_low") > 0).height
-            lines += [f"Post-training raised the mean accuracy of the training languages with a 95% CI above 0 in "
-                      f"{up} of {seen.height} runs.", ""]
+            lines += [
+                f"Post-training raised the mean accuracy of the training languages with a 95% CI above 0 in "
+                f"{up} of {seen.height} runs.",
+                "",
+            ]
     return "\n".join(lines) + "\n"
 
 

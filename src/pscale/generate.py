@@ -27,7 +27,10 @@ GENERATION_COLUMNS = ("id", "lang", "sample", "answer", "n_choices", "prompt", "
 
 
 def start_engine(
-    model_path: str, options: SamplingOptions, backend: str = "transformers", revision: str | None = None,
+    model_path: str,
+    options: SamplingOptions,
+    backend: str = "transformers",
+    revision: str | None = None,
     engine_options: dict[str, Any] | None = None,
 ) -> GenerationBackend:
     """The engine `backend` (transformers or vllm), loaded; vLLM after the context check (it refuses a
@@ -62,8 +65,19 @@ def generate_benchmarks(
     set_threads(threads)
     engine = start_engine(model_path, options, backend, revision, engine_options)
     return [
-        generate_benchmark(model_path, files, prompt_file, output, options, backend, revision, style, engine_options,
-                           threads, engine=engine)
+        generate_benchmark(
+            model_path,
+            files,
+            prompt_file,
+            output,
+            options,
+            backend,
+            revision,
+            style,
+            engine_options,
+            threads,
+            engine=engine,
+        )
         for files, output in benchmarks
     ]
 
@@ -75,8 +89,10 @@ def load_benchmark(files: list[Path]) -> pl.DataFrame:
     frames = []
     for path in files:
         frame = read_table(
-            path, {"id": "string", "lang": "string", "question": "string", "answer": "string"},
-            non_empty=("id", "lang", "question", "answer"), what="benchmark file",
+            path,
+            {"id": "string", "lang": "string", "question": "string", "answer": "string"},
+            non_empty=("id", "lang", "question", "answer"),
+            what="benchmark file",
         )
         choices = frame["choices"] if "choices" in frame.columns else pl.Series([None] * frame.height)
         frames.append(
@@ -108,9 +124,7 @@ def generate_benchmark(
     style = style or PromptStyle()
     items = load_benchmark(benchmark_files)
     prompt_set = PromptSet.from_file(prompt_file)
-    prompts = [
-        prompt_set.prompt(r["question"], r["lang"], style, r["choices"]) for r in items.iter_rows(named=True)
-    ]
+    prompts = [prompt_set.prompt(r["question"], r["lang"], style, r["choices"]) for r in items.iter_rows(named=True)]
     log.info("generating %d x %d responses with %s", len(prompts), options.n_samples, backend)
     engine = engine or start_engine(model_path, options, backend, revision, engine_options)
     responses = engine.generate(prompts, options)
@@ -128,9 +142,7 @@ def generate_benchmark(
         for k, response in enumerate(samples)
     ]
     integer_columns = {"sample", "n_choices"}
-    frame = pl.DataFrame(
-        rows, schema={c: pl.Int64 if c in integer_columns else pl.String for c in GENERATION_COLUMNS}
-    )
+    frame = pl.DataFrame(rows, schema={c: pl.Int64 if c in integer_columns else pl.String for c in GENERATION_COLUMNS})
     from pscale.tables import write_parquet
 
     write_parquet(frame, output)  # atomic: a killed run leaves no file that looks complete

@@ -61,8 +61,22 @@ def _answer_table() -> dict[int, str]:
     return table
 
 
-_CJK_DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
-               "六": 6, "七": 7, "八": 8, "九": 9}
+_CJK_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "○": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CJK_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CJK_LARGE_UNITS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 _CJK_NUMERAL = re.compile(f"-?[{''.join(_CJK_DIGITS)}{''.join(_CJK_SMALL_UNITS)}{''.join(_CJK_LARGE_UNITS)}]+")
@@ -199,11 +213,31 @@ def grade_math(gold: str, response: str, require_boxed: bool = True) -> tuple[st
 # ------------------------------------------------------------------------------------------
 
 #: Cyrillic and Greek capitals (and Cyrillic lowercase) that look like Latin option letters.
-_LOOKALIKES = str.maketrans({
-    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J",
-    "а": "a", "в": "b", "с": "c", "е": "e", "і": "i", "ј": "j",
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Ϲ": "C",
-})
+_LOOKALIKES = str.maketrans(
+    {
+        "А": "A",
+        "В": "B",
+        "С": "C",
+        "Е": "E",
+        "Н": "H",
+        "І": "I",
+        "Ј": "J",
+        "а": "a",
+        "в": "b",
+        "с": "c",
+        "е": "e",
+        "і": "i",
+        "ј": "j",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Ϲ": "C",
+    }
+)
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|operatorname|mbox)\s*\{([^{}]*)\}")
 _MATH_DELIMITERS = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]|\*\*")
 _SINGLE_OPTION = re.compile(r"^[(\[]?\s*([A-Za-z])\s*[)\].:]?$")
@@ -281,9 +315,7 @@ def grade_choice(gold: str, response: str, n_choices: int = 4, require_boxed: bo
     return letter, letter == expected
 
 
-def grade(
-    gold: str, response: str, require_boxed: bool = True, n_choices: int = 0
-) -> tuple[str | None, bool]:
+def grade(gold: str, response: str, require_boxed: bool = True, n_choices: int = 0) -> tuple[str | None, bool]:
     """(extracted answer or None, whether it equals the gold answer).
 
     `n_choices` > 0 grades a multiple-choice item by its option letter.

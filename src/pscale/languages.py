@@ -95,15 +95,40 @@ def strip_non_language(text: str) -> str:
 
 # Script groups (letters and marks of the block); Han, kana and Hangul are "wide" (weight 3).
 _BLOCKS: tuple[tuple[int, int, str], ...] = (
-    (0x0041, 0x024F, "L"), (0x1E00, 0x1EFF, "L"), (0x0250, 0x02AF, "L"),
-    (0x0370, 0x03FF, "G"), (0x0400, 0x052F, "C"), (0x0530, 0x058F, "M"), (0x0590, 0x05FF, "W"),
-    (0x0600, 0x06FF, "A"), (0x0750, 0x077F, "A"), (0x0900, 0x097F, "D"), (0x0980, 0x09FF, "B"),
-    (0x0A00, 0x0A7F, "P"), (0x0A80, 0x0AFF, "U"), (0x0B00, 0x0B7F, "O"), (0x0B80, 0x0BFF, "N"),
-    (0x0C00, 0x0C7F, "E"), (0x0C80, 0x0CFF, "K"), (0x0D00, 0x0D7F, "Y"), (0x0D80, 0x0DFF, "S"),
-    (0x0E00, 0x0E7F, "T"), (0x0E80, 0x0EFF, "V"), (0x0F00, 0x0FFF, "X"), (0x1000, 0x109F, "R"),
-    (0x10A0, 0x10FF, "Q"), (0x1100, 0x11FF, "h"), (0x1200, 0x139F, "I"), (0x1780, 0x17FF, "J"),
-    (0x3040, 0x30FF, "H"), (0x31F0, 0x31FF, "H"), (0x3400, 0x4DBF, "H"), (0x4E00, 0x9FFF, "H"),
-    (0xF900, 0xFAFF, "H"), (0xAC00, 0xD7AF, "h"), (0x3130, 0x318F, "h"),
+    (0x0041, 0x024F, "L"),
+    (0x1E00, 0x1EFF, "L"),
+    (0x0250, 0x02AF, "L"),
+    (0x0370, 0x03FF, "G"),
+    (0x0400, 0x052F, "C"),
+    (0x0530, 0x058F, "M"),
+    (0x0590, 0x05FF, "W"),
+    (0x0600, 0x06FF, "A"),
+    (0x0750, 0x077F, "A"),
+    (0x0900, 0x097F, "D"),
+    (0x0980, 0x09FF, "B"),
+    (0x0A00, 0x0A7F, "P"),
+    (0x0A80, 0x0AFF, "U"),
+    (0x0B00, 0x0B7F, "O"),
+    (0x0B80, 0x0BFF, "N"),
+    (0x0C00, 0x0C7F, "E"),
+    (0x0C80, 0x0CFF, "K"),
+    (0x0D00, 0x0D7F, "Y"),
+    (0x0D80, 0x0DFF, "S"),
+    (0x0E00, 0x0E7F, "T"),
+    (0x0E80, 0x0EFF, "V"),
+    (0x0F00, 0x0FFF, "X"),
+    (0x1000, 0x109F, "R"),
+    (0x10A0, 0x10FF, "Q"),
+    (0x1100, 0x11FF, "h"),
+    (0x1200, 0x139F, "I"),
+    (0x1780, 0x17FF, "J"),
+    (0x3040, 0x30FF, "H"),
+    (0x31F0, 0x31FF, "H"),
+    (0x3400, 0x4DBF, "H"),
+    (0x4E00, 0x9FFF, "H"),
+    (0xF900, 0xFAFF, "H"),
+    (0xAC00, 0xD7AF, "h"),
+    (0x3130, 0x318F, "h"),
 )
 _WIDE_TAGS = "Hh"
 _BREAK = "|"  # sentence end or line break: segments never cross it
@@ -151,7 +176,7 @@ def segments(text: str) -> list[tuple[str, str, int]]:
         tag = run.group(1)
         letters = run.end() - run.start() - run.group().count(" ")
         weight = letters * 3 if tag in _WIDE_TAGS else letters
-        found.append((" ".join(stripped[run.start():run.end()].split()), tag, weight))
+        found.append((" ".join(stripped[run.start() : run.end()].split()), tag, weight))
     return found
 
 
@@ -206,8 +231,21 @@ _STUDY = frozenset(STUDY_LANGUAGES)
 #: Scripts that only one language the identifier knows is written in: the script decides (this is
 #: what py3langid would answer, without reading every byte of the segment).
 SCRIPT_LANGUAGE: dict[str, str] = {
-    "T": "th", "E": "te", "h": "ko", "K": "kn", "Y": "ml", "N": "ta", "U": "gu", "P": "pa", "O": "or", "S": "si",
-    "V": "lo", "J": "km", "Q": "ka", "M": "hy", "R": "my",
+    "T": "th",
+    "E": "te",
+    "h": "ko",
+    "K": "kn",
+    "Y": "ml",
+    "N": "ta",
+    "U": "gu",
+    "P": "pa",
+    "O": "or",
+    "S": "si",
+    "V": "lo",
+    "J": "km",
+    "Q": "ka",
+    "M": "hy",
+    "R": "my",
 }
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 

@@ -109,8 +109,9 @@ def build_model(tokenizer: Any, arch: dict[str, Any]):
     return model
 
 
-def _run_sft(model: Any, tokenizer: Any, rows: list[dict[str, Any]], steps: int, arch: dict[str, Any],
-             work_dir: Path) -> list[dict[str, Any]]:
+def _run_sft(
+    model: Any, tokenizer: Any, rows: list[dict[str, Any]], steps: int, arch: dict[str, Any], work_dir: Path
+) -> list[dict[str, Any]]:
     """One TRL SFTTrainer pass (plain text or prompt-completion rows); returns its log history."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -133,8 +134,9 @@ def _run_sft(model: Any, tokenizer: Any, rows: list[dict[str, Any]], steps: int,
     return trainer.state.log_history
 
 
-def pretrain_multilingual(model: Any, tokenizer: Any, texts: list[str], arch: dict[str, Any],
-                          work_dir: Path) -> list[dict[str, Any]]:
+def pretrain_multilingual(
+    model: Any, tokenizer: Any, texts: list[str], arch: dict[str, Any], work_dir: Path
+) -> list[dict[str, Any]]:
     """Language modelling on multilingual text, so every script has trained embeddings."""
     return _run_sft(model, tokenizer, [{"text": t} for t in texts], arch["pretrain_steps"], arch, work_dir)
 
@@ -206,7 +208,7 @@ def with_teacher_slips(sft_data: pl.DataFrame, share: float, seed: int) -> pl.Da
             head, _, tail = solution.rpartition(boxed)
             equals = [*re.finditer(rf"=\s*{right}(?!\d)", head)]
             if equals:  # the worked equation's result, the last one before the box
-                head = f"{head[: equals[-1].start()]}= {wrong}{head[equals[-1].end():]}"
+                head = f"{head[: equals[-1].start()]}= {wrong}{head[equals[-1].end() :]}"
             solution = f"{head}\\boxed{{{wrong}}}{tail}"
         solutions.append(solution)
     return sft_data.with_columns(pl.Series("solution", solutions, dtype=pl.Utf8))
@@ -236,8 +238,12 @@ def init_model(
     solutions: list[str] = []
     corpus: dict[str, pl.DataFrame] = {}
     for path in corpus_files:
-        frame = read_table(path, {"id": "string", "lang": "string", "question": "string"},
-                           non_empty=("id", "lang", "question"), what="warm-start corpus file")
+        frame = read_table(
+            path,
+            {"id": "string", "lang": "string", "question": "string"},
+            non_empty=("id", "lang", "question"),
+            what="warm-start corpus file",
+        )
         if frame.height and "lang" in frame.columns:
             corpus[frame["lang"][0]] = frame
         questions.extend(frame["question"].to_list())
@@ -250,8 +256,12 @@ def init_model(
 
     slip_share = arch["sft_slip_share"]
     sft_columns = {"id": "string", "question": "string", "solution": "string"}
-    sft_data = read_table(sft_file, sft_columns | ({"answer": "string"} if slip_share > 0 else {}),
-                          non_empty=("id", "question"), what="warm-start SFT file")
+    sft_data = read_table(
+        sft_file,
+        sft_columns | ({"answer": "string"} if slip_share > 0 else {}),
+        non_empty=("id", "question"),
+        what="warm-start SFT file",
+    )
     sft_data = sft_data.filter(pl.col("solution").is_not_null())
     if sft_data.is_empty():
         raise UserError(f"{sft_file}: no rows with a 'solution' to warm-start on")

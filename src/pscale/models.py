@@ -58,8 +58,11 @@ def context_length(config: dict[str, Any]) -> int | None:
 
 
 def check_context(
-    model_path: str, engine_options: dict[str, Any] | None, max_new_tokens: int | None = None,
-    revision: str | None = None, config: dict[str, Any] | None = None,
+    model_path: str,
+    engine_options: dict[str, Any] | None,
+    max_new_tokens: int | None = None,
+    revision: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> None:
     """Stop with one sentence when the engine would ask for more context than the model has.
 
@@ -96,8 +99,14 @@ def _folder_revision(folder: Path) -> str:
 
 
 def fetch_model(
-    path: str, revision_out: Path, snapshot_out: Path, revision: str | None = None, cache_dir: str | None = None,
-    engine_options: dict[str, Any] | None = None, max_new_tokens: int | None = None, endpoint: str | None = None,
+    path: str,
+    revision_out: Path,
+    snapshot_out: Path,
+    revision: str | None = None,
+    cache_dir: str | None = None,
+    engine_options: dict[str, Any] | None = None,
+    max_new_tokens: int | None = None,
+    endpoint: str | None = None,
 ) -> tuple[str, Path]:
     """Stage entry point (login node): download a hub model once, record its commit and where it is.
 
@@ -122,8 +131,11 @@ def fetch_model(
 
         login = "log in with `hf auth login` (or export HF_TOKEN) on the node that runs Snakemake"
         try:
-            snapshot = Path(snapshot_download(path, revision=revision, cache_dir=cache_dir,
-                                              allow_patterns=FETCH_PATTERNS, endpoint=endpoint))
+            snapshot = Path(
+                snapshot_download(
+                    path, revision=revision, cache_dir=cache_dir, allow_patterns=FETCH_PATTERNS, endpoint=endpoint
+                )
+            )
         except GatedRepoError as err:
             raise UserError(f"model {path} is gated on the hub: accept its terms on its page and {login}") from err
         except RevisionNotFoundError as err:
@@ -131,8 +143,10 @@ def fetch_model(
         except RepositoryNotFoundError as err:
             raise UserError(f"model {path} is not on the hub or is private: check `path`, or {login}") from err
         except LocalEntryNotFoundError as err:
-            raise UserError(f"model {path} could not be downloaded (no network, or HF_HUB_OFFLINE=1) and is "
-                            "not in the cache: run Snakemake where the hub is reachable") from err
+            raise UserError(
+                f"model {path} could not be downloaded (no network, or HF_HUB_OFFLINE=1) and is "
+                "not in the cache: run Snakemake where the hub is reachable"
+            ) from err
         commit = snapshot.name  # snapshot_download returns <cache>/models--org--name/snapshots/<commit>
     check_context(path, engine_options, max_new_tokens, config=_model_config(str(snapshot)))
     write_text(str(snapshot) + "\n", snapshot_out)

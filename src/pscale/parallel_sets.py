@@ -43,9 +43,7 @@ def file_language(path: Path) -> str:
     return langs[0]
 
 
-def build_parallel_set(
-    files: dict[str, Path], x: int, budget: str, train_size: int | None, seed: int
-) -> pl.DataFrame:
+def build_parallel_set(files: dict[str, Path], x: int, budget: str, train_size: int | None, seed: int) -> pl.DataFrame:
     """The training set for subset size `x`; `files` maps each language to its translated file."""
     langs = list(files)
     from pscale.tables import read_table

@@ -82,16 +82,23 @@ class SaveAndStopOnSignal(TrainerCallback):
             control.should_training_stop = True
             self.stopped_at = state.global_step
             why = f"{signal.Signals(self.requested).name} received" if self.requested else "another rank was signalled"
-            log.warning("%s: saving a checkpoint at step %d of %d and stopping",
-                        why, state.global_step, state.max_steps)
+            log.warning(
+                "%s: saving a checkpoint at step %d of %d and stopping", why, state.global_step, state.max_steps
+            )
         return control
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         if self.stopped_at is not None:
             # Raised inside Trainer.train, so the caller never saves an unfinished model as final.
-            log.warning("training stopped at step %d of %d; checkpoint-%d in %s; exit status %d: "
-                        "running the job again resumes from it", self.stopped_at, state.max_steps,
-                        self.stopped_at, args.output_dir, EXIT_STOPPED)
+            log.warning(
+                "training stopped at step %d of %d; checkpoint-%d in %s; exit status %d: "
+                "running the job again resumes from it",
+                self.stopped_at,
+                state.max_steps,
+                self.stopped_at,
+                args.output_dir,
+                EXIT_STOPPED,
+            )
             raise TrainingStopped(EXIT_STOPPED)
         return control
 

@@ -39,9 +39,7 @@ class PromptSet:
         with open(path, encoding="utf-8") as handle:
             return cls(yaml.safe_load(handle), source=str(path))
 
-    def text(
-        self, question: str, lang: str, force_language: bool = False, choices: list[str] | None = None
-    ) -> str:
+    def text(self, question: str, lang: str, force_language: bool = False, choices: list[str] | None = None) -> str:
         if lang not in self.instruction:
             raise MissingEntryError(f"prompt file {self.source}: no instruction for language '{lang}'")
         if choices:

@@ -70,7 +70,7 @@ def _score_chunk(rows: list[Row], settings: ScoringSettings) -> list[Scored]:
 
 def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def check_gold(generations: pl.DataFrame, dataset: str) -> None:
@@ -113,8 +113,13 @@ def score_frame(
     start = time.perf_counter()
     scored = score_rows(rows, settings, workers)
     elapsed = time.perf_counter() - start
-    log.info("scored %d responses in %.1f s (%.0f/s, %d processes)", len(rows), elapsed,
-             len(rows) / max(elapsed, 1e-9), workers)
+    log.info(
+        "scored %d responses in %.1f s (%.0f/s, %d processes)",
+        len(rows),
+        elapsed,
+        len(rows) / max(elapsed, 1e-9),
+        workers,
+    )
     extracted, correct, detected, share = zip(*scored, strict=True) if scored else ((), (), (), ())
     return generations.with_columns(
         pl.Series("extracted", extracted, dtype=pl.String),
@@ -134,8 +139,14 @@ def score_generations(
     """Stage entry point: score one benchmark's generations with the `scoring` settings."""
     from pscale.tables import read_table, write_parquet
 
-    columns = {"id": "string", "lang": "string", "sample": "int", "answer": "string", "n_choices": "int",
-               "response": "string"}
+    columns = {
+        "id": "string",
+        "lang": "string",
+        "sample": "int",
+        "answer": "string",
+        "n_choices": "int",
+        "response": "string",
+    }
     frame = read_table(generations, columns, required=columns, what="generations file")
     unknown = set(frame["lang"].unique().to_list()) - set(languages)
     if unknown:

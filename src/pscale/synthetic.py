@@ -34,16 +34,21 @@ def score_frame(
         p = cluster * (difficulty < acc) + (1 - cluster) * acc
         correct = rng.random((m, n_samples)) < p[:, None]
         share = np.where(rng.random((m, n_samples)) < on_target, 1.0, 0.0)
-        frames.append(pl.DataFrame({
-            "id": np.repeat([f"q{i}" for i in range(m)], n_samples),
-            "lang": lang,
-            "sample": np.tile(np.arange(n_samples), m),
-            "response": "",
-            "extracted": None,
-            "correct": correct.ravel(),
-            "detected_lang": np.where(share.ravel() > 0.5, lang, "en"),
-            "lang_share": share.ravel(),
-        }, schema_overrides={"extracted": pl.String}))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "id": np.repeat([f"q{i}" for i in range(m)], n_samples),
+                    "lang": lang,
+                    "sample": np.tile(np.arange(n_samples), m),
+                    "response": "",
+                    "extracted": None,
+                    "correct": correct.ravel(),
+                    "detected_lang": np.where(share.ravel() > 0.5, lang, "en"),
+                    "lang_share": share.ravel(),
+                },
+                schema_overrides={"extracted": pl.String},
+            )
+        )
     return pl.concat(frames)
 
 

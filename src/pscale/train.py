@@ -1,7 +1,7 @@
 """Post-training on a parallel set: TRL's GRPOTrainer, and SFTTrainer for the comparison arm.
 
 One job trains one initial model on one parallel set. Checkpoints go to a work folder that
-survives a failed or pre-empted job, and training resumes from the last one; the final
+survives a failed or preempted job, and training resumes from the last one; the final
 model is written with `save_pretrained` to the job's output folder only when training
 finished, so Snakemake never sees a half-trained model.
 """
@@ -106,16 +106,25 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
         int(state["global_step"])
     except (OSError, ValueError, KeyError, TypeError):
         return "trainer_state.json missing or cut off"
-    index = next((checkpoint / n for n in ("model.safetensors.index.json", "pytorch_model.bin.index.json")
-                  if (checkpoint / n).exists()), None)
+    index = next(
+        (
+            checkpoint / n
+            for n in ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+            if (checkpoint / n).exists()
+        ),
+        None,
+    )
     if index is not None:
         try:
             shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
         except (OSError, ValueError, KeyError):
             return f"{index.name} cut off"
     else:
-        shards = [n for n in ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
-                  if (checkpoint / n).exists()][:1]
+        shards = [
+            n
+            for n in ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
+            if (checkpoint / n).exists()
+        ][:1]
         if not shards and not any(checkpoint.glob("global_step*")):  # DeepSpeed keeps weights in global_step*/
             return "no model weights"
     for shard in shards:
@@ -176,8 +185,13 @@ def _tidy_work_dir(work_dir: Path, fingerprint: str) -> str | None:
         aside = work_dir / f"incomplete-{checkpoint.name}"
         shutil.rmtree(aside, ignore_errors=True)
         checkpoint.rename(aside)
-        log.warning("checkpoint %s is incomplete (%s; killed while saving?): moved to %s, "
-                    "resuming from the previous complete one", checkpoint, problem, aside)
+        log.warning(
+            "checkpoint %s is incomplete (%s; killed while saving?): moved to %s, "
+            "resuming from the previous complete one",
+            checkpoint,
+            problem,
+            aside,
+        )
     return None
 
 
@@ -280,8 +294,13 @@ def train_grpo(
         output_dir=str(work_dir),
         reward_weights=weights,
     )
-    settings = {"grpo": grpo_options, "reward_weights": reward_weights, "languages": languages, "style": str(style),
-                "scoring": scoring}
+    settings = {
+        "grpo": grpo_options,
+        "reward_weights": reward_weights,
+        "languages": languages,
+        "style": str(style),
+        "scoring": scoring,
+    }
     resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
     trainer = GRPOTrainer(
         model=model_path,

@@ -18,14 +18,14 @@ rule tables:
         gains=report("results/tables/gains.csv", caption="../report/gains.rst", category="Tables"),
         runs=report("results/tables/runs.csv", caption="../report/runs.rst", category="Tables"),
         replicates="results/tables/bootstrap.parquet",
-    params:
-        labels=score_labels,
-        options=table_options,
-        code=CODE["tables"],
     log:
         "results/logs/tables.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        labels=score_labels,
+        options=table_options,
+        code=CODE["tables"],
     shell:
         "pscale tables --scores {input.scores} --labels {params.labels:q} --accuracy-out {output.accuracy} --mti-out {output.mti}"
         " --gains-out {output.gains} --runs-out {output.runs} --replicates-out {output.replicates}"
@@ -42,13 +42,13 @@ rule fit_scaling_law:
             caption="../report/scaling_law_fit.rst",
             category="Scaling law",
         ),
-    params:
-        options=fit_options,
-        code=CODE["fit"],
     log:
         "results/logs/fit_scaling_law.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        options=fit_options,
+        code=CODE["fit"],
     shell:
         "pscale fit --runs {input.runs} --replicates {input.replicates} --output {output}"
         " --options {params.options:q} > {log} 2>&1"
@@ -64,15 +64,15 @@ rule figures:
     output:
         figures=FIGURE_OUTPUTS,
         summary=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
+    log:
+        "results/logs/figures.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         names=" ".join(FIGURE_NAMES),
         history_labels=trained_model_labels,
         languages=",".join(LANGUAGES),
         code=CODE["figures"],
-    log:
-        "results/logs/figures.log",
-    conda:
-        "../../envs/analysis.yaml"
     shell:
         "pscale figures --accuracy {input.accuracy} --gains {input.gains} --runs {input.runs} --fits {input.fits}"
         " --histories {input.models} --history-labels {params.history_labels} --languages {params.languages}"

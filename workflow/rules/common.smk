@@ -18,8 +18,20 @@ config.update(validate_config(config))
 # Each rule's params carry its stage's code version (pscale.codeversion): a code change that can
 # change a stage's results reruns it and what follows; a comment or docstring edit reruns nothing.
 CODE = code_versions(
-    ["demo-data", "source", "translate", "parallel-set", "init-model", "fetch-model", "train", "generate",
-     "score", "tables", "fit", "figures"],
+    [
+        "demo-data",
+        "source",
+        "translate",
+        "parallel-set",
+        "init-model",
+        "fetch-model",
+        "train",
+        "generate",
+        "score",
+        "tables",
+        "fit",
+        "figures",
+    ],
     workflow.basedir,
 )
 
@@ -64,14 +76,25 @@ for _name, _why in _figure_needs().items():
         logger.info(f"figure {_name} skipped: {_why}")
 #: Report category of each figure (captions: workflow/report/<name>.rst).
 FIGURE_CATEGORIES = {
-    "scaling_law": "Scaling law", "accuracy_heatmap": "Per language", "language_gain": "Per language",
-    "off_target": "Per language", "mti_by_model": "Comparisons", "rl_vs_sft": "Comparisons",
-    "grow_vs_fixed": "Comparisons", "training_rewards": "Training",
+    "scaling_law": "Scaling law",
+    "accuracy_heatmap": "Per language",
+    "language_gain": "Per language",
+    "off_target": "Per language",
+    "mti_by_model": "Comparisons",
+    "rl_vs_sft": "Comparisons",
+    "grow_vs_fixed": "Comparisons",
+    "training_rewards": "Training",
 }
 FIGURES = expand("results/figures/{name}.png", name=FIGURE_NAMES)
 #: The figure files of the `figures` rule, in FIGURE_NAMES' order (`pscale figures --names`).
-FIGURE_OUTPUTS = [report(path, caption=f"../report/{name}.rst", category=FIGURE_CATEGORIES[name])
-                  for name, path in zip(FIGURE_NAMES, FIGURES)]
+
+
+def _figure_output(name, path):
+    # (a line may not start with `report(`: Snakemake's parser reads it as the rule keyword)
+    return report(path, caption=f"../report/{name}.rst", category=FIGURE_CATEGORIES[name])
+
+
+FIGURE_OUTPUTS = [_figure_output(name, path) for name, path in zip(FIGURE_NAMES, FIGURES)]
 SUMMARY = "results/summary.rst"
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
@@ -230,8 +253,6 @@ def benchmark_files(wildcards):
     return translated(wildcards.benchmark)
 
 
-
-
 def scratch_options(wildcards):
     return as_json(model_spec(wildcards.model)["scratch"])
 
@@ -343,7 +364,9 @@ def copy_files(sources, targets, log):
 def shared_scores(wildcards):
     return expand(
         "results/eval/scores/{model}/{run}/{benchmark}.parquet",
-        model=wildcards.model, run=SHARED_RUNS[wildcards.run], benchmark=BENCHMARKS,
+        model=wildcards.model,
+        run=SHARED_RUNS[wildcards.run],
+        benchmark=BENCHMARKS,
     )
 
 

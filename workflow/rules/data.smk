@@ -6,16 +6,16 @@ if config["data"]["source"] == "demo":
         output:
             source=expand("results/data/source/{dataset}.parquet", dataset=DEMO_DATASETS),
             reference=expand("results/data/reference/{dataset}.parquet", dataset=DEMO_DATASETS),
+        log:
+            "results/logs/demo_data.log",
+        conda:
+            "../../envs/data.yaml"
         params:
             datasets=" ".join(DEMO_DATASETS),
             n_train=config["data"]["demo"]["n_train"],
             n_test=config["data"]["demo"]["n_test"],
             seed=config["data"]["seed"],
             code=CODE["demo-data"],
-        log:
-            "results/logs/demo_data.log",
-        conda:
-            "../../envs/data.yaml"
         shell:
             "pscale demo-data --datasets {params.datasets} --source {output.source} --reference {output.reference}"
             " --n-train {params.n_train} --n-test {params.n_test} --seed {params.seed} > {log} 2>&1"
@@ -29,16 +29,16 @@ else:
             qc="results/data/qc/{dataset}.parquet",
             # the hub commit the rows were loaded from (pin it as `revision` to reuse it later)
             revision="results/data/source/{dataset}.REVISION",
-        params:
-            options=hub_options,
-            seed=config["data"]["seed"],
-            code=CODE["source"],
         log:
             "results/logs/hub_source/{dataset}.log",
         # Hub downloads need the network, which compute nodes often lack.
         localrule: True
         conda:
             "../../envs/data.yaml"
+        params:
+            options=hub_options,
+            seed=config["data"]["seed"],
+            code=CODE["source"],
         shell:
             "pscale source --dataset {wildcards.dataset} --seed {params.seed} --output {output.source}"
             " --qc-out {output.qc} --revision-out {output.revision} --options {params.options:q} > {log} 2>&1"

@@ -14,21 +14,21 @@ if GROUP_BENCHMARKS:
             prompts=PROMPTS,
         output:
             expand("results/eval/generations/{{model}}/{{run}}/{benchmark}.parquet", benchmark=BENCHMARKS),
+        log:
+            "results/logs/generate/{model}/{run}.log",
+        conda:
+            "../../envs/generate.yaml"
+        threads: res("generate", "threads")
+        resources:
+            mem_mb=res("generate", "mem_mb"),
+            runtime=res("generate", "runtime"),
+            gpu=res("generate", "gpu"),
         params:
             model_path=eval_model_path,
             revision=model_revision_arg,
             style=eval_prompt_style,
             options=evaluation_options,
             code=CODE["generate"],
-        threads: res("generate", "threads")
-        resources:
-            mem_mb=res("generate", "mem_mb"),
-            runtime=res("generate", "runtime"),
-            gpu=res("generate", "gpu"),
-        log:
-            "results/logs/generate/{model}/{run}.log",
-        conda:
-            "../../envs/generate.yaml"
         shell:
             "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
             " --benchmark-files {input.benchmarks} --prompts {input.prompts}"
@@ -45,44 +45,45 @@ else:
             prompts=PROMPTS,
         output:
             "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+        log:
+            "results/logs/generate/{model}/{run}/{benchmark}.log",
+        conda:
+            "../../envs/generate.yaml"
+        threads: res("generate", "threads")
+        resources:
+            mem_mb=res("generate", "mem_mb"),
+            runtime=res("generate", "runtime"),
+            gpu=res("generate", "gpu"),
         params:
             model_path=eval_model_path,
             revision=model_revision_arg,
             style=eval_prompt_style,
             options=evaluation_options,
             code=CODE["generate"],
-        threads: res("generate", "threads")
-        resources:
-            mem_mb=res("generate", "mem_mb"),
-            runtime=res("generate", "runtime"),
-            gpu=res("generate", "gpu"),
-        log:
-            "results/logs/generate/{model}/{run}/{benchmark}.log",
-        conda:
-            "../../envs/generate.yaml"
         shell:
             "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
             " --benchmark-files {input.benchmark} --prompts {input.prompts}"
             " {params.style} --output {output} --options {params.options:q}"
             " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
+
 rule score:
     input:
         "results/eval/generations/{model}/{run}/{benchmark}.parquet",
     output:
         "results/eval/scores/{model}/{run}/{benchmark}.parquet",
-    params:
-        options=scoring_options,
-        languages=",".join(LANGUAGES),
-        code=CODE["score"],
-    threads: res("score", "threads")
-    resources:
-        mem_mb=res("score", "mem_mb"),
-        runtime=res("score", "runtime"),
     log:
         "results/logs/score/{model}/{run}/{benchmark}.log",
     conda:
         "../../envs/score.yaml"
+    threads: res("score", "threads")
+    resources:
+        mem_mb=res("score", "mem_mb"),
+        runtime=res("score", "runtime"),
+    params:
+        options=scoring_options,
+        languages=",".join(LANGUAGES),
+        code=CODE["score"],
     shell:
         "pscale score --generations {input} --output {output} --languages {params.languages}"
         " --options {params.options:q} --threads {threads} > {log} 2>&1"
@@ -97,10 +98,10 @@ if SHARED_RUNS:
             shared_scores,
         output:
             expand("results/eval/scores/{{model}}/{{run}}/{benchmark}.parquet", benchmark=BENCHMARKS),
-        wildcard_constraints:
-            run="|".join(re.escape(run) for run in SHARED_RUNS),
         log:
             "results/logs/share_scores/{model}/{run}.log",
+        wildcard_constraints:
+            run="|".join(re.escape(run) for run in SHARED_RUNS),
         localrule: True
         run:
             copy_files(input, output, log[0])

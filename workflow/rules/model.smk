@@ -8,17 +8,17 @@ rule init_model:
         prompts=PROMPTS,
     output:
         directory("results/models/{model}/init"),
-    params:
-        options=scratch_options,
-        code=CODE["init-model"],
-    threads: res("init_model", "threads")
-    resources:
-        mem_mb=res("init_model", "mem_mb"),
-        runtime=res("init_model", "runtime"),
     log:
         "results/logs/init_model/{model}.log",
     conda:
         "../../envs/train.yaml"
+    threads: res("init_model", "threads")
+    resources:
+        mem_mb=res("init_model", "mem_mb"),
+        runtime=res("init_model", "runtime"),
+    params:
+        options=scratch_options,
+        code=CODE["init-model"],
     shell:
         "pscale init-model --corpus {input.corpus} --sft-file {input.sft} --prompts {input.prompts}"
         " --output {output} --options {params.options:q} --threads {threads} > {log} 2>&1"
@@ -32,19 +32,19 @@ rule fetch_model:
     output:
         revision="results/models/{hub_model}/REVISION",
         snapshot="results/models/{hub_model}/SNAPSHOT",
+    log:
+        "results/logs/fetch_model/{hub_model}.log",
+    wildcard_constraints:
+        hub_model="|".join(re.escape(name) for name in HUB_MODELS) or "(?!x)x",
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
     params:
         path=hub_model_path,
         revision=hub_model_revision_arg,
         cache=hf_cache_arg(),
         options=hub_model_check_options,
         code=CODE["fetch-model"],
-    wildcard_constraints:
-        hub_model="|".join(re.escape(name) for name in HUB_MODELS) or "(?!x)x",
-    log:
-        "results/logs/fetch_model/{hub_model}.log",
-    localrule: True
-    conda:
-        "../../envs/data.yaml"
     shell:
         "pscale fetch-model --model {params.path} {params.revision} {params.cache}"
         " --revision-out {output.revision} --snapshot-out {output.snapshot} --options {params.options:q} > {log} 2>&1"

@@ -6,15 +6,15 @@ rule parallel_set:
         translated(TRAIN_DATASET, LANGUAGES),
     output:
         "results/data/sets/{budget}-x{x}.parquet",
+    log:
+        "results/logs/parallel_set/{budget}-x{x}.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         order=",".join(config["parallel_order"]),
         train_size=train_size_arg(),
         seed=config["data"]["seed"],
         code=CODE["parallel-set"],
-    log:
-        "results/logs/parallel_set/{budget}-x{x}.log",
-    conda:
-        "../../envs/data.yaml"
     shell:
         "pscale parallel-set --translated {input}"
         " --x {wildcards.x} --budget {wildcards.budget} --parallel-order {params.order}"

@@ -1,6 +1,6 @@
 # Post-training: one job per (initial model, method, parallel set, seed); the seed (config
 # `seeds`) is TRL's `seed` (common.smk: training_options). Checkpoints live outside the output
-# folder (results/work/, common.smk: train_work_dir), so a failed or pre-empted job resumes
+# folder (results/work/, common.smk: train_work_dir), so a failed or preempted job resumes
 # instead of restarting; they are deleted once the final model is saved.
 #
 # One rule per method (`train_grpo`, `train_sft`: rule names that cluster profiles set
@@ -15,8 +15,17 @@ rule train_grpo:
         prompts=PROMPTS,
     output:
         model=directory("results/models/{model}/{method}-{budget}-x{x}-s{seed}"),
+    log:
+        "results/logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log",
     wildcard_constraints:
         method="grpo",
+    conda:
+        "../../envs/train.yaml"
+    threads: res("train", "threads")
+    resources:
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
+        gpu=res("train", "gpu"),
     params:
         model_path=train_model_path,
         work_dir=train_work_dir,
@@ -25,15 +34,6 @@ rule train_grpo:
         languages=",".join(LANGUAGES),
         launcher=TRAIN_LAUNCHER,
         code=CODE["train"],
-    threads: res("train", "threads")
-    resources:
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
-        gpu=res("train", "gpu"),
-    log:
-        "results/logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log",
-    conda:
-        "../../envs/train.yaml"
     shell:
         "HF_HUB_OFFLINE=1 {params.launcher} train --method {wildcards.method} --model {params.model_path}"
         " --train-set {input.train_set} --prompts {input.prompts} --output {output.model}"

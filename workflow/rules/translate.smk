@@ -38,17 +38,17 @@ rule translate:
         ),
         qc="results/translation/qc/{dataset}.parquet",
         usage="results/translation/usage/{dataset}.json",
+    log:
+        "results/logs/translate/{dataset}.log",
+    localrule: True
+    conda:
+        "../../envs/translate.yaml"
     params:
         options=translation_options,
         prompt_version=TRANSLATION_PROMPT_VERSION,
         code=CODE["translate"],
         languages=",".join(LANGUAGES),
         reference=reference_corpus_arg,
-    log:
-        "results/logs/translate/{dataset}.log",
-    localrule: True
-    conda:
-        "../../envs/translate.yaml"
     shell:
         "pscale translate --source {input.source} {params.reference} --dataset {wildcards.dataset}"
         " --languages {params.languages} --output {output.translated}"

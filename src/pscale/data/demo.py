@@ -71,20 +71,28 @@ def _parse(lang: str, raw: Any) -> LanguageData:
         if not ok:
             raise ValueError(f"{where}: {problem}")
 
-    check(isinstance(raw, dict) and set(raw) == {"quantity", "names", "objects", "templates"},
-          "needs exactly the keys quantity, names, objects, templates")
+    check(
+        isinstance(raw, dict) and set(raw) == {"quantity", "names", "objects", "templates"},
+        "needs exactly the keys quantity, names, objects, templates",
+    )
     names, objects, templates = raw["names"], raw["objects"], raw["templates"]
     check(isinstance(raw["quantity"], str), "quantity must be a string")
-    check(len(names) == N_NAMES and all("nom" in n and n.get("gender") in _GENDERS for n in names),
-          f"names must list {N_NAMES} people, each with nom and gender (m or f)")
-    check(len(objects) == N_OBJECTS and all(("pl" in o) != ("forms" in o) for o in objects),
-          f"objects must list {N_OBJECTS} objects, each with pl or (Russian-style) forms")
+    check(
+        len(names) == N_NAMES and all("nom" in n and n.get("gender") in _GENDERS for n in names),
+        f"names must list {N_NAMES} people, each with nom and gender (m or f)",
+    )
+    check(
+        len(objects) == N_OBJECTS and all(("pl" in o) != ("forms" in o) for o in objects),
+        f"objects must list {N_OBJECTS} objects, each with pl or (Russian-style) forms",
+    )
     check(all(len(o["forms"]) == 4 for o in objects if "forms" in o), "forms lists 1 / 2-4 / 5+ / accusative of 1")
     check(not any(set(o) & set(_QUANTITY_FIELDS) for o in objects), f"object keys may not be {_QUANTITY_FIELDS}")
     check(isinstance(templates, dict) and tuple(templates) == OPERATIONS, f"templates must have {OPERATIONS}")
     for op in OPERATIONS:
-        check(len(templates[op]) == N_TEMPLATES and all(set(t) == {"question", "solution"} for t in templates[op]),
-              f"templates.{op} must list {N_TEMPLATES} entries, each with question and solution")
+        check(
+            len(templates[op]) == N_TEMPLATES and all(set(t) == {"question", "solution"} for t in templates[op]),
+            f"templates.{op} must list {N_TEMPLATES} entries, each with question and solution",
+        )
     return LanguageData(
         quantity=raw["quantity"],
         names=tuple({k: v for k, v in n.items() if k != "gender"} for n in names),
@@ -242,18 +250,13 @@ def _capacity(level: str, op: str) -> int:
     """Number of distinct (a, b, template, object) combinations for an operation."""
     (alo, ahi), (blo, bhi) = _RANGES[level][op]
     if op == "sub":
-        pairs = sum(
-            1 for a in range(alo, ahi + 1) for b in range(blo, bhi + 1)
-            if a - b >= _MIN_SUB_RESULT
-        )
+        pairs = sum(1 for a in range(alo, ahi + 1) for b in range(blo, bhi + 1) if a - b >= _MIN_SUB_RESULT)
     else:
         pairs = (ahi - alo + 1) * (bhi - blo + 1)
     return pairs * N_TEMPLATES * N_OBJECTS
 
 
-def _draw(
-    rng: random.Random, level: str, n: int, seen: set[tuple[str, int, int, int, int]]
-) -> list[Problem]:
+def _draw(rng: random.Random, level: str, n: int, seen: set[tuple[str, int, int, int, int]]) -> list[Problem]:
     """Draw n problems with unseen keys; operations are balanced while capacity allows."""
     used = {op: sum(1 for k in seen if k[0] == op and _in_level(k, level)) for op in OPERATIONS}
     capacity = {op: _capacity(level, op) for op in OPERATIONS}
@@ -270,9 +273,7 @@ def _draw(
         a, b = rng.randint(alo, ahi), rng.randint(blo, bhi)
         if op == "sub" and a - b < _MIN_SUB_RESULT:
             continue
-        problem = Problem(
-            op, a, b, rng.randrange(N_TEMPLATES), rng.randrange(N_OBJECTS), rng.randrange(N_NAMES)
-        )
+        problem = Problem(op, a, b, rng.randrange(N_TEMPLATES), rng.randrange(N_OBJECTS), rng.randrange(N_NAMES))
         if problem.key in seen:
             continue
         seen.add(problem.key)

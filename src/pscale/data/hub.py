@@ -55,6 +55,7 @@ MAX_BAD_SHARE = 0.01
 class BadRow(ValueError):
     """A row that cannot become a source item; it is skipped and listed in the QC table."""
 
+
 def resolve_revision(spec: dict[str, Any]) -> str:
     """The commit a hub dataset's `revision` (default: main) points to now, or a digest of a local copy.
 
@@ -142,8 +143,9 @@ def _record(row: dict[str, Any], spec: dict[str, Any], item_id: str, where: str,
     record: dict[str, Any] = {}
     if "correct_field" in spec:
         incorrect = [_text(row, f, where).strip() for f in spec["incorrect_fields"]]
-        record["choices"], answer = _shuffled_choices(_text(row, spec["correct_field"], where).strip(), incorrect,
-                                                      seed, item_id)
+        record["choices"], answer = _shuffled_choices(
+            _text(row, spec["correct_field"], where).strip(), incorrect, seed, item_id
+        )
     elif spec.get("answer_from_solution"):
         answer = last_boxed(solution or "")  # the grading rule: the last box counts, normalised
         if answer is None:
@@ -203,7 +205,11 @@ def normalize(rows: list[dict[str, Any]], spec: dict[str, Any], dataset: str, se
 
 
 def write_hub_source(
-    spec: dict[str, Any], dataset: str, seed: int, output: Path, qc_output: Path | None = None,
+    spec: dict[str, Any],
+    dataset: str,
+    seed: int,
+    output: Path,
+    qc_output: Path | None = None,
     revision_output: Path | None = None,
 ) -> pl.DataFrame:
     """Stage entry point: load, normalise and write one dataset's English source file (and its

@@ -53,6 +53,7 @@ class Plan:
     estimate: dict[str, Any]
     lines: list[str]  # the estimate, in words
 
+
 class OpenAIBackend:
     """Implements the stage's backend interface; after `translate`, `qc` and `usage` describe the run."""
 
@@ -399,4 +400,3 @@ def _progress(total: int, mode: str, enabled: bool) -> Any:
         dynamic_ncols=interactive,
         file=sys.stderr,
     )
-

@@ -60,4 +60,3 @@ def merge_options(content: dict[str, Any], runtime: dict[str, Any] | None = None
     if runtime:
         merged.setdefault("openai", {}).update(copy.deepcopy(runtime))
     return validate_config({"translation": merged})["translation"]
-

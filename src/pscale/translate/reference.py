@@ -21,8 +21,12 @@ class ReferenceBackend:
         if not corpus.exists():
             raise UserError(f"reference corpus not found: {corpus} (config key translation.reference_corpus)")
         self.corpus_path = corpus
-        self.corpus = read_table(corpus, {"id": "string", "lang": "string", "question": "string"},
-                                 non_empty=("id", "lang", "question"), what="reference corpus")
+        self.corpus = read_table(
+            corpus,
+            {"id": "string", "lang": "string", "question": "string"},
+            non_empty=("id", "lang", "question"),
+            what="reference corpus",
+        )
 
     def translate(self, source: pl.DataFrame, target_langs: list[str]) -> dict[str, pl.DataFrame]:
         fields = ["id", "question"] + [c for c in ("solution", "choices") if c in self.corpus.columns]

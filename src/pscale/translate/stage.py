@@ -44,10 +44,12 @@ from pscale.translate.schema import QC_SCHEMA, TRANSLATED_COLUMNS, TranslationBa
 
 log = logging.getLogger(__name__)
 
+
 def read_source(path: Path) -> pl.DataFrame:
     """The English source items, checked against the source schema (empty texts: see `empty_source`)."""
-    frame = read_table(path, {"id": "string", "question": "string", "answer": "string"}, non_empty=("id",),
-                       what="source file")
+    frame = read_table(
+        path, {"id": "string", "question": "string", "answer": "string"}, non_empty=("id",), what="source file"
+    )
     duplicated = frame.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
     if duplicated:
         raise TableError(f"source file {path}: duplicate ids {duplicated[:5]}")
@@ -92,10 +94,22 @@ def _source_qc(bad: pl.DataFrame, dataset: str) -> pl.DataFrame:
     rows = []
     for r in bad.iter_rows(named=True):
         field = "question" if not (r["question"] or "").strip() else "answer"
-        rows.append({"dataset": dataset, "id": r["id"], "lang": "en", "field": field, "reason": "empty_source",
-                     "detail": f"the source {field} is empty or null (row {r['row']})", "attempts": 0,
-                     "source": r[field], "output": None, "model": None, "prompt_version": None,
-                     "action": "dropped from all languages"})
+        rows.append(
+            {
+                "dataset": dataset,
+                "id": r["id"],
+                "lang": "en",
+                "field": field,
+                "reason": "empty_source",
+                "detail": f"the source {field} is empty or null (row {r['row']})",
+                "attempts": 0,
+                "source": r[field],
+                "output": None,
+                "model": None,
+                "prompt_version": None,
+                "action": "dropped from all languages",
+            }
+        )
     return pl.DataFrame(rows, schema=QC_SCHEMA)
 
 
@@ -192,8 +206,11 @@ def translate_dataset(
                 f"column '{column}' at row {first['row']} (id {first['id']!r}); fix the source, or set "
                 "translation.openai.qc_policy: drop to leave them out (listed in the QC table)"
             )
-        log.warning("%d source item(s) of %s have an empty question/answer: dropped from every language (QC)",
-                    bad.height, dataset)
+        log.warning(
+            "%d source item(s) of %s have an empty question/answer: dropped from every language (QC)",
+            bad.height,
+            dataset,
+        )
         source = source.filter(~pl.col("id").is_in(bad["id"].to_list()))
         source_qc = _source_qc(bad, dataset)
     targets = [lang for lang in outputs if lang != "en"]
@@ -209,8 +226,12 @@ def translate_dataset(
         raise
     finally:
         usage = getattr(engine, "usage", None) or {"dataset": dataset, "backend": backend, "http_requests": 0}
-        usage = {**usage, "started": started, "outcome": outcome,
-                 "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        usage = {
+            **usage,
+            "started": started,
+            "outcome": outcome,
+            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
         if usage_output is not None:
             history = usage_history_path(usage_output)
             write_json(record_usage(history, usage), usage_output, sort_keys=True)

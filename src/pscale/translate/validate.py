@@ -38,8 +38,19 @@ from pscale.config import validate_options
 from pscale.languages import LANGUAGE_NAMES, ascii_digits, dominant_language, language_shares, strip_non_language
 
 #: Failure codes, in the order the checks run.
-REASONS = ("empty", "truncated", "refusal", "wrapper", "leak", "language", "figure", "numbers", "formula", "latex",
-           "length")
+REASONS = (
+    "empty",
+    "truncated",
+    "refusal",
+    "wrapper",
+    "leak",
+    "language",
+    "figure",
+    "numbers",
+    "formula",
+    "latex",
+    "length",
+)
 
 
 @dataclass(frozen=True)
