@@ -33,7 +33,7 @@ wildcard_constraints:
     budget=BUDGET_PATTERN,
     x="[0-9]+",
     seed="[0-9]+",
-    benchmark="|".join(BENCHMARKS),
+    benchmark="|".join(EVAL_DATASETS),
     dataset="|".join(DATASETS),
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -52,3 +54,30 @@ def rank_pids(root: int) -> dict[int, int]:
         if rank is not None:
             ranks.setdefault(int(rank), pid)
     return ranks
+
+
+#: A tiny scratch model (models.<name>.scratch) that builds and warm-starts in seconds.
+TINY_ARCH: dict[str, Any] = {
+    "vocab_size": 600,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "pretrain_steps": 2,
+    "sft_steps": 2,
+    "sft_learning_rate": 3e-3,
+    "sft_batch_size": 8,
+    "seed": 0,
+}
+
+
+def train_cli_args(
+    init: Path, train_set: Path, prompt_file: Path, out: Path, work: Path, options: dict[str, Any], languages: str
+) -> list[str]:
+    """`pscale train` arguments for a GRPO run, as the train rule passes them."""
+    return [
+        "train", "--method", "grpo", "--model", str(init), "--train-set", str(train_set),
+        "--prompts", str(prompt_file), "--output", str(out), "--work-dir", str(work),
+        "--languages", languages, "--options", json.dumps(options),
+    ]  # fmt: skip

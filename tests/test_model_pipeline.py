@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers import TINY_ARCH
 
 from pscale.data.demo import make_demo_corpus
 from pscale.generate import GENERATION_COLUMNS, generate_benchmark
@@ -17,21 +18,7 @@ from pscale.model_init import build_model, init_model, train_tokenizer, with_for
 from pscale.score import SCORE_COLUMNS, score_generations
 from pscale.train import train_grpo
 
-ARCH = {
-    "vocab_size": 600,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 1,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "pretrain_steps": 3,
-    "sft_steps": 5,
-    "sft_learning_rate": 3e-3,
-    "sft_batch_size": 8,
-    "seed": 0,
-    "sft_slip_share": 0.3,
-    "sft_foreign_share": 0.2,
-}
+ARCH = {**TINY_ARCH, "pretrain_steps": 3, "sft_steps": 5, "sft_slip_share": 0.3, "sft_foreign_share": 0.2}
 LANGS = ["en", "es", "ja", "te"]
 
 

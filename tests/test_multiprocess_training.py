@@ -30,25 +30,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import process_tree, rank_pids
+from helpers import TINY_ARCH, process_tree, rank_pids, train_cli_args
 
 from pscale.data.demo import make_demo_corpus
 from pscale.languages import STUDY_LANGUAGES
 from pscale.model_init import init_model
 
-ARCH = {
-    "vocab_size": 600,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 1,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "pretrain_steps": 2,
-    "sft_steps": 2,
-    "sft_learning_rate": 3e-3,
-    "sft_batch_size": 8,
-    "seed": 0,
-}
+ARCH = TINY_ARCH
 OPTIONS = {
     "grpo": {
         "max_steps": 8,
@@ -130,25 +118,7 @@ def test_two_process_training_saves_once_resumes_and_tidies(prompt_file: Path, t
     train_set = tmp_path / "set.parquet"
     corpus.filter(pl.col("lang").is_in(["en", "es"])).head(16).write_parquet(train_set)
     out, work = tmp_path / "model", tmp_path / "work"
-    args = [
-        "train",
-        "--method",
-        "grpo",
-        "--model",
-        str(init),
-        "--train-set",
-        str(train_set),
-        "--prompts",
-        str(prompt_file),
-        "--output",
-        str(out),
-        "--work-dir",
-        str(work),
-        "--languages",
-        "en,es",
-        "--options",
-        json.dumps(OPTIONS),
-    ]
+    args = train_cli_args(init, train_set, prompt_file, out, work, OPTIONS, "en,es")
 
     # First launch: killed (launcher and both ranks) once checkpoint-2 is complete, RNG files included.
     first_log = tmp_path / "first.log"

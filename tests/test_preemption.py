@@ -20,26 +20,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import rank_pids
+from helpers import TINY_ARCH, rank_pids, train_cli_args
 
 from pscale.data.demo import make_demo_corpus
 from pscale.languages import STUDY_LANGUAGES
 from pscale.model_init import init_model
 from pscale.train import checkpoint_problem
 
-ARCH = {
-    "vocab_size": 600,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 1,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "pretrain_steps": 2,
-    "sft_steps": 2,
-    "sft_learning_rate": 3e-3,
-    "sft_batch_size": 8,
-    "seed": 0,
-}
+ARCH = TINY_ARCH
 GRPO = {
     "per_device_train_batch_size": 4,
     "num_generations": 4,
@@ -108,25 +96,7 @@ def test_signal_saves_stops_and_the_next_run_resumes(tiny, prompt_file: Path, tm
 
 def _train_args(init: Path, train_set: Path, prompt_file: Path, out: Path, work: Path, steps: int) -> list[str]:
     options = {"grpo": {**GRPO, "max_steps": steps}, "reward_weights": REWARDS}
-    return [
-        "train",
-        "--method",
-        "grpo",
-        "--model",
-        str(init),
-        "--train-set",
-        str(train_set),
-        "--prompts",
-        str(prompt_file),
-        "--output",
-        str(out),
-        "--work-dir",
-        str(work),
-        "--languages",
-        "en,es",
-        "--options",
-        json.dumps(options),
-    ]
+    return train_cli_args(init, train_set, prompt_file, out, work, options, "en,es")
 
 
 def _wait_for_step(log: Path, process: subprocess.Popen, steps: int, at_least: int, timeout: float = 120) -> None:

@@ -37,9 +37,9 @@ CODE = code_versions(
 
 LANGUAGES = config["languages"]
 MODELS = list(config["models"])
-BENCHMARKS = config["data"]["benchmarks"]
+EVAL_DATASETS = config["data"]["benchmarks"]  # evaluation datasets (benchmarks/ holds speed scripts)
 TRAIN_DATASET = config["data"]["train_dataset"]
-DATASETS = [TRAIN_DATASET, *[b for b in BENCHMARKS if b != TRAIN_DATASET]]
+DATASETS = [TRAIN_DATASET, *[b for b in EVAL_DATASETS if b != TRAIN_DATASET]]
 PROMPTS = "resources/prompts.yaml"
 SEEDS = config["seeds"]
 # Every trained run once per training seed: <method>-<budget>-x<X>-s<seed>.
@@ -314,7 +314,7 @@ GROUP_BENCHMARKS = config["evaluation"]["group_benchmarks"]
 def all_benchmark_files(wildcards):
     """Every benchmark's translated files, benchmark by benchmark (`pscale generate --benchmark-files`
     splits them into one group per --output, in this order)."""
-    return [path for benchmark in BENCHMARKS for path in translated(benchmark)]
+    return [path for benchmark in EVAL_DATASETS for path in translated(benchmark)]
 
 
 def reference_corpus(wildcards):
@@ -366,7 +366,7 @@ def shared_scores(wildcards):
         "results/eval/scores/{model}/{run}/{benchmark}.parquet",
         model=wildcards.model,
         run=SHARED_RUNS[wildcards.run],
-        benchmark=BENCHMARKS,
+        benchmark=EVAL_DATASETS,
     )
 
 
@@ -395,7 +395,7 @@ SCORE_FILES = [
     (model, run, benchmark, f"results/eval/scores/{model}/{run}/{benchmark}.parquet")
     for model in MODELS
     for run in runs_of(model)
-    for benchmark in BENCHMARKS
+    for benchmark in EVAL_DATASETS
 ]
 
 

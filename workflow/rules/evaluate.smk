@@ -13,7 +13,7 @@ if GROUP_BENCHMARKS:
             benchmarks=all_benchmark_files,
             prompts=PROMPTS,
         output:
-            expand("results/eval/generations/{{model}}/{{run}}/{benchmark}.parquet", benchmark=BENCHMARKS),
+            expand("results/eval/generations/{{model}}/{{run}}/{benchmark}.parquet", benchmark=EVAL_DATASETS),
         log:
             "results/logs/generate/{model}/{run}.log",
         conda:
@@ -97,7 +97,7 @@ if SHARED_RUNS:
         input:
             shared_scores,
         output:
-            expand("results/eval/scores/{{model}}/{{run}}/{benchmark}.parquet", benchmark=BENCHMARKS),
+            expand("results/eval/scores/{{model}}/{{run}}/{benchmark}.parquet", benchmark=EVAL_DATASETS),
         log:
             "results/logs/share_scores/{model}/{run}.log",
         wildcard_constraints:
