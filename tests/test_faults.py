@@ -29,6 +29,7 @@ import yaml
 from pscale.cli import main
 from pscale.config import ConfigError, validate_config
 from pscale.data.demo import make_demo_corpus
+from pscale.errors import UserError
 from pscale.option_fields import GRPO_FIELDS, SFT_FIELDS, VLLM_FIELDS
 from pscale.snakelock import live_processes, lock_files
 from pscale.tables import TableError, atomic_path, read_table, write_parquet
@@ -175,12 +176,26 @@ def test_atomic_write_never_leaves_a_partial_file(tmp_path: Path) -> None:
     assert pl.read_parquet(target)["a"].to_list() == [1]  # the previous complete file is untouched
 
 
-def test_a_bug_keeps_its_traceback(tmp_path: Path) -> None:
-    # `--options` missing a key the stage reads (what a bug in a rule would pass): the KeyError from
-    # the code surfaces with its traceback instead of being reported as a one-line input problem.
-    with pytest.raises(KeyError):
-        main(["generate", "--model", "m", "--benchmark-dir", str(tmp_path), "--languages", "en",
-              "--output", str(tmp_path / "g.parquet"), "--options", "{}"])  # fmt: skip
+def test_a_bug_keeps_its_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A KeyError from the code (a bug, not bad input) surfaces with its traceback instead of
+    # being reported as a one-line input problem; a UserError is the one-line kind.
+    import pscale.generate
+
+    def buggy(*_: object, **__: object) -> None:
+        raise KeyError("a key the code forgot")
+
+    monkeypatch.setattr(pscale.generate, "generate_benchmarks", buggy)
+    args = ["generate", "--model", "m", "--benchmark-dir", str(tmp_path), "--languages", "en",
+            "--prompts", "resources/prompts.yaml", "--output", str(tmp_path / "g.parquet"),
+            "--options", "{}"]  # fmt: skip
+    with pytest.raises(KeyError, match="a key the code forgot"):
+        main(args)
+
+    def bad_input(*_: object, **__: object) -> None:
+        raise UserError("the input is wrong")
+
+    monkeypatch.setattr(pscale.generate, "generate_benchmarks", bad_input)
+    assert main(args) == 1
 
 
 # ---- checkpoints: a save cut off by a kill is moved aside, training resumes from the one before --------
