@@ -34,6 +34,7 @@ from pscale.translate.stage import translate_dataset
 from pscale.translate.validate import ValidationSettings, check_translation, needs_translation, numbers_of
 
 REPO = Path(__file__).resolve().parents[1]
+PROMPT_FILE = "resources/translation/prompts-v1.yaml"
 KEY = "sk-test-9f8e7d6c5b4a-SECRET"
 
 QUESTIONS = [
@@ -405,6 +406,9 @@ def test_empty_source_question_stops_or_goes_to_qc(tmp_path: Path, api_key: str)
 
 def _cli(source: Path, out: Path, options: dict[str, Any], langs: str, log: Path) -> subprocess.Popen:
     content, runtime = split_options(options)
+    # the CLI runs from a temporary folder: give it the shipped translator prompt by absolute path
+    openai = content.get("openai", {})
+    content = {**content, "openai": {**openai, "prompt_file": str(REPO / openai.get("prompt_file", PROMPT_FILE))}}
     command = [
         sys.executable, "-m", "pscale.cli", "translate", "-v",
         "--source", str(source), "--dataset", "test", "--out-dir", str(out / "translated"), "--languages", langs,
@@ -447,11 +451,11 @@ def test_kill9_and_resume_never_repeat_a_completed_request(source: Path, tmp_pat
         server.hold_after(12)  # then every further request hangs: in flight when the process dies
         process = _cli(source, out, options, "en,es,fr,ja", log)
         try:
-            _wait(lambda: server.held() >= 1, 120, "requests in flight")
+            _wait(lambda: server.held() >= 1, 30, "requests in flight")
             # Requests past the hold check finish answering; all later ones hang.
-            _wait(lambda: all("t1" in e or e.get("status") == "held" for e in server.chat_log()), 60, "answers")
+            _wait(lambda: all("t1" in e or e.get("status") == "held" for e in server.chat_log()), 5, "answers")
             done = len(server.completed())
-            _wait(lambda: _cached(cache) >= done, 60, "completions to be cached")
+            _wait(lambda: _cached(cache) >= done, 5, "completions to be cached")
             process.send_signal(signal.SIGKILL)
             assert process.wait(10) == -signal.SIGKILL
         finally:
@@ -505,7 +509,7 @@ def test_batch_mode_survives_kill_mid_batch(source: Path, tmp_path: Path) -> Non
 
         process = _cli(source, out, options, "en,es,ja", log)
         try:
-            _wait(recorded, 120, "the batch id to be persisted")
+            _wait(recorded, 30, "the batch id to be persisted")
             process.send_signal(signal.SIGKILL)
             process.wait(10)
         finally:
