@@ -9,12 +9,14 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: run test lint format venv dry-run clean
 
+# --no-compile: modules are byte-compiled when first imported (only those used), not all at
+# install; the install takes half the time.
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
-	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-compile -r requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-compile --no-deps -e .
 	touch $@
 
 # After any crash, `make run` again: a lock left by a killed Snakemake is cleared (never while
