@@ -1,7 +1,7 @@
 """The demo's initial model: a tiny Qwen2 built from a config, with an offline-trained tokenizer.
 
 The paper starts from English-centric instruct models. To study the same transfer on a CPU,
-the demo builds a ~1M-parameter Qwen2-architecture model whose byte-level BPE tokenizer
+the demo builds a tiny (0.65M-parameter) Qwen2-architecture model whose byte-level BPE tokenizer
 covers all study scripts, optionally lets it read multilingual text first (a language-
 modelling pass over the training questions of every language: `pretrain_steps`), then warm-
 starts it with English SFT (TRL SFTTrainer) on an imperfect teacher's worked solutions
