@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from helpers import TINY_ARCH
 
 from pscale.cli import main
 from pscale.config import ConfigError, validate_config
@@ -201,11 +202,7 @@ def test_a_bug_keeps_its_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 # ---- checkpoints: a save cut off by a kill is moved aside, training resumes from the one before --------
 
 
-ARCH = {
-    "vocab_size": 600, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-    "num_key_value_heads": 1, "pretrain_steps": 3, "sft_steps": 5, "sft_learning_rate": 3e-3, "sft_batch_size": 8,
-    "seed": 0,
-}  # fmt: skip
+ARCH = {**TINY_ARCH, "pretrain_steps": 3, "sft_steps": 5}
 
 
 def test_checkpoint_cut_off_mid_save_resumes_from_the_previous_one(tmp_path: Path, prompt_file: Path, caplog) -> None:

@@ -36,7 +36,6 @@ from pscale.data.demo import make_demo_corpus
 from pscale.languages import STUDY_LANGUAGES
 from pscale.model_init import init_model
 
-ARCH = TINY_ARCH
 OPTIONS = {
     "grpo": {
         "max_steps": 8,
@@ -114,7 +113,7 @@ def test_two_process_training_saves_once_resumes_and_tidies(prompt_file: Path, t
         files[-1].parent.mkdir(exist_ok=True)
         corpus.filter(pl.col("lang") == lang).write_parquet(files[-1])
     init = tmp_path / "init"
-    init_model(files, files[0].with_name("en.parquet"), prompt_file, init, ARCH, threads=1)
+    init_model(files, files[0].with_name("en.parquet"), prompt_file, init, TINY_ARCH, threads=1)
     train_set = tmp_path / "set.parquet"
     corpus.filter(pl.col("lang").is_in(["en", "es"])).head(16).write_parquet(train_set)
     out, work = tmp_path / "model", tmp_path / "work"

@@ -27,7 +27,6 @@ from pscale.languages import STUDY_LANGUAGES
 from pscale.model_init import init_model
 from pscale.train import checkpoint_problem
 
-ARCH = TINY_ARCH
 GRPO = {
     "per_device_train_batch_size": 4,
     "num_generations": 4,
@@ -51,7 +50,7 @@ def tiny(prompt_file: Path, tmp_path_factory) -> tuple[Path, Path]:
         files.append(root / "corpus" / f"{lang}.parquet")
         files[-1].parent.mkdir(exist_ok=True)
         corpus.filter(pl.col("lang") == lang).write_parquet(files[-1])
-    init_model(files, root / "corpus" / "en.parquet", prompt_file, root / "init", ARCH, threads=1)
+    init_model(files, root / "corpus" / "en.parquet", prompt_file, root / "init", TINY_ARCH, threads=1)
     train_set = root / "set.parquet"
     corpus.filter(pl.col("lang").is_in(["en", "es"])).head(16).write_parquet(train_set)
     return root / "init", train_set
