@@ -35,7 +35,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pscale.config import validate_options
-from pscale.languages import LANGUAGE_NAMES, ascii_digits, dominant_language, language_shares, strip_non_language
+from pscale.languages import (
+    LANGUAGE_NAMES,
+    ascii_digits,
+    detect_language,
+    dominant_language,
+    language_shares,
+    strip_non_language,
+)
 
 #: Failure codes, in the order the checks run.
 REASONS = (
@@ -71,61 +78,94 @@ class ValidationSettings:
         return cls(**validate_options(options or {}, "/properties/translation/properties/openai/properties/validation"))
 
 
-# Digits of any script count (some models write Bengali or Thai digits) and superscript /
-# subscript digits too (cm³ for cm^3); separators inside a number (1,000 / 1.000 / 1 000 / 3,5)
-# are dropped, so localized formatting still matches.
-_NUMBER = re.compile(r"\d+(?:[.,'\u00a0\u202f\u2009]\d+|\s\d{3}(?!\d))*")
+# ------------------------------------------------------------------------------------------
+# Numbers
+# ------------------------------------------------------------------------------------------
+
+# A number: digits with optional grouping (a separator followed by exactly three digits: 1,000 /
+# 1.000 / 1 000 / 1'000) and an optional decimal part; ".75" is a number too. Digits of any script
+# count (some models write Bengali or Thai digits), and superscript / subscript digit runs are
+# separate numbers (cm³ for cm^3).
+_GROUPING = r"(?:[,.'\u00a0\u202f\u2009]|(?<=\d) (?=\d{3}(?!\d)))\d{3}(?!\d)"
+_NUMBER = re.compile(rf"(?:(?<![\w.,])(?=[.,]\d)|(?<!\d)(?=\d))\d*(?:{_GROUPING})*(?:[.,]\d+)?")
+# In the English source a comma never starts a decimal part ("(1,5)" is two numbers).
+_SOURCE_NUMBER = re.compile(rf"(?:(?<![\w.,])(?=\.\d)|(?<!\d)(?=\d))\d*(?:{_GROUPING})*(?:\.\d+)?")
 _SCRIPT_DIGITS = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉]+")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹", "01234567890123456789")
+_NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 # A number that is part of a word ("3-dimensional", "2-digit"): a language may write it as a word.
 _NUMBER_IN_WORD = re.compile(r"(?<![\d.,])(\d+)-(?=[^\W\d_]{3,})")
-_LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
-_MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-_TEXT_ARGUMENT = re.compile(r"\\(?:text|textbf|textit|textrm|mbox|mathrm|operatorname)\s*\{[^{}]*\}")
-_PROSE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}\s+[A-Za-z]{2,}\b")
-_FIGURE = re.compile(r"\[asy\].*?\[/asy\]|\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.DOTALL)
-_QUOTED = re.compile(r"\"[^\"\n]*\"")
-# A chemical formula: two or more element symbols with a digit or a two-letter symbol (NaOH,
-# KMnO4, C8H10); all-capital acronyms (DNA, GGT) are left out, translations may localise them.
-_FORMULA = re.compile(r"(?<![A-Za-z])(?=[A-Z][a-z]?\d*[A-Z])(?=\S*(?:\d|[A-Z][a-z]))(?:[A-Z][a-z]?\d*){2,}(?![A-Za-z])")
-_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-
-_LEAD_IN = re.compile(
-    r"^\W*(?:sure|certainly|of course|okay|here is|here's|below is|the translation|translation|translated text)\b",
-    re.IGNORECASE,
-)
-_TRANSLATION_WORD = re.compile(
-    r"translat|traducci|traduction|traduç|übersetz|перевод|翻译|翻譯|翻訳|訳文|แปล|tafsiri|অনুবাদ|అనువాద", re.IGNORECASE
-)
-_REFUSAL = re.compile(
-    r"\b(?:I'm sorry|I am sorry|I apologi[sz]e|I cannot|I can't|I can not|I'm unable|I am unable|as an AI)\b",
-    re.IGNORECASE,
-)
-_NOTE = re.compile(
-    r"^\W*(?:note|nota|remarque|hinweis|anmerkung|примечание|замечание|注|注意|备注|หมายเหตุ|kumbuka|দ্রষ্টব্য|"
-    r"বিঃদ্রঃ|గమనిక|p\.?\s?s)\b|^\W*(?:注|注意|备注|หมายเหตุ)",
-    re.IGNORECASE,
-)
-# What a leaked translation prompt looks like: instructions about translating, in English.
-_PROMPT_LEAK = re.compile(
-    r"\btranslate (?:the|this|the user's|the following)\b|\byou are a (?:professional )?translator\b|"
-    r"\boutput only the translation\b|\bkeep (?:every|all) (?:number|latex|line)|\bdo not solve\b",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[^\W\d_]{2,}")
-_OPENING_QUOTES = "\"“”«»„「『'‘‚"
-_CLOSING_QUOTES = "\"“”«»」』'’‘"
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+# A clock time ("1:00 PM", "5 pm"): a translation may write it on the 24-hour clock (13 h).
+_CLOCK_TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|AM|PM)(?![a-z])", re.IGNORECASE)
+# Chinese / Japanese numerals and myriads (8万 = 80000, 四 = 4).
+_CJK_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CJK_MYRIADS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+_CJK_NUMERAL = re.compile(r"[〇零一二两兩三四五六七八九十百千]+")
+_MYRIAD_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s?([万萬亿億])")
 
 
 def _ascii_numbers(text: str) -> str:
     """Super/subscript digit runs as separate ASCII numbers, then every script's digits in ASCII."""
     text = _SCRIPT_DIGITS.sub(lambda m: " " + "".join(str(unicodedata.digit(c)) for c in m.group()), text)
-    return ascii_digits(text)
+    return ascii_digits(text) if _NON_ASCII_DIGIT.search(text) else text
+
+
+def _canonical(number: str, decimal_comma: bool = True) -> list[str]:
+    """The readings of one written number, as ASCII without grouping, trailing decimal zeros or
+    leading zeros ("5.00" -> 5, ".75" -> 0.75, "1 000" -> 1000). A comma decimal part is also
+    read as a list of two numbers ("1,5" may be 1.5 or "1, 5")."""
+    number = number.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2009", " ")
+    decimal = re.search(r"[.,](\d+)$", number)
+    if decimal and (len(decimal.group(1)) != 3 or number.count(decimal.group()[0]) == 1 and number[0] in ".,"):
+        whole, fraction = number[: decimal.start()], decimal.group(1)
+    else:
+        whole, fraction = number, ""
+    integer = re.sub(r"\D", "", whole).lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    readings = [integer + ("." + fraction if fraction else "")]
+    if decimal_comma and "," in number:
+        readings += [part.lstrip("0") or "0" for part in re.split(r"\D+", number) if part]
+    return readings
 
 
 def numbers_of(text: str) -> Counter[str]:
-    """Multiset of the numbers in `text`, as ASCII digit strings without separators."""
-    return Counter(re.sub(r"\D", "", m.group()) for m in _NUMBER.finditer(_ascii_numbers(text)))
+    """Multiset of the numbers in `text`, read as written (grouping dropped, decimal point or comma)."""
+    return Counter(_canonical(m.group(), False)[0] for m in _NUMBER.finditer(_ascii_numbers(text)) if m.group())
+
+
+def _source_numbers(text: str) -> Counter[str]:
+    """The numbers an English source asks to keep: clock times and number-words left out."""
+    text = _CLOCK_TIME.sub(" ", _ascii_numbers(text))
+    found = Counter(_canonical(m.group(), False)[0] for m in _SOURCE_NUMBER.finditer(text) if m.group())
+    return found - numbers_in_words(text)
+
+
+def _cjk_value(numeral: str) -> int | None:
+    total, current = 0, 0
+    for char in numeral:
+        if char in _CJK_DIGITS:
+            current = current * 10 + _CJK_DIGITS[char] if current else _CJK_DIGITS[char]
+        elif char in _CJK_UNITS:
+            total += (current or 1) * _CJK_UNITS[char]
+            current = 0
+    return total + current
+
+
+def _output_numbers(text: str) -> Counter[str]:
+    """Every reading of every number in a translation: a number may be matched by any of them."""
+    text = _ascii_numbers(text)
+    found: Counter[str] = Counter()
+    for match in _NUMBER.finditer(text):
+        if match.group():
+            found.update(_canonical(match.group()))
+    for match in _MYRIAD_NUMBER.finditer(text):
+        value = float(match.group(1)) * _CJK_MYRIADS[match.group(2)]
+        found[str(int(value)) if value.is_integer() else str(value)] += 1
+    for match in _CJK_NUMERAL.finditer(text):
+        if (value := _cjk_value(match.group())) is not None:
+            found[str(value)] += 1
+    return found
 
 
 def numbers_in_words(text: str) -> Counter[str]:
@@ -133,9 +173,105 @@ def numbers_in_words(text: str) -> Counter[str]:
     return Counter(_NUMBER_IN_WORD.findall(_ascii_numbers(text)))
 
 
+# ------------------------------------------------------------------------------------------
+# LaTeX, figures, formulas
+# ------------------------------------------------------------------------------------------
+
+_LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_TEXT_ARGUMENT = re.compile(r"\\(?:text|textbf|textit|textrm|textup|mbox|mathrm|operatorname)\s*\{[^{}]*\}")
+_PROSE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}\s+[A-Za-z]{2,}\b")
+_FIGURE = re.compile(r"\[asy\].*?(?:\[/asy\]|$)|\\begin\{tikzpicture\}.*?(?:\\end\{tikzpicture\}|$)", re.DOTALL)
+_QUOTED = re.compile(r"\"[^\"\n]*\"")
+_FIGURE_COMMENT = re.compile(r"//[^\n]*|(?<!\\)%[^\n]*")
+# A chemical formula: two or more element symbols with a digit or a two-letter symbol (NaOH,
+# KMnO4, C8H10); all-capital acronyms (DNA, GGT) and their plurals (DVDs) are left out.
+_FORMULA = re.compile(r"(?<![A-Za-z])(?=[A-Z][a-z]?\d*[A-Z])(?=\S*(?:\d|[A-Z][a-z]))(?:[A-Z][a-z]?\d*){2,}(?![A-Za-z])")
+_ACRONYM_PLURAL = re.compile(r"[A-Z]{2,}s")
+#: Unicode symbols a translator may write for a LaTeX command (≤ for \le, λ for \lambda).
+_SYMBOL_COMMANDS = {
+    **{
+        chr(code): "\\" + unicodedata.name(chr(code)).split()[-1].lower()
+        for code in range(0x3B1, 0x3CA)
+        if code != 0x3C2
+    },
+    **{chr(code): "\\" + unicodedata.name(chr(code)).split()[-1].capitalize() for code in range(0x391, 0x3AA) if code != 0x3A2},
+    "≤": "\\le",
+    "≥": "\\ge",
+    "≠": "\\ne",
+    "×": "\\times",
+    "·": "\\cdot",
+    "⋅": "\\cdot",
+    "∞": "\\infty",
+    "°": "\\circ",
+    "√": "\\sqrt",
+    "→": "\\to",
+    "∈": "\\in",
+    "±": "\\pm",
+    "…": "\\ldots",
+    "⋯": "\\ldots",
+    "≈": "\\approx",
+    "∠": "\\angle",
+    "△": "\\triangle",
+    "⊥": "\\perp",
+    "∥": "\\parallel",
+    "∑": "\\sum",
+    "∫": "\\int",
+    "∪": "\\cup",
+    "∩": "\\cap",
+    "⊆": "\\subseteq",
+    "ℝ": "\\mathbb",
+    "ℤ": "\\mathbb",
+    "ℕ": "\\mathbb",
+}
+_SYMBOL = re.compile("|".join(map(re.escape, _SYMBOL_COMMANDS)))
+#: Spellings of one command (\leq = \le) and commands that only lay out (\left, \quad, \displaystyle).
+_COMMAND_ALIASES = {
+    "\\leq": "\\le",
+    "\\geq": "\\ge",
+    "\\neq": "\\ne",
+    "\\dfrac": "\\frac",
+    "\\tfrac": "\\frac",
+    "\\rightarrow": "\\to",
+    "\\cdots": "\\ldots",
+    "\\dots": "\\ldots",
+    "\\varepsilon": "\\epsilon",
+    "\\varphi": "\\phi",
+    "\\lvert": "|",
+    "\\rvert": "|",
+    "\\vert": "|",
+    "\\degree": "\\circ",
+}
+_LAYOUT_COMMANDS = frozenset(
+    "\\left \\right \\big \\Big \\bigg \\Bigg \\displaystyle \\textstyle \\quad \\qquad \\text \\textbf \\textit "
+    "\\textrm \\textup \\mbox \\mathrm \\operatorname \\hspace \\vspace \\newline \\noindent \\mathbb \\emph".split()
+)
+
+
+def _normalise_latex(text: str) -> str:
+    """Unicode symbols as commands, aliases merged, layout commands and \\text{} arguments dropped."""
+    text = _TEXT_ARGUMENT.sub(" ", text)
+    text = _SYMBOL.sub(lambda m: " " + _SYMBOL_COMMANDS[m.group()] + " ", text)
+
+    def command(match: re.Match[str]) -> str:
+        name = _COMMAND_ALIASES.get(match.group(), match.group())
+        return " " if name in _LAYOUT_COMMANDS else name + " "
+
+    return _LATEX_COMMAND.sub(command, text)
+
+
 def latex_of(text: str) -> Counter[str]:
-    """Multiset of LaTeX commands (delimiters are compared as math segments, not counted)."""
-    return Counter(_LATEX_COMMAND.findall(text))
+    """Multiset of LaTeX commands, normalised (delimiters are compared as math segments, not counted)."""
+    return Counter(c for c in _LATEX_COMMAND.findall(_normalise_latex(_without_figures(text))) if c != "\\mathbb")
+
+
+def _skeleton(text: str) -> str:
+    """Math as a translator may re-write it: no spaces, braces or delimiters, no prose words
+    inside it, no punctuation at its ends; commands normalised ($10^{-9}$ = 10^-9 = 10^{-9})."""
+    text = _normalise_latex(_ascii_numbers(text))
+    text = re.sub(r"(?<![\\A-Za-z])[a-z]{2,}|[^\x00-\x7f]+", " ", text)  # prose inside math: any script
+    text = re.sub(r"\\[$%]|\\[,;:! ]|~|\$|\\[()\[\]]|[{}\s]", "", text)
+    return text.strip(".,;:?!")
 
 
 def _compact(text: str) -> str:
@@ -157,9 +293,18 @@ def math_segments(text: str) -> list[str]:
     return found
 
 
+def _without_figures(text: str) -> str:
+    return _FIGURE.sub(" ", text)
+
+
 def _figure_code(block: str) -> str:
-    """A figure's code without its quoted labels (a translator may translate a label's words)."""
-    return re.sub(r"\s+", "", _QUOTED.sub('""', block))
+    """A figure's code without its quoted labels and comments (a translator may translate their words)."""
+    return re.sub(r"\s+", "", _FIGURE_COMMENT.sub("", _QUOTED.sub('""', block)))
+
+
+def _formulas(text: str) -> Counter[str]:
+    found = _FORMULA.findall(text.translate(_SUBSCRIPTS))
+    return Counter(f for f in found if not _ACRONYM_PLURAL.fullmatch(f))
 
 
 def weighted_length(text: str) -> int:
@@ -172,8 +317,64 @@ def weighted_length(text: str) -> int:
     return len(collapsed) + 2 * len(_WIDE.findall(collapsed))
 
 
-def _missing(source: Counter[str], output: Counter[str]) -> list[str]:
-    return sorted((source - output).elements())
+_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+# ------------------------------------------------------------------------------------------
+# Wrappers, prefaces, leaks
+# ------------------------------------------------------------------------------------------
+
+_LEAD_IN = re.compile(
+    r"^\W*(?:sure|certainly|of course|okay|here is|here's|below is|the translation|translation|translated text)\b",
+    re.IGNORECASE,
+)
+# Words about translating, in every study language: in the output's opening paragraph (and not in
+# the source) they are a translator's preface, heading or instruction. Thai แปลง (transform) and
+# แปลว่า (means), Japanese 内訳 (breakdown) and Russian перевести (convert units) are not.
+_TRANSLATING = re.compile(
+    r"translat|tradu[cçiz]|übersetz|перевод\w*\s*(?:задач|текст|услови|на\s)|перевед\w*\s+(?:задач|текст|услови|на\s)"
+    r"|^\W*перевод\w*\W*$|перевод[:：]|翻译|翻譯|翻訳|訳文|和訳|訳し|译文|แปล(?![งกว])|tafsiri|অনুবাদ|అనువాద|అనువదించ"
+    r"|original (?:problem|question|text)|problema original|problème original|ursprüngliche aufgabe|originalaufgabe"
+    r"|исходн\w* (?:задач|текст|услови)|原题|原題|原问题|原問題|元の問題|原文|(?:โจทย์|ข้อความ|ปัญหา)ต้นฉบับ|swali la asili|মূল প্রশ্ন|అసలు ప్రశ్న",
+    re.IGNORECASE | re.MULTILINE,
+)
+_REFUSAL = re.compile(
+    r"\b(?:I'm sorry|I am sorry|I apologi[sz]e|I cannot|I can't|I can not|I'm unable|I am unable|as an AI)\b",
+    re.IGNORECASE,
+)
+_NOTE = re.compile(
+    r"^\W*(?:note|nota|remarque|hinweis|anmerkung|примечание|замечание|注|注意|备注|หมายเหตุ|kumbuka|দ্রষ্টব্য|"
+    r"বিঃদ্রঃ|గమనిక|p\.?\s?s)\b|^\W*(?:注|注意|备注|หมายเหตุ)",
+    re.IGNORECASE,
+)
+# What a leaked translation prompt looks like: instructions about translating, in English.
+_PROMPT_LEAK = re.compile(
+    r"\btranslate (?:the|this|the user's|the following)\b|\byou are a (?:professional )?translator\b|"
+    r"\boutput only the translation\b|\bkeep (?:every|all) (?:number|latex|line)|\bdo not solve\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_OPENING_QUOTES = "\"“”«»„「『'‘‚"
+_CLOSING_QUOTES = "\"“”«»」』'’‘"
+_SENTENCE = re.compile(r".+?(?:[.!?](?=\s|$)|\n|$)", re.DOTALL)
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+#: English function words: a copied sentence with several of them is English prose (a leak); a
+#: copied formula, name, sequence or code has none.
+ENGLISH_FUNCTION_WORDS = frozenset(
+    "the of and to in is are that which what with for on by be as from this it its at an or if how "
+    "many much find let there their these those each such when where than then will would can could "
+    "has have had was were not all into after before her his she he they we you your our per does "
+    "did do who whom whose been being also only both either any some most more less between".split()
+)
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    """A span of the text for a reason: one line, shortened."""
+    span = " ".join(text.split())
+    return '"' + (span if len(span) <= limit else span[: limit - 1] + "…") + '"'
+
+
+def _context(text: str, start: int, end: int, width: int = 25) -> str:
+    return _quote(text[max(0, start - width) : end + width], 2 * width + end - start + 2)
 
 
 def _lines(text: str) -> list[str]:
@@ -187,47 +388,111 @@ def _lead(text: str) -> str:
     return match.group(1) if match else ""
 
 
+def _opening_paragraph(text: str) -> str:
+    paragraphs = [p for p in re.split(r"\n\s*\n", _without_figures(text).strip()) if p.strip()]
+    return paragraphs[0] if paragraphs else ""
+
+
 def _wrapper_reason(source: str, output: str) -> str | None:
     """Refusals and text around the translation, judged by position and form, not by keywords alone."""
-    if _REFUSAL.search(output) and not _REFUSAL.search(source):
-        return "refusal: the output refuses or apologises instead of translating"
-    if _LEAD_IN.search(output) and not _LEAD_IN.search(source):
-        return "wrapper: the output starts with a preface; output only the translation"
-    lead = _lead(output)
-    if lead and _TRANSLATION_WORD.search(lead) and not _TRANSLATION_WORD.search(_lead(source) or source[:80]):
-        return "wrapper: the output starts with a heading line; output only the translation"
+    if (refusal := _REFUSAL.search(output)) and not _REFUSAL.search(source):
+        return f"refusal: the output refuses or apologises instead of translating ({_quote(refusal.group())})"
+    if (lead_in := _LEAD_IN.search(output)) and not _LEAD_IN.search(source):
+        return f"wrapper: the output starts with a preface ({_quote(output[:60])}); output only the translation"
+    opening = _opening_paragraph(output)
+    if (about := _TRANSLATING.search(opening)) and not _TRANSLATING.search(source):
+        line_start = opening.rfind("\n", 0, about.start()) + 1
+        line_end = opening.find("\n", about.end())
+        line = opening[line_start : line_end if line_end >= 0 else len(opening)]
+        return (
+            f"wrapper: the opening paragraph has a preface or heading about translating ({_quote(line, 80)}); "
+            "output only the translation"
+        )
     source_lines, output_lines = _lines(source), _lines(output)
     if len(output_lines) > len(source_lines):  # an added line: a note before or after the translation?
         for line in (output_lines[0], output_lines[-1]):
             if _NOTE.search(line.lstrip("( ")):
-                return "wrapper: the output adds a note or comment; output only the translation"
+                return f"wrapper: the output adds a note or comment ({_quote(line)}); output only the translation"
     trailing_note = re.search(r"\((?:note|nota|remarque|hinweis|примечание|注)\b[^)]*\)\s*$", output.strip(), re.I)
     if trailing_note and not re.search(r"\([^)]*\)\s*$", source.strip()):
-        return "wrapper: the output adds a note or comment; output only the translation"
+        return (
+            f"wrapper: the output adds a note or comment ({_quote(trailing_note.group())}); output only the translation"
+        )
     if "```" in output and "```" not in source:
-        return "wrapper: the output is in a code block; output only the translation"
+        return "wrapper: the output is in a code block (\"```\"); output only the translation"
     stripped, src = output.strip(), source.strip()
     wrapped = len(stripped) > 1 and stripped[0] in _OPENING_QUOTES and stripped[-1] in _CLOSING_QUOTES
     if wrapped and src[:1] not in _OPENING_QUOTES:
-        return "wrapper: the output is wrapped in quotes; output only the translation"
+        return f"wrapper: the output is wrapped in quotes ({_quote(stripped)}); output only the translation"
     return None
 
 
 def _prompt_leak_reason(source: str, output: str) -> str | None:
     """The translation prompt copied into the output."""
-    if _PROMPT_LEAK.search(output) and not _PROMPT_LEAK.search(source):
-        return "leak: the output contains the translation instructions; output only the translation"
+    if (found := _PROMPT_LEAK.search(output)) and not _PROMPT_LEAK.search(source):
+        return (
+            f"leak: the output contains the translation instructions ({_context(output, found.start(), found.end())}); "
+            "output only the translation"
+        )
     return None
+
+
+def _english_prose(sentence: str) -> bool:
+    """A sentence of English words, not a formula, a name, a sequence or code copied verbatim."""
+    words = [w.lower() for w in _LATIN_WORD.findall(_MATH_SEGMENT.sub(" ", _LATEX_COMMAND.sub(" ", sentence)))]
+    return len(words) >= 5 and sum(w in ENGLISH_FUNCTION_WORDS for w in words) >= 3
 
 
 def _original_leak_reason(source: str, output: str, lang: str) -> str | None:
-    """A sentence of the English original copied next to its translation."""
+    """A sentence of English prose from the original copied next to (or instead of) its translation."""
     if lang == "en":
         return None
-    for sentence in _SENTENCE.findall(source):
-        if len(strip_non_language(sentence)) >= 20 and sentence.strip() in output:
-            return "leak: the output repeats the English original; output only the translation"
+    for sentence in _SENTENCE.findall(_without_figures(source)):
+        sentence = sentence.strip()
+        if len(strip_non_language(sentence)) >= 20 and sentence in output and _english_prose(sentence):
+            return f"leak: the output repeats the English original ({_quote(sentence)}); output only the translation"
     return None
+
+
+def _language_text(source: str, output: str) -> str:
+    """The output without what carries no language of its own: figure code, and words copied verbatim
+    from the source (formulas, chemical names, sequences, names) except English function words."""
+    copied = {w.lower() for w in _LATIN_WORD.findall(_without_figures(source))} - ENGLISH_FUNCTION_WORDS
+
+    def keep(match: re.Match[str]) -> str:
+        return " " if match.group().lower() in copied else match.group()
+
+    return _LATIN_WORD.sub(keep, _without_figures(output))
+
+
+def _language_reason(source: str, output: str, lang: str) -> str | None:
+    """At least half of the output's own letters (see _language_text) in the target language."""
+    text = _language_text(source, output)
+    shares = language_shares(text)
+    if not shares or shares.get(lang, 0.0) >= 0.5:
+        return None
+    target = LANGUAGE_NAMES.get(lang, lang)
+    detected = dominant_language(shares)
+    other = [line for line in _lines(text) if strip_non_language(line) and detect_language(line) != lang]
+    span = _quote(max(other, key=len)) if other else _quote(text)
+    if detected == lang:
+        return f"language: only {shares[lang]:.0%} of the output's letters are {target}, e.g. {span}"
+    name = LANGUAGE_NAMES.get(detected, "no language" if detected == "und" else "another language")
+    return f"language: the output is in {name} ({detected}), not {target}: {span}"
+
+
+def _truncation_reason(source: str, output: str) -> str | None:
+    """Cut-off text without finish_reason: an unclosed figure, math span or bracket the source closes."""
+    src, out = _strip_escaped(source), _strip_escaped(output)
+    for opener, closer in (("[asy]", "[/asy]"), ("\\begin{", "\\end{"), ("$", None), ("\\(", "\\)"), ("\\[", "\\]")):
+        balanced = (lambda t: t.count(opener) == t.count(closer)) if closer else (lambda t: t.count("$") % 2 == 0)
+        if balanced(src) and not balanced(out):
+            return f"truncated: the output ends inside {opener}…{closer or opener} ({_quote(output[-40:])})"
+    return None
+
+
+def _strip_escaped(text: str) -> str:
+    return text.replace("\\$", "")
 
 
 def check_translation(
@@ -237,46 +502,88 @@ def check_translation(
     settings: ValidationSettings,
     finish_reason: str | None = None,
 ) -> str | None:
-    """None when `output` is an acceptable translation of `source` into `lang`, else the reason."""
+    """None when `output` is an acceptable translation of `source` into `lang`, else the reason:
+    the rule's code, what is wrong, and the offending span in quotes."""
     if output is None or not output.strip():
-        return "empty: the output has no text"
+        return 'empty: the output has no text ("")'
     if finish_reason == "length":
-        return "truncated: the output was cut at max_tokens"
+        return f"truncated: the output was cut at max_tokens ({_quote(output[-40:])})"
     if settings.wrapper and (reason := _wrapper_reason(source, output) or _prompt_leak_reason(source, output)):
         return reason
     long_enough = len(strip_non_language(source)) >= settings.min_chars
-    if settings.language and long_enough:
-        shares = language_shares(output)
-        if shares.get(lang, 0.0) < 0.5:
-            detected = dominant_language(shares)
-            name = LANGUAGE_NAMES.get(detected, "no language" if detected == "und" else "another language")
-            return f"language: the output is in {name} ({detected}), not {LANGUAGE_NAMES.get(lang, lang)}"
+    if settings.language and long_enough and (reason := _language_reason(source, output, lang)):
+        return reason
     if settings.wrapper and (reason := _original_leak_reason(source, output, lang)):
+        return reason
+    if settings.latex and (reason := _truncation_reason(source, output)):
         return reason
     if settings.latex:
         source_figures, output_figures = _FIGURE.findall(source), _FIGURE.findall(output)
-        if [_figure_code(f) for f in source_figures] != [_figure_code(f) for f in output_figures]:
-            return "figure: the figure code ([asy] / TikZ) differs from the source; keep it exactly as written"
+        expected, found = [_figure_code(f) for f in source_figures], [_figure_code(f) for f in output_figures]
+        if expected != found:
+            span = next((s for s, o in zip(source_figures, output_figures) if _figure_code(s) != _figure_code(o)), None)
+            detail = (
+                f"the output has {len(found)} figure(s), the source {len(expected)}"
+                if span is None
+                else f"the source's {_quote(_first_difference(span, output_figures[source_figures.index(span)]))}"
+            )
+            return f"figure: the figure code ([asy] / TikZ) differs from the source ({detail}); keep it exactly as written"
+    source_text, output_text = _without_figures(source), _without_figures(output)
     if settings.numbers:
-        missing = _missing(numbers_of(source) - numbers_in_words(source), numbers_of(output))
+        missing = _missing(_source_numbers(source_text), _output_numbers(output_text))
         if missing:
-            return f"numbers: {', '.join(missing[:8])} missing from the output; keep every number as written"
-        if formulas := _missing(Counter(_FORMULA.findall(source)), Counter(_FORMULA.findall(output))):
-            return f"formula: {', '.join(formulas[:8])} missing from the output; keep every formula as written"
+            where = _number_context(source_text, missing[0])
+            return (
+                f"numbers: {', '.join(missing[:8])} missing from the output (source: {where}); "
+                "keep every number as written"
+            )
+        source_formulas, output_formulas = _formulas(source_text), _formulas(output_text)
+        lost, added = _missing(source_formulas, output_formulas), _missing(output_formulas, source_formulas)
+        if lost and added:  # a formula changed (one written as its name, HCl -> 盐酸, is fine)
+            return (
+                f"formula: {', '.join(lost[:8])} missing from the output, which has {_quote(added[0])} instead; "
+                "keep every formula as written"
+            )
     if settings.latex:
-        if missing := _missing(latex_of(source), latex_of(output)):
-            return f"latex: {' '.join(missing[:8])} missing from the output; keep all LaTeX as written"
-        compact_output = _compact(output)
-        if lost := [segment for segment in math_segments(source) if segment not in compact_output]:
-            return f"latex: the math {lost[0][:40]} is missing from the output; keep all LaTeX as written"
+        if missing := _missing(latex_of(source_text), latex_of(output_text)):
+            return f"latex: {' '.join(missing[:8])} missing from the output ({_quote(missing[0])}); keep all LaTeX as written"
+        output_skeleton = _skeleton(output_text)
+        for match in _MATH_SEGMENT.finditer(source_text):
+            content = next(group for group in match.groups() if group is not None)
+            if _PROSE.search(_TEXT_ARGUMENT.sub("", content)):
+                continue  # "$2 each ... $5": money, not math
+            if (skeleton := _skeleton(content)) and skeleton not in output_skeleton:
+                return f"latex: the math {_quote(match.group())} is missing from the output; keep all LaTeX as written"
     if long_enough:
         ratio = weighted_length(output) / max(1, weighted_length(source))
         if not settings.length_ratio_min <= ratio <= settings.length_ratio_max:
             return (
                 f"length: the output is {ratio:.2f} times the source's length (allowed "
-                f"{settings.length_ratio_min}-{settings.length_ratio_max}); translate everything, add nothing"
+                f"{settings.length_ratio_min}-{settings.length_ratio_max}; it ends {_quote(output[-40:])}); "
+                "translate everything, add nothing"
             )
     return None
+
+
+def _missing(source: Counter[str], output: Counter[str]) -> list[str]:
+    return sorted((source - output).elements())
+
+
+def _number_context(text: str, number: str) -> str:
+    for match in _SOURCE_NUMBER.finditer(_ascii_numbers(text)):
+        if match.group() and _canonical(match.group(), False)[0] == number:
+            return _context(text, match.start(), match.end())
+    return _quote(number)
+
+
+def _first_difference(source_block: str, output_block: str) -> str:
+    """The first line of a source figure that the output's figure does not have."""
+    kept = _figure_code(output_block)
+    for line in source_block.split("\n"):
+        if _figure_code(line) and _figure_code(line) not in kept:
+            return line
+    return source_block[:60]
+
 
 
 def reason_code(reason: str) -> str:
