@@ -95,13 +95,25 @@ _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷
 _NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 # A number that is part of a word ("3-dimensional", "2-digit"): a language may write it as a word.
 _NUMBER_IN_WORD = re.compile(r"(?<![\d.,])(\d+)-(?=[^\W\d_]{3,})")
+# Locants of a chemical name ("cyclohex-1-en-1-yl", "2-(tert-butyl)", "1,2-dione") and a digit as a
+# noun ("1's"): a translation may write the name in its own language, where locants move.
+_LOCANTS = re.compile(
+    r"(?:(?<=[A-Za-z]{2}-)|(?<=[)\]]-))\d+(?:,\d+'*)*(?=-|\b)|(?<![\d.,])\d+(?:,\d+'*)*(?=-[A-Za-z(\[])|\d+(?='s\b)"
+)
 # A clock time ("1:00 PM", "5 pm"): a translation may write it on the 24-hour clock (13 h).
 _CLOCK_TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|AM|PM)(?![a-z])", re.IGNORECASE)
+# A list item's number at the start of a line ("3. O3/H2O", "2) ..."): a translator may renumber a list.
+_ENUMERATOR = re.compile(r"^(\s*)\(?\d{1,2}[.)](?=\s)", re.MULTILINE)
 # Chinese / Japanese numerals and myriads (8万 = 80000, 四 = 4).
 _CJK_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CJK_MYRIADS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
-_CJK_NUMERAL = re.compile(r"[〇零一二两兩三四五六七八九十百千]+")
+# A numeral counts only before a counter or unit (四周 = 4 weeks); 三角形 (triangle) is not 3.
+_CJK_NUMERAL = re.compile(
+    r"[〇零一二两兩三四五六七八九十百千]+(?=[个個人本枚匹头頭台回次度倍周週日天年月时時分秒岁歳元円块塊张張条條只件杯名位打盒箱袋瓶]"
+    r"|ドル|美元|つ|か月|ヶ月|時間|小时|分钟|キロ|公里|米|メートル)"
+)
+_PLAIN_NUMBER = re.compile(r"(?<!\d)\d+(?:[.,]\d+)?")
 _MYRIAD_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s?([万萬亿億])")
 
 
@@ -111,37 +123,36 @@ def _ascii_numbers(text: str) -> str:
     return ascii_digits(text) if _NON_ASCII_DIGIT.search(text) else text
 
 
-def _canonical(number: str, decimal_comma: bool = True) -> list[str]:
-    """The readings of one written number, as ASCII without grouping, trailing decimal zeros or
-    leading zeros ("5.00" -> 5, ".75" -> 0.75, "1 000" -> 1000). A comma decimal part is also
-    read as a list of two numbers ("1,5" may be 1.5 or "1, 5")."""
+def _canonical(number: str, decimal_comma: bool = True) -> str:
+    """One written number as ASCII without grouping, trailing decimal zeros or leading zeros
+    ("5.00" -> 5, ".75" and "0,75" -> 0.75, "1 000" -> 1000); a comma starts a decimal part
+    only with `decimal_comma` (a translation; in an English source it groups or lists)."""
     number = number.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2009", " ")
-    decimal = re.search(r"[.,](\d+)$", number)
-    if decimal and (len(decimal.group(1)) != 3 or number.count(decimal.group()[0]) == 1 and number[0] in ".,"):
+    decimal = re.search(r"[.,](\d+)$" if decimal_comma else r"\.(\d+)$", number)
+    leading_zero = re.match(r"0?[.,]\d+$", number) is not None  # 0,128 / .128 are decimals, not groups
+    if decimal and (len(decimal.group(1)) != 3 or leading_zero):
         whole, fraction = number[: decimal.start()], decimal.group(1)
     else:
         whole, fraction = number, ""
     integer = re.sub(r"\D", "", whole).lstrip("0") or "0"
     fraction = fraction.rstrip("0")
-    readings = [integer + ("." + fraction if fraction else "")]
-    if decimal_comma and "," in number:
-        readings += [part.lstrip("0") or "0" for part in re.split(r"\D+", number) if part]
-    return readings
+    return integer + ("." + fraction if fraction else "")
 
 
 def numbers_of(text: str) -> Counter[str]:
     """Multiset of the numbers in `text`, read as written (grouping dropped, decimal point or comma)."""
-    return Counter(_canonical(m.group(), False)[0] for m in _NUMBER.finditer(_ascii_numbers(text)) if m.group())
+    return Counter(_canonical(m.group()) for m in _NUMBER.finditer(_ascii_numbers(text)) if m.group())
 
 
 def _source_numbers(text: str) -> Counter[str]:
     """The numbers an English source asks to keep: clock times and number-words left out."""
-    text = _CLOCK_TIME.sub(" ", _ascii_numbers(text))
-    found = Counter(_canonical(m.group(), False)[0] for m in _SOURCE_NUMBER.finditer(text) if m.group())
-    return found - numbers_in_words(text)
+    text = _ENUMERATOR.sub(" ", _CLOCK_TIME.sub(" ", _ascii_numbers(text)))
+    found = Counter(_canonical(m.group(), False) for m in _SOURCE_NUMBER.finditer(text) if m.group())
+    locants = Counter(_canonical(n, False) for m in _LOCANTS.finditer(text) for n in m.group().replace("'", "").split(","))
+    return found - (numbers_in_words(text) | locants)
 
 
-def _cjk_value(numeral: str) -> int | None:
+def _cjk_value(numeral: str) -> int:
     total, current = 0, 0
     for char in numeral:
         if char in _CJK_DIGITS:
@@ -152,20 +163,27 @@ def _cjk_value(numeral: str) -> int | None:
     return total + current
 
 
-def _output_numbers(text: str) -> Counter[str]:
-    """Every reading of every number in a translation: a number may be matched by any of them."""
+def _output_readings(text: str) -> list[Counter[str]]:
+    """The numbers of a translation read three ways: grouping-aware ("1 000", "0,75"), plain decimals
+    ("0.128,0.2218" is two numbers) and every digit run on its own ("A1 293 K" is not 1293; "8,5"
+    holds the 8 of "8 and a half"). Numbers written with CJK numerals or myriads (四, 8万) count in each."""
     text = _ascii_numbers(text)
-    found: Counter[str] = Counter()
-    for match in _NUMBER.finditer(text):
-        if match.group():
-            found.update(_canonical(match.group()))
+    extra: Counter[str] = Counter()
     for match in _MYRIAD_NUMBER.finditer(text):
         value = float(match.group(1)) * _CJK_MYRIADS[match.group(2)]
-        found[str(int(value)) if value.is_integer() else str(value)] += 1
+        extra[str(int(value)) if value.is_integer() else str(value)] += 1
     for match in _CJK_NUMERAL.finditer(text):
-        if (value := _cjk_value(match.group())) is not None:
-            found[str(value)] += 1
-    return found
+        extra[str(_cjk_value(match.group()))] += 1
+    grouped = Counter(_canonical(m.group()) for m in _NUMBER.finditer(text) if m.group())
+    plain = Counter(_canonical(m.group()) for m in _PLAIN_NUMBER.finditer(text))
+    runs = Counter(run.lstrip("0") or "0" for run in re.findall(r"\d+", text))
+    return [grouped + extra, plain + extra, runs + extra]
+
+
+def _numbers_missing(source: Counter[str], output: str) -> list[str]:
+    """Source numbers the translation lacks (each number's count against the best reading)."""
+    readings = _output_readings(output)
+    return sorted(n for n, count in source.items() for _ in range(count - max(r[n] for r in readings)))
 
 
 def numbers_in_words(text: str) -> Counter[str]:
@@ -244,7 +262,8 @@ _COMMAND_ALIASES = {
 }
 _LAYOUT_COMMANDS = frozenset(
     "\\left \\right \\big \\Big \\bigg \\Bigg \\displaystyle \\textstyle \\quad \\qquad \\text \\textbf \\textit "
-    "\\textrm \\textup \\mbox \\mathrm \\operatorname \\hspace \\vspace \\newline \\noindent \\mathbb \\emph".split()
+    "\\textrm \\textup \\mbox \\mathrm \\operatorname \\hspace \\vspace \\newline \\noindent \\mathbb \\emph "
+    "\\allowbreak \\limits \\nolimits".split()
 )
 
 
@@ -265,13 +284,12 @@ def latex_of(text: str) -> Counter[str]:
     return Counter(c for c in _LATEX_COMMAND.findall(_normalise_latex(_without_figures(text))) if c != "\\mathbb")
 
 
-def _skeleton(text: str) -> str:
-    """Math as a translator may re-write it: no spaces, braces or delimiters, no prose words
-    inside it, no punctuation at its ends; commands normalised ($10^{-9}$ = 10^-9 = 10^{-9})."""
+def _math_tokens(text: str) -> Counter[str]:
+    """The commands, numbers and names of math (what a re-spaced, re-delimited or re-punctuated copy
+    keeps): $10^{-9}$ = 10^-9, N{iR} = N_{iR}, \\frac{1}{2} = 1/2; prose words inside math dropped."""
     text = _normalise_latex(_ascii_numbers(text))
-    text = re.sub(r"(?<![\\A-Za-z])[a-z]{2,}|[^\x00-\x7f]+", " ", text)  # prose inside math: any script
-    text = re.sub(r"\\[$%]|\\[,;:! ]|~|\$|\\[()\[\]]|[{}\s]", "", text)
-    return text.strip(".,;:?!")
+    text = re.sub(r"(?<![\\A-Za-z])[A-Za-z]?[a-z]{2,}|[^\x00-\x7f]+", " ", text)
+    return Counter(re.findall(r"\\[A-Za-z]+|[A-Za-z0-9]+", re.sub(r"[_^{}]", " ", text)))
 
 
 def _compact(text: str) -> str:
@@ -298,8 +316,10 @@ def _without_figures(text: str) -> str:
 
 
 def _figure_code(block: str) -> str:
-    """A figure's code without its quoted labels and comments (a translator may translate their words)."""
-    return re.sub(r"\s+", "", _FIGURE_COMMENT.sub("", _QUOTED.sub('""', block)))
+    """A figure's code without the words of its quoted labels and comments (a translator may translate
+    them; a label's numbers stay)."""
+    labels = _QUOTED.sub(lambda m: '"' + re.sub(r"\D", "", m.group()) + '"', block)  # a label's digits stay
+    return re.sub(r"\s+", "", _FIGURE_COMMENT.sub("", labels))
 
 
 def _formulas(text: str) -> Counter[str]:
@@ -484,10 +504,9 @@ def _language_reason(source: str, output: str, lang: str) -> str | None:
 def _truncation_reason(source: str, output: str) -> str | None:
     """Cut-off text without finish_reason: an unclosed figure, math span or bracket the source closes."""
     src, out = _strip_escaped(source), _strip_escaped(output)
-    for opener, closer in (("[asy]", "[/asy]"), ("\\begin{", "\\end{"), ("$", None), ("\\(", "\\)"), ("\\[", "\\]")):
-        balanced = (lambda t: t.count(opener) == t.count(closer)) if closer else (lambda t: t.count("$") % 2 == 0)
-        if balanced(src) and not balanced(out):
-            return f"truncated: the output ends inside {opener}…{closer or opener} ({_quote(output[-40:])})"
+    for opener, closer in (("[asy]", "[/asy]"), ("\\begin{", "\\end{"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if src.count(opener) == src.count(closer) and out.count(opener) > out.count(closer):
+            return f"truncated: the output ends inside {opener}…{closer} ({_quote(output[-40:])})"
     return None
 
 
@@ -530,7 +549,7 @@ def check_translation(
             return f"figure: the figure code ([asy] / TikZ) differs from the source ({detail}); keep it exactly as written"
     source_text, output_text = _without_figures(source), _without_figures(output)
     if settings.numbers:
-        missing = _missing(_source_numbers(source_text), _output_numbers(output_text))
+        missing = _numbers_missing(_source_numbers(source_text), output_text)
         if missing:
             where = _number_context(source_text, missing[0])
             return (
@@ -545,14 +564,17 @@ def check_translation(
                 "keep every formula as written"
             )
     if settings.latex:
-        if missing := _missing(latex_of(source_text), latex_of(output_text)):
+        letters = re.sub(r"[^A-Za-z]", "", output_text)  # \\lambda written "lambda", \\epsilono as "\\epsilon_o"
+        missing = [c for c in _missing(latex_of(source_text), latex_of(output_text)) if c[1:] not in letters]
+        if missing:
             return f"latex: {' '.join(missing[:8])} missing from the output ({_quote(missing[0])}); keep all LaTeX as written"
-        output_skeleton = _skeleton(output_text)
+        output_tokens = _math_tokens(output_text)
         for match in _MATH_SEGMENT.finditer(source_text):
             content = next(group for group in match.groups() if group is not None)
             if _PROSE.search(_TEXT_ARGUMENT.sub("", content)):
                 continue  # "$2 each ... $5": money, not math
-            if (skeleton := _skeleton(content)) and skeleton not in output_skeleton:
+            lost = _math_tokens(content) - output_tokens
+            if any(not (token.startswith("\\") and token[1:] in letters) for token in lost):
                 return f"latex: the math {_quote(match.group())} is missing from the output; keep all LaTeX as written"
     if long_enough:
         ratio = weighted_length(output) / max(1, weighted_length(source))
@@ -571,7 +593,7 @@ def _missing(source: Counter[str], output: Counter[str]) -> list[str]:
 
 def _number_context(text: str, number: str) -> str:
     for match in _SOURCE_NUMBER.finditer(_ascii_numbers(text)):
-        if match.group() and _canonical(match.group(), False)[0] == number:
+        if match.group() and _canonical(match.group(), False) == number:
             return _context(text, match.start(), match.end())
     return _quote(number)
 
