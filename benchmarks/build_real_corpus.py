@@ -199,7 +199,9 @@ def _polymath(mirrors: Path) -> Iterator[dict[str, Any]]:
         rng = random.Random(f"polymath-{level}")
         picked = sorted(rng.sample(range(english.height), POLYMATH_PER_LEVEL))
         for lang in LANGS:
-            frame = pl.read_parquet(io.BytesIO(_git_show(mirrors, "XZhang00/M-Thinker", f"{base}/{lang}/{level}.parquet")))
+            frame = pl.read_parquet(
+                io.BytesIO(_git_show(mirrors, "XZhang00/M-Thinker", f"{base}/{lang}/{level}.parquet"))
+            )
             for index in picked:
                 en, tr = english.row(index, named=True), frame.row(index, named=True)
                 assert en["id"].replace("-en-", "") == tr["id"].replace(f"-{lang}-", ""), (en["id"], tr["id"])
@@ -248,7 +250,7 @@ def build_good(mirrors: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]
 
 
 def _dropped_figure(pair: dict[str, Any]) -> str | None:
-    """"figure" when the translation has fewer [asy] / TikZ figures than its source."""
+    """ "figure" when the translation has fewer [asy] / TikZ figures than its source."""
     return "figure" if len(_FIGURE.findall(pair["tr"])) < len(_FIGURE.findall(pair["en"])) else None
 
 
@@ -351,11 +353,14 @@ def _defect(pair: dict[str, Any], kind: str, output: str, finish_reason: str | N
 
 def _number_defect(pair: dict[str, Any], rng: random.Random) -> dict[str, Any] | None:
     """Drop one number of the translation, or change one digit of it (a number the source has)."""
+
     def count(text: str, number: str) -> int:
         return len(re.findall(rf"(?<![\w.,-]){re.escape(number)}(?![\w.,-]?\d)", text))
 
     # A number the source writes as often as the translation: dropping or changing it loses one.
-    matches = [m for m in _NUMBER.finditer(pair["tr"]) if 0 < count(pair["tr"], m.group()) <= count(pair["en"], m.group())]
+    matches = [
+        m for m in _NUMBER.finditer(pair["tr"]) if 0 < count(pair["tr"], m.group()) <= count(pair["en"], m.group())
+    ]
     if not matches:
         return None
     match = rng.choice(matches)
@@ -384,7 +389,7 @@ def make_defects(good: list[dict[str, Any]], seed: int = 16) -> list[dict[str, A
         for pair in sample[:40]:
             if (found := _number_defect(pair, rng)) is not None:
                 defects.append(found)
-        for pair in [p for p in pairs if "\\boxed" in p["en"] and _BOXED_LINE.search(p["tr"])][:: 8][:25]:
+        for pair in [p for p in pairs if "\\boxed" in p["en"] and _BOXED_LINE.search(p["tr"])][::8][:25]:
             defects.append(_defect(pair, "boxed", _BOXED_LINE.sub("", pair["tr"], count=1).strip()))
         for pair in [p for p in pairs if _FIGURE.search(p["en"]) and _FIGURE.search(p["tr"])]:
             figure = _FIGURE.search(pair["tr"])
@@ -394,7 +399,9 @@ def make_defects(good: list[dict[str, Any]], seed: int = 16) -> list[dict[str, A
             lines = [i for i, line in enumerate(code.split("\n")) if re.search(r"\d", line)]
             if lines:
                 parts = code.split("\n")
-                parts[lines[len(lines) // 2]] = re.sub(r"\d+", lambda m: str(int(m.group()) + 1), parts[lines[len(lines) // 2]])
+                parts[lines[len(lines) // 2]] = re.sub(
+                    r"\d+", lambda m: str(int(m.group()) + 1), parts[lines[len(lines) // 2]]
+                )
                 defects.append(_defect(pair, "figure", pair["tr"].replace(code, "\n".join(parts))))
         for index, pair in enumerate(sample[:30]):
             phrase = PREFACES[lang][index % len(PREFACES[lang])]

@@ -10,8 +10,8 @@ Run with PYTHONPATH pointing at another checkout's src/ to measure an older vali
 from __future__ import annotations
 
 import argparse
-import lzma
 import json
+import lzma
 import platform
 import time
 from collections import Counter, defaultdict
@@ -27,10 +27,14 @@ KINDS = ("numbers", "boxed", "figure", "preface", "original", "truncated", "prom
 
 def load(name: str) -> list[dict[str, Any]]:
     """Rows of tests/data/real_corpus/<name>.jsonl.xz."""
-    return [json.loads(line) for line in lzma.decompress((CORPUS / f"{name}.jsonl.xz").read_bytes()).decode().splitlines()]
+    return [
+        json.loads(line) for line in lzma.decompress((CORPUS / f"{name}.jsonl.xz").read_bytes()).decode().splitlines()
+    ]
 
 
-def measure(split: str | None = None) -> tuple[dict[str, list[tuple[dict[str, Any], str]]], dict[str, Counter[str]], dict]:
+def measure(
+    split: str | None = None,
+) -> tuple[dict[str, list[tuple[dict[str, Any], str]]], dict[str, Counter[str]], dict]:
     """(false alarms per language, catches per class: Counter of (lang) caught/total, pair counts)."""
     settings = ValidationSettings.from_config()
     alarms: dict[str, list[tuple[dict[str, Any], str]]] = defaultdict(list)
@@ -71,7 +75,9 @@ def report(split: str | None, show: int) -> None:
         print(f"{lang:4} {n:5} {len(alarms[lang]):13} {len(alarms[lang]) / max(n, 1):6.3f}  " + "  ".join(rates))
     total_alarms = sum(len(v) for v in alarms.values())
     caught = sum(counts["caught"].values())
-    print(f"all  {n_good:5} {total_alarms:13} {total_alarms / max(n_good, 1):6.3f}  catch_rate={caught / max(n_defects, 1):.3f}")
+    print(
+        f"all  {n_good:5} {total_alarms:13} {total_alarms / max(n_good, 1):6.3f}  catch_rate={caught / max(n_defects, 1):.3f}"
+    )
     reasons = Counter(reason.split(":", 1)[0] for found in alarms.values() for _pair, reason in found)
     print(f"false alarms by rule: {dict(reasons)}")
     for lang in LANGS:

@@ -5,7 +5,8 @@ batches (create, retrieve, list) -- on 127.0.0.1 with an ephemeral port, in a da
 thread, so the real `openai` client (and its HTTP stack) is what gets tested. It can inject
 the faults a paid API produces: 429 with Retry-After, 5xx, connection resets, responses
 slower than the client's timeout, malformed JSON, 400/401, and content faults (wrong
-language, a dropped number, a refusal, a "Here is the translation" wrapper). Every request
+language, a dropped number, a refusal, a "Here is the translation" wrapper), or answer with
+given translations (`answers`: real human translations for end-to-end tests). Every request
 is logged (thread-safe) so tests can count what was paid for.
 
 Its "translation" keeps numbers and LaTeX in place and replaces each English word with a
@@ -149,6 +150,7 @@ class FakeOpenAIServer:
         faults: list[Fault] | None = None,
         batch_delay: float = 0.0,
         max_lifetime: float = 600.0,
+        answers: dict[tuple[str, str], str] | None = None,
     ) -> None:
         self.api_key = api_key
         self.latency = latency
@@ -156,6 +158,9 @@ class FakeOpenAIServer:
         self.faults = list(faults or [])
         self.batch_delay = batch_delay
         self.max_lifetime = max_lifetime
+        # (source text, language) -> the translation to answer with (real translations, for
+        # end-to-end tests on real text); other sources get fake_translate's word substitution.
+        self.answers = dict(answers or {})
         self.log: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, _Batch] = {}
@@ -288,7 +293,7 @@ class FakeOpenAIServer:
                     time.sleep(fault.delay)
         if lang is None or lang not in PHRASES:
             return 400, {}, {"error": {"message": "no target language in the system prompt", "type": "x"}}
-        content = fake_translate(source, lang)
+        content = self.answers.get((source, lang)) or fake_translate(source, lang)
         if fault is not None:
             if fault.kind == "wrong_language":
                 content = source

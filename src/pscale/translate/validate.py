@@ -105,7 +105,21 @@ _CLOCK_TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|AM|PM)(?![a-
 # A list item's number at the start of a line ("3. O3/H2O", "2) ..."): a translator may renumber a list.
 _ENUMERATOR = re.compile(r"^(\s*)\(?\d{1,2}[.)](?=\s)", re.MULTILINE)
 # Chinese / Japanese numerals and myriads (8万 = 80000, 四 = 4).
-_CJK_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CJK_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CJK_MYRIADS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 # A numeral counts only before a counter or unit (四周 = 4 weeks); 三角形 (triangle) is not 3.
@@ -148,7 +162,9 @@ def _source_numbers(text: str) -> Counter[str]:
     """The numbers an English source asks to keep: clock times and number-words left out."""
     text = _ENUMERATOR.sub(" ", _CLOCK_TIME.sub(" ", _ascii_numbers(text)))
     found = Counter(_canonical(m.group(), False) for m in _SOURCE_NUMBER.finditer(text) if m.group())
-    locants = Counter(_canonical(n, False) for m in _LOCANTS.finditer(text) for n in m.group().replace("'", "").split(","))
+    locants = Counter(
+        _canonical(n, False) for m in _LOCANTS.finditer(text) for n in m.group().replace("'", "").split(",")
+    )
     return found - (numbers_in_words(text) | locants)
 
 
@@ -212,7 +228,11 @@ _SYMBOL_COMMANDS = {
         for code in range(0x3B1, 0x3CA)
         if code != 0x3C2
     },
-    **{chr(code): "\\" + unicodedata.name(chr(code)).split()[-1].capitalize() for code in range(0x391, 0x3AA) if code != 0x3A2},
+    **{
+        chr(code): "\\" + unicodedata.name(chr(code)).split()[-1].capitalize()
+        for code in range(0x391, 0x3AA)
+        if code != 0x3A2
+    },
     "≤": "\\le",
     "≥": "\\ge",
     "≠": "\\ne",
@@ -330,21 +350,91 @@ def _formulas(text: str) -> Counter[str]:
 #: Names of common compounds in the study languages (stems, lower case): a formula written as its
 #: name (HCl -> 盐酸, NaOH -> hidróxido de sodio) is kept; replaced by a vaguer word ("base"), it is lost.
 COMPOUND_NAMES: dict[str, tuple[str, ...]] = {
-    "HCl": ("hydrochlor", "clorhídric", "chlorhydrique", "salzsäure", "chlorwasserstoff", "соляная", "хлороводород",
-            "盐酸", "氯化氢", "塩酸", "塩化水素", "ไฮโดรคลอริก", "hidrokloriki", "হাইড্রোক্লোরিক", "హైడ్రోక్లోరిక్"),
-    "NaOH": ("sodium hydroxide", "hydroxyde de sodium", "hidróxido de sodio", "natriumhydroxid", "natronlauge",
-             "гидроксид натрия", "氢氧化钠", "水酸化ナトリウム", "โซเดียมไฮดรอกไซด์", "hidroksidi ya sodiamu",
-             "সোডিয়াম হাইড্রক্সাইড", "సోడియం హైడ్రాక్సైడ్"),
+    "HCl": (
+        "hydrochlor",
+        "clorhídric",
+        "chlorhydrique",
+        "salzsäure",
+        "chlorwasserstoff",
+        "соляная",
+        "хлороводород",
+        "盐酸",
+        "氯化氢",
+        "塩酸",
+        "塩化水素",
+        "ไฮโดรคลอริก",
+        "hidrokloriki",
+        "হাইড্রোক্লোরিক",
+        "హైడ్రోక్లోరిక్",
+    ),
+    "NaOH": (
+        "sodium hydroxide",
+        "hydroxyde de sodium",
+        "hidróxido de sodio",
+        "natriumhydroxid",
+        "natronlauge",
+        "гидроксид натрия",
+        "氢氧化钠",
+        "水酸化ナトリウム",
+        "โซเดียมไฮดรอกไซด์",
+        "hidroksidi ya sodiamu",
+        "সোডিয়াম হাইড্রক্সাইড",
+        "సోడియం హైడ్రాక్సైడ్",
+    ),
     "H2O": ("water", "eau", "agua", "wasser", "вод", "水", "น้ำ", "maji", "জল", "পানি", "నీరు", "నీటి"),
-    "H2SO4": ("sulfuric", "sulfúrico", "sulfurique", "schwefelsäure", "серн", "硫酸", "ซัลฟิวริก", "salfuriki",
-              "সালফিউরিক", "సల్ఫ్యూరిక్"),
-    "NaCl": ("sodium chloride", "chlorure de sodium", "cloruro de sodio", "natriumchlorid", "хлорид натрия",
-             "氯化钠", "塩化ナトリウム", "โซเดียมคลอไรด์", "kloridi ya sodiamu", "সোডিয়াম ক্লোরাইড", "సోడియం క్లోరైడ్"),
-    "CO2": ("carbon dioxide", "dioxyde de carbone", "dióxido de carbono", "kohlendioxid", "kohlenstoffdioxid",
-            "углекисл", "диоксид углерода", "二氧化碳", "二酸化炭素", "คาร์บอนไดออกไซด์", "kaboni dayoksidi",
-            "কার্বন ডাই অক্সাইড", "కార్బన్ డయాక్సైడ్"),
-    "NH3": ("ammonia", "ammoniac", "amoníaco", "ammoniak", "аммиак", "氨", "アンモニア", "แอมโมเนีย", "amonia",
-            "অ্যামোনিয়া", "అమ్మోనియా"),
+    "H2SO4": (
+        "sulfuric",
+        "sulfúrico",
+        "sulfurique",
+        "schwefelsäure",
+        "серн",
+        "硫酸",
+        "ซัลฟิวริก",
+        "salfuriki",
+        "সালফিউরিক",
+        "సల్ఫ్యూరిక్",
+    ),
+    "NaCl": (
+        "sodium chloride",
+        "chlorure de sodium",
+        "cloruro de sodio",
+        "natriumchlorid",
+        "хлорид натрия",
+        "氯化钠",
+        "塩化ナトリウム",
+        "โซเดียมคลอไรด์",
+        "kloridi ya sodiamu",
+        "সোডিয়াম ক্লোরাইড",
+        "సోడియం క్లోరైడ్",
+    ),
+    "CO2": (
+        "carbon dioxide",
+        "dioxyde de carbone",
+        "dióxido de carbono",
+        "kohlendioxid",
+        "kohlenstoffdioxid",
+        "углекисл",
+        "диоксид углерода",
+        "二氧化碳",
+        "二酸化炭素",
+        "คาร์บอนไดออกไซด์",
+        "kaboni dayoksidi",
+        "কার্বন ডাই অক্সাইড",
+        "కార్బన్ డయాక్సైడ్",
+    ),
+    "NH3": (
+        "ammonia",
+        "ammoniac",
+        "amoníaco",
+        "ammoniak",
+        "аммиак",
+        "氨",
+        "アンモニア",
+        "แอมโมเนีย",
+        "amonia",
+        "অ্যামোনিয়া",
+        "అమ్మోనియా",
+    ),
 }
 
 
@@ -464,7 +554,7 @@ def _wrapper_reason(source: str, output: str) -> str | None:
             f"wrapper: the output adds a note or comment ({_quote(trailing_note.group())}); output only the translation"
         )
     if "```" in output and "```" not in source:
-        return "wrapper: the output is in a code block (\"```\"); output only the translation"
+        return 'wrapper: the output is in a code block ("```"); output only the translation'
     stripped, src = output.strip(), source.strip()
     wrapped = len(stripped) > 1 and stripped[0] in _OPENING_QUOTES and stripped[-1] in _CLOSING_QUOTES
     if wrapped and src[:1] not in _OPENING_QUOTES:
@@ -571,7 +661,9 @@ def check_translation(
                 if span is None
                 else f"the source's {_quote(_first_difference(span, output_figures[source_figures.index(span)]))}"
             )
-            return f"figure: the figure code ([asy] / TikZ) differs from the source ({detail}); keep it exactly as written"
+            return (
+                f"figure: the figure code ([asy] / TikZ) differs from the source ({detail}); keep it exactly as written"
+            )
     source_text, output_text = _without_figures(source), _without_figures(output)
     if settings.numbers:
         missing = _numbers_missing(_source_numbers(source_text), output_text)
@@ -628,7 +720,6 @@ def _first_difference(source_block: str, output_block: str) -> str:
         if _figure_code(line) and _figure_code(line) not in kept:
             return line
     return source_block[:60]
-
 
 
 def reason_code(reason: str) -> str:
