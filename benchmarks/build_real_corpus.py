@@ -284,7 +284,8 @@ PREFACES: dict[str, list[str]] = {
     ],
     "ru": [
         "Вот перевод задачи на русский язык:",
-        "Конечно, ниже приведён полный и точный перевод исходной задачи на русский язык с сохранением всех обозначений:",
+        "Конечно, ниже приведён полный и точный перевод исходной задачи на русский язык "
+        "с сохранением всех обозначений:",
         "Исходная задача:",
         "Переведите задачу на русский язык:",
         "Перевод:",
@@ -312,7 +313,8 @@ PREFACES: dict[str, list[str]] = {
     ],
     "sw": [
         "Hii ndiyo tafsiri ya swali kwa Kiswahili:",
-        "Sawa, hapa chini kuna tafsiri kamili na sahihi ya swali la asili kwa Kiswahili, bila kubadilisha namba wala fomula:",
+        "Sawa, hapa chini kuna tafsiri kamili na sahihi ya swali la asili kwa Kiswahili, "
+        "bila kubadilisha namba wala fomula:",
         "Swali la asili:",
         "Tafsiri swali hili kwa Kiswahili:",
         "Tafsiri:",

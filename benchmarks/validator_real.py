@@ -76,14 +76,15 @@ def report(split: str | None, show: int) -> None:
     total_alarms = sum(len(v) for v in alarms.values())
     caught = sum(counts["caught"].values())
     print(
-        f"all  {n_good:5} {total_alarms:13} {total_alarms / max(n_good, 1):6.3f}  catch_rate={caught / max(n_defects, 1):.3f}"
+        f"all  {n_good:5} {total_alarms:13} {total_alarms / max(n_good, 1):6.3f}  "
+        f"catch_rate={caught / max(n_defects, 1):.3f}"
     )
     reasons = Counter(reason.split(":", 1)[0] for found in alarms.values() for _pair, reason in found)
     print(f"false alarms by rule: {dict(reasons)}")
     for lang in LANGS:
         for pair, reason in alarms[lang][:show]:
             print(f"  false alarm {pair['id']}: {reason}")
-    for kind, found in missed.items():
+    for found in missed.values():
         for defect in found[:show]:
             print(f"  missed {defect['id']}: {defect['tr'][:100]!r}")
 

@@ -469,7 +469,8 @@ _TRANSLATING = re.compile(
     r"translat|tradu[cçiz]|übersetz|перевод\w*\s*(?:задач|текст|услови|на\s)|перевед\w*\s+(?:задач|текст|услови|на\s)"
     r"|^\W*перевод\w*\W*$|перевод[:：]|翻译|翻譯|翻訳|訳文|和訳|訳し|译文|แปล(?![งกว])|tafsiri|অনুবাদ|అనువాద|అనువదించ"
     r"|original (?:problem|question|text)|problema original|problème original|ursprüngliche aufgabe|originalaufgabe"
-    r"|исходн\w* (?:задач|текст|услови)|原题|原題|原问题|原問題|元の問題|原文|(?:โจทย์|ข้อความ|ปัญหา)ต้นฉบับ|swali la asili|মূল প্রশ্ন|అసలు ప్రశ్న",
+    r"|исходн\w* (?:задач|текст|услови)|原题|原題|原问题|原問題|元の問題|原文"
+    r"|(?:โจทย์|ข้อความ|ปัญหา)ต้นฉบับ|swali la asili|মূল প্রশ্ন|అసలు ప్రశ్న",
     re.IGNORECASE | re.MULTILINE,
 )
 _REFUSAL = re.compile(
@@ -532,7 +533,7 @@ def _wrapper_reason(source: str, output: str) -> str | None:
     """Refusals and text around the translation, judged by position and form, not by keywords alone."""
     if (refusal := _REFUSAL.search(output)) and not _REFUSAL.search(source):
         return f"refusal: the output refuses or apologises instead of translating ({_quote(refusal.group())})"
-    if (lead_in := _LEAD_IN.search(output)) and not _LEAD_IN.search(source):
+    if _LEAD_IN.search(output) and not _LEAD_IN.search(source):
         return f"wrapper: the output starts with a preface ({_quote(output[:60])}); output only the translation"
     opening = _opening_paragraph(output)
     if (about := _TRANSLATING.search(opening)) and not _TRANSLATING.search(source):
@@ -655,9 +656,11 @@ def check_translation(
         source_figures, output_figures = _FIGURE.findall(source), _FIGURE.findall(output)
         expected, found = [_figure_code(f) for f in source_figures], [_figure_code(f) for f in output_figures]
         if expected != found:
-            span = next((s for s, o in zip(source_figures, output_figures) if _figure_code(s) != _figure_code(o)), None)
+            pairs = zip(source_figures, output_figures, strict=False)
+            span = next((s for s, o in pairs if _figure_code(s) != _figure_code(o)), None)
             detail = (
-                f"the output has {len(found)} figure(s), the source {len(expected)}"
+                f"the output has {len(found)} figure(s), the source {len(expected)}: "
+                f"{_quote(source_figures[len(found)] if len(found) < len(expected) else output_figures[len(expected)])}"
                 if span is None
                 else f"the source's {_quote(_first_difference(span, output_figures[source_figures.index(span)]))}"
             )
@@ -677,12 +680,14 @@ def check_translation(
         lowered = output_text.lower()
         lost = [f for f in _missing(source_formulas, output_formulas) if not _named(f, lowered)]
         if lost:
-            return f"formula: {', '.join(lost[:8])} missing from the output ({_quote(lost[0])}); keep every formula as written"
+            listed = ", ".join(lost[:8])
+            return f"formula: {listed} missing from the output ({_quote(lost[0])}); keep every formula as written"
     if settings.latex:
-        letters = re.sub(r"[^A-Za-z]", "", output_text)  # \\lambda written "lambda", \\epsilono as "\\epsilon_o"
+        letters = re.sub(r"[^A-Za-z]", "", output_text)  # \lambda written "lambda", \epsilono as "\epsilon_o"
         missing = [c for c in _missing(latex_of(source_text), latex_of(output_text)) if c[1:] not in letters]
         if missing:
-            return f"latex: {' '.join(missing[:8])} missing from the output ({_quote(missing[0])}); keep all LaTeX as written"
+            listed = " ".join(missing[:8])
+            return f"latex: {listed} missing from the output ({_quote(missing[0])}); keep all LaTeX as written"
         output_tokens = _math_tokens(output_text)
         for match in _MATH_SEGMENT.finditer(source_text):
             content = next(group for group in match.groups() if group is not None)
