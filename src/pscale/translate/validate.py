@@ -5,24 +5,30 @@ cheap, offline and deterministic (a cached translation is re-checked on every ru
 tightening a bound never needs a request). They must be fair to good translations (a false
 alarm fails the stage or drops an item from every language) and still catch real defects:
 
-* wrapper / refusal, judged by position and form: a short "...translation:" lead before the
-  text, an added first or last line that is a note, a parenthesised note at the end, quotes
-  around the whole output when the source did not start with one, a code block;
-* leak: the translation instructions, or a sentence of the English original, in the output;
-* language: at least half of the output's letters in the target language (segment-level shares,
-  pscale.languages; a non-study language is named as itself);
-* figure: [asy] / TikZ code kept (quoted labels may be translated);
-* numbers: normalised multisets (digits of every script, superscripts, grouping, decimal
-  commas); a number that is part of a word in the source ("3-dimensional") may become a word;
-* formula: chemical formulas (NaOH, KMnO4) kept;
-* latex: every LaTeX command, and every math segment's content, wherever the output puts its
-  delimiters (a translator may write $A$ for a plain A or \\[ \\] for $$ $$; a "$2 each ... $5"
-  span is money, not math);
+Developed on real human translations (tests/data/real_corpus: MGSM, PolyMath, XReasoning AIME and
+GPQA, MMATH), not only on probes: verbatim non-prose (formulas, chemical names, SMILES,
+sequences, code, numbers) is never a leak and does not count against the target language.
+
+* wrapper / refusal, judged by position and form: a short "...translation:" lead, a note line, a
+  parenthesised note at the end, quotes around the whole output, a code block, and a preface,
+  heading or instruction about translating in any study language in the opening paragraph;
+* leak: the translation instructions, or a sentence of English prose from the original;
+* language: at least half of the output's own letters (figure code and words copied from the
+  source left out) in the target language (pscale.languages shares);
+* figure: [asy] / TikZ code kept (the words of labels and comments may be translated);
+* numbers: each source number found under one of the readings a translation may write
+  (grouping, decimal comma, trailing zeros, scripts, CJK numerals and myriads); clock times,
+  list enumerators, chemical locants and numbers inside words are not required;
+* formula: chemical formulas kept, or written as the compound's name;
+* latex: every LaTeX command (aliases and Unicode symbols merged) and the commands, numbers and
+  names of every math segment, however re-spaced, re-delimited or punctuated;
+* truncated: cut at max_tokens, or ending inside a figure / environment / display math;
 * a script-aware length ratio.
 
 A failure is a one-line reason that is shown to the model on retry and written to the QC
-table: its first word (before ':') is the machine-readable code. False-alarm and catch rates on
-tests/data/translation_probes.yaml: benchmarks/validator_probes.py (numbers in the README).
+table: its first word (before ':') is the machine-readable code, and it quotes the offending
+span. Rates: benchmarks/validator_real.py (real corpus) and benchmarks/validator_probes.py
+(regression probes); numbers in the README.
 """
 
 from __future__ import annotations
