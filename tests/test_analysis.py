@@ -326,6 +326,14 @@ def test_leave_one_out_never_sees_the_left_out_point() -> None:
     assert "error" in leave_one_out({2: 1.0, 3: 1.1}, fit_min_x=2)
 
 
+def test_leave_one_out_gives_no_verdict_at_n_params_plus_one_points() -> None:
+    """Three points for a two-parameter law: each left-out fit passes exactly through the other two,
+    so the comparison with a flat line tests nothing."""
+    loo = leave_one_out({2: 1.0, 3: 1.1, 4: 1.3}, fit_min_x=2)
+    assert "points" not in loo and "no verdict" in loo["error"]
+    assert "points" in leave_one_out({2: 1.0, 3: 1.1, 4: 1.3, 5: 1.35}, fit_min_x=2)
+
+
 def test_a_damaged_score_file_is_named_with_the_command_that_redoes_it(tmp_path) -> None:
     from pscale.analysis import read_scores
     from pscale.errors import UserError

@@ -29,9 +29,11 @@ def analysed(tmp_path_factory) -> Path:
         files.append((model, "init", "bench", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng)))
         for method in ("grpo", "sft"):
             for budget in ("grow", "fixed"):
-                for x in (1, 2, 3):
+                for x in (1, 2, 3, 4):
                     acc = {lang: min(0.9, 0.25 * x**0.3 + (0.1 if lang == "en" else 0)) for lang in LANGS}
-                    files.append((model, f"{method}-{budget}-x{x}-s0", "bench", score_frame(acc, difficulty, 2, rng)))
+                    for seed in (0, 1) if model == "a" else (0,):  # model b: one training seed
+                        run = f"{method}-{budget}-x{x}-s{seed}"
+                        files.append((model, run, "bench", score_frame(acc, difficulty, 2, rng)))
     files.append(("a", "obs-reasoner", "bench", score_frame({lang: 0.5 for lang in LANGS}, difficulty, 2, rng)))
     tables = analyse(files, ORDER, replicates=100)
     for name in ("accuracy", "mti", "gains", "runs"):
@@ -80,8 +82,34 @@ def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
     assert summary.startswith("Results summary")
     for group in ("a, grpo, grow budget", "b, sft, fixed budget"):
         assert f"Scaling law: {group}" in summary
-    assert "distinguishable from 0" in summary and "leave-one-X-out" in summary
+    assert "leave-one-X-out" in summary
     assert ".. list-table::" in summary and "obs-reasoner" in summary
+    # Model a pooled two seeds: its fits get verdicts; model b had one: its fits get none.
+    part_a = summary.split("Scaling law: a, grpo, grow budget")[1].split("Scaling law: b,")[0]
+    part_b = summary.split("Scaling law: b, grpo, grow budget")[1].split("Scaling law:")[0]
+    assert "distinguishable from 0" in part_a
+    assert "distinguishable" not in part_b and "not judged (one training seed" in part_b
+    assert "One training seed per run" in summary  # min over runs: b's runs have one
+
+
+def test_a_one_seed_summary_claims_no_difference(tmp_path) -> None:
+    """A strong effect with one training seed: the intervals cover problem sampling only, so the
+    summary must not call any effect distinguishable (a second seed could overturn it)."""
+    from pscale.figures import summary_text
+
+    rng = np.random.default_rng(1)
+    difficulty = rng.random(60)
+    files = [("m", "init", "b", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng))]
+    for x in (1, 2, 3, 4, 5):
+        acc = {lang: min(0.95, 0.3 * x**0.5) for lang in LANGS}
+        files.append(("m", f"grpo-grow-x{x}-s0", "b", score_frame(acc, difficulty, 2, rng)))
+    tables = analyse(files, ORDER, replicates=100)
+    fits = scaling_law(tables.runs, tables.replicates)
+    assert fits["min_seeds"] == 1 and fits["groups"][0]["n_seeds"] == 1
+    summary = summary_text(tables.runs, tables.gains, fits, tables.accuracy)
+    assert "distinguishable" not in summary
+    assert "not a verdict on training" in summary and "problem sampling only" in summary
+    assert "off-target" in summary
 
 
 def test_unknown_figure_name_is_an_error(analysed: Path) -> None:
@@ -95,6 +123,7 @@ def test_unknown_figure_name_is_an_error(analysed: Path) -> None:
 
 def test_verdict_says_when_an_effect_is_not_distinguishable_from_zero() -> None:
     assert "**not** distinguishable" in _verdict([-0.1, 0.2])
+    assert "not judged" in _verdict([0.05, 0.2], seeds_resampled=False)
     assert "positive" in _verdict([0.05, 0.2]) and "negative" in _verdict([-0.3, -0.01])
     assert "cannot be judged" in _verdict([None, None])
 

@@ -114,13 +114,30 @@ def test_warm_start_rows_slip_results_and_ask_in_other_languages() -> None:
     assert with_teacher_slips(odd, 1.0, seed=0).equals(odd)  # not a whole number: left as it is
 
     others = {lang: corpus.filter(pl.col("lang") == lang) for lang in STUDY_LANGUAGES}
-    mixed = with_foreign_questions(slipped, others, 0.2, seed=0)
-    assert mixed["solution"].equals(slipped["solution"])  # answered in English, slips kept
+    mixed, native = with_foreign_questions(slipped, others, 0.2, seed=0)
+    assert not any(native) and mixed["solution"].equals(slipped["solution"])  # answered in English, slips kept
     foreign = mixed.filter(pl.col("lang") != "en")
     assert 0.14 < foreign.height / mixed.height < 0.26
     assert foreign["lang"].n_unique() == len(STUDY_LANGUAGES) - 1
     asked = {(r["id"], r["lang"]): r["question"] for r in corpus.iter_rows(named=True)}
     assert all(asked[(r["id"], r["lang"])] == r["question"] for r in foreign.iter_rows(named=True))
+
+    # A native share per language: that share of its foreign rows gets the language's own solution.
+    shares = {"es": 0.9, "te": 0.3}
+    mixed, native = with_foreign_questions(slipped, others, 0.6, seed=0, native_share=shares)
+    solved = {(r["id"], r["lang"]): r["solution"] for r in corpus.iter_rows(named=True)}
+    rows = mixed.with_columns(pl.Series("native", native))
+    for lang, share in shares.items():
+        part = rows.filter(pl.col("lang") == lang)
+        got = part["native"].mean()
+        assert abs(got - share) < 0.2, (lang, got)
+        for r in part.filter(pl.col("native")).iter_rows(named=True):
+            assert r["solution"] == solved[(r["id"], lang)]
+    assert not rows.filter(~pl.col("lang").is_in(list(shares)) & pl.col("native")).height
+    # Without a native share the rows (and the random stream) are those of the plain call.
+    assert with_foreign_questions(slipped, others, 0.2, seed=0, native_share={})[0].equals(
+        with_foreign_questions(slipped, others, 0.2, seed=0)[0]
+    )
 
 
 def test_init_model_saves_a_loadable_model(init_dir: Path) -> None:

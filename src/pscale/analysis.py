@@ -77,10 +77,22 @@ ACCURACY_COLUMNS = (
     "n",
     "n_problems",
 )
-MTI_COLUMNS = (*_KEYS, "benchmark", "mti", "mti_ci_low", "mti_ci_high", "gain_seen", "gain_unseen", "skipped_languages")
+#: mti.csv's gains are relative (the MTI's numerator and denominator); runs.csv's gain_seen and
+#: gain_unseen are absolute (accuracy differences): distinct names for distinct quantities.
+MTI_COLUMNS = (
+    *_KEYS,
+    "benchmark",
+    "mti",
+    "mti_ci_low",
+    "mti_ci_high",
+    "relative_gain_seen",
+    "relative_gain_unseen",
+    "skipped_languages",
+)
 GAIN_COLUMNS = (*_KEYS, "benchmark", "lang", "gain", "gain_ci_low", "gain_ci_high")
 RUN_COLUMNS = (
     *_KEYS,
+    "n_seeds",
     "accuracy",
     "accuracy_ci_low",
     "accuracy_ci_high",
@@ -408,7 +420,9 @@ def analyse(
     weights = {b: problem_weights(len(idx), replicates, bootstrap_seed, b) for b, idx in id_index.items()}
 
     stats: dict[tuple[str, str, str, str], _Run] = {}  # (model, run, seed, benchmark)
+    n_seeds: dict[tuple[str, str], int] = {}  # training seeds pooled per (model, run)
     for (model, run, benchmark), per_seed in by_key.items():
+        n_seeds[(model, run)] = max(n_seeds.get((model, run), 0), len(per_seed))
         seeds = sorted(per_seed, key=lambda s: -1 if s is None else s)
         mats = [_matrix(per_seed[s], id_index[benchmark], lang_index) for s in seeds]
         draws = seed_draws(len(mats), replicates, bootstrap_seed) if len(mats) > 1 else None
@@ -424,6 +438,7 @@ def analyse(
     for (model, run, seed, benchmark), stat in stats.items():
         method, budget, x = parse_run(run)
         keys = {"model": model, "run": run, "method": method, "budget": budget, "n_languages": x, "seed": seed}
+        keys["n_seeds"] = n_seeds[(model, run)] if seed == POOLED else 1
         low, high = _accuracy_ci(stat, confidence)
         for j, lang in enumerate(langs):
             if stat.n[j] == 0:
@@ -483,8 +498,8 @@ def analyse(
                 "mti": point.mti,
                 "mti_ci_low": mti_low,
                 "mti_ci_high": mti_high,
-                "gain_seen": point.gain_seen,
-                "gain_unseen": point.gain_unseen,
+                "relative_gain_seen": point.gain_seen,
+                "relative_gain_unseen": point.gain_unseen,
                 "skipped_languages": ",".join(point.skipped),
             }
         )
@@ -523,7 +538,7 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pl.DataFrame
             pl.String
             if c in ("model", "run", "method", "budget", "seed", "benchmark", "lang", "skipped_languages")
             else pl.Int64
-            if c in ("n_languages", "n", "n_problems")
+            if c in ("n_languages", "n_seeds", "n", "n_problems")
             else pl.Float64
         )
         for c in columns
@@ -583,6 +598,11 @@ def read_replicates(path: Path) -> dict[tuple[str, str, str], dict[str, np.ndarr
 
 # --------------------------------------------------------------------------------------------
 # The Parallel Scaling Law
+
+
+#: Free parameters of f(X) = alpha * X^beta; leave-one-X-out needs n_params + 2 points.
+N_LAW_PARAMS = 2
+LOO_MIN_POINTS = N_LAW_PARAMS + 2
 
 
 def power_law(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
@@ -684,10 +704,15 @@ def leave_one_out(points: Mapping[int, float], fit_min_x: int) -> dict[str, Any]
 
     The error is predicted - observed; the baseline predicts X by the mean of the other points
     (a flat line), so a law that predicts no better than "nothing changes with X" shows it.
+    With at most n_params + 1 = 3 points every left-out fit is an exact curve through 2 points:
+    the comparison has no degree of freedom left to test, so no verdict is drawn.
     """
     xs = sorted(x for x in points if x >= fit_min_x and math.isfinite(points[x]))
-    if len(xs) < 3:
-        return {"error": f"leave-one-X-out needs at least 3 fitted points, got {len(xs)}"}
+    if len(xs) < LOO_MIN_POINTS:
+        return {
+            "error": f"{len(xs)} fitted points: leave-one-X-out needs at least {LOO_MIN_POINTS} for a "
+            f"{N_LAW_PARAMS}-parameter law (each left-out fit would pass exactly through the rest), so no verdict"
+        }
     rows = []
     for left_out in xs:
         rest = [x for x in xs if x != left_out]
@@ -790,7 +815,8 @@ def scaling_law(
         (pl.col("seed") == POOLED) & (pl.col("run") != INIT_RUN) & (pl.col("method") != "observational")
     )
     for (model, method, budget), part in trained.group_by("model", "method", "budget", maintain_order=True):
-        group: dict[str, Any] = {"model": model, "method": method, "budget": budget}
+        seeds = part["n_seeds"].min() if "n_seeds" in part.columns else None
+        group: dict[str, Any] = {"model": model, "method": method, "budget": budget, "n_seeds": int(seeds or 1)}
         for name in ("mti", "accuracy"):
             points: dict[int, float] = {}
             reps: dict[int, np.ndarray] = {}
@@ -825,5 +851,7 @@ def scaling_law(
         "fit_min_x": fit_min_x,
         "confidence": confidence,
         "bootstrap_replicates": n_reps,
+        # Intervals include training variance only where every run pooled several seeds.
+        "min_seeds": min(g["n_seeds"] for g in groups),
         "groups": groups,
     }

@@ -379,7 +379,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    from pscale.figures import draw, write_summary
+    from pscale.figures import draw, write_summary, write_tables_html
 
     histories = _paired(args.history_labels or args.histories, args.histories, "--history-labels", "--histories")
     for name, output in _paired(args.names, args.output, "--names", "--output").items():
@@ -392,9 +392,14 @@ def cmd_figures(args: argparse.Namespace) -> None:
             fits=args.fits,
             histories=histories,
             languages=args.languages.split(",") if args.languages else None,
+            parallel_order=args.parallel_order.split(",") if args.parallel_order else None,
         )
+    if args.tables_html:
+        named = {"runs": args.runs, "MTI": args.mti, "gains": args.gains, "accuracy": args.accuracy}
+        write_tables_html({k: Path(v) for k, v in named.items() if v}, Path(args.tables_html))
     if args.summary:
-        write_summary(Path(args.runs), Path(args.gains), Path(args.fits), Path(args.summary))
+        accuracy = Path(args.accuracy) if args.accuracy else None
+        write_summary(Path(args.runs), Path(args.gains), Path(args.fits), Path(args.summary), accuracy)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -565,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accuracy", help="accuracy table (heatmaps)")
     p.add_argument("--gains", help="gains table (language_gain, summary)")
     p.add_argument("--runs", help="runs table (comparisons, summary)")
+    p.add_argument("--mti", help="MTI table (only shown in --tables-html)")
+    p.add_argument("--tables-html", help="write the tables given (runs, MTI, gains, accuracy) as one HTML page")
     p.add_argument("--fits", help="scaling-law fits, JSON (scaling_law, summary)")
     p.add_argument("--histories", nargs="*", default=[], help="trained model folders (or their log_history.json)")
     p.add_argument(
@@ -573,6 +580,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="legend label of each of --histories, in order (default: the paths as given)",
     )
     p.add_argument("--languages", help="comma-separated language columns of the heatmaps (default: the table's)")
+    p.add_argument(
+        "--parallel-order",
+        help="comma-separated order in which runs add parallel languages: heatmap columns follow it and each "
+        "run's training languages are outlined",
+    )
     _add_common(p)
     p.set_defaults(func=cmd_figures)
     return parser

@@ -19,15 +19,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
+from matplotlib.patches import Rectangle
 
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, POOLED, parse_run, power_law
 from pscale.errors import UserError
+from pscale.parallel_sets import subset_languages
 from pscale.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
 #: The published MTI fit, alpha * X^beta (Yang et al., 2025), drawn for comparison.
 PAPER_MTI_FIT = (2.00, 0.29)
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}
 
 
 def read_csv(path: str | Path) -> pl.DataFrame:
@@ -63,12 +66,16 @@ def _run_order(runs: list[str]) -> list[str]:
 
 
 def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
-    """MTI and accuracy against X: observed points with CIs, fitted law with its band, the X=1 gap,
-    the First-Parallel Leap and the leave-one-X-out predictions."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    """MTI and accuracy against X: observed points with CIs and the fitted law of every group; the
+    main group (the first: main model, GRPO, grow budget) also gets its band, the X=1 gap, the
+    First-Parallel Leap and the leave-one-X-out predictions (the others' are in the summary: on one
+    axis they would cover each other)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5), constrained_layout=True)
     for ax, name, label in zip(axes, ("mti", "accuracy"), ("MTI", "accuracy (%)"), strict=True):
         scale = 100.0 if name == "accuracy" else 1.0
-        for group in fits["groups"]:
+        shown: list[float] = []  # points and their CIs: the y range (a band can explode near X = 1)
+        for group_index, group in enumerate(fits["groups"]):
+            main_group = group_index == 0
             curve = group[name]
             tag = f"{group['model']} {group['method']}/{group['budget']}"
             xs = np.array([int(x) for x in curve["points"]])
@@ -76,12 +83,16 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
             ci = curve.get("points_ci", {})
             low = np.array([(ci.get(str(x)) or [None])[0] for x in xs], dtype=float) * scale
             high = np.array([(ci.get(str(x)) or [None, None])[1] for x in xs], dtype=float) * scale
-            bars = ax.errorbar(xs, ys, yerr=_yerr(ys, low, high), fmt="o", capsize=3, label=f"{tag} observed (95% CI)")
+            dodge = 0.05 * group_index  # error bars of several groups side by side, not on top of each other
+            bars = ax.errorbar(
+                xs + dodge, ys, yerr=_yerr(ys, low, high), fmt="o", capsize=3, label=f"{tag} observed (95% CI)"
+            )
+            shown += [v for v in (*ys, *low, *high) if math.isfinite(v)]
             color = bars.lines[0].get_color()
             if "alpha" not in curve:
                 continue
             band = curve.get("band")
-            if band:
+            if band and main_group:
                 ax.fill_between(
                     band["x"],
                     np.array(band["low"], dtype=float) * scale,
@@ -101,6 +112,8 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
                 label=f"fit {curve['alpha'] * scale:.3g}·X^{curve['beta']:.2f}{beta_text} (X≥{fits['fit_min_x']})",
             )
             loo = curve.get("loo", {})
+            if not main_group:
+                continue
             if loo.get("points"):
                 mae = loo["mean_abs_error"] * scale
                 ax.plot(
@@ -118,12 +131,18 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
                     xytext=(1, curve["predicted_x1"] * scale),
                     arrowprops={"arrowstyle": "<->", "color": "crimson"},
                 )
-                ax.text(
-                    1.05,
-                    (curve["observed_x1"] + curve["predicted_x1"]) / 2 * scale,
+                # Labels left of X = 1 and above the leap's midpoint, one row per group: they
+                # must not sit on the error bars or on each other.
+                ax.annotate(
                     f"gap {curve['gap'] * scale:+.3g}",
+                    xy=(1, (curve["observed_x1"] + curve["predicted_x1"]) / 2 * scale),
+                    xytext=(-10, 0),
+                    textcoords="offset points",
+                    ha="right",
+                    va="center",
                     color="crimson",
                     fontsize=8,
+                    bbox=_LABEL_BOX,
                 )
                 y2 = curve["points"].get("2")
                 if y2 is not None and math.isfinite(y2):
@@ -133,17 +152,23 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
                         xytext=(1, curve["observed_x1"] * scale),
                         arrowprops={"arrowstyle": "->", "color": "darkorange", "ls": "--"},
                     )
-                    ax.text(
-                        1.5,
-                        (curve["observed_x1"] + y2) / 2 * scale,
+                    ax.annotate(
                         f"leap {curve['first_parallel_leap'] * scale:+.3g}",
+                        xy=(1.5, (curve["observed_x1"] + y2) / 2 * scale),
+                        xytext=(0, 12),
+                        textcoords="offset points",
+                        ha="center",
+                        va="bottom",
                         color="darkorange",
                         fontsize=8,
+                        bbox=_LABEL_BOX,
                     )
         if name == "mti":
             alpha, beta = PAPER_MTI_FIT
             grid = np.linspace(1, 8, 50)
-            ax.plot(grid, power_law(grid, alpha, beta), "--", color="gray", label=f"paper {alpha}·X^{beta}")
+            paper = power_law(grid, alpha, beta)
+            ax.plot(grid, paper, "--", color="gray", label=f"paper {alpha}·X^{beta}")
+            shown += [float(paper.min()), float(paper.max())]
             if not any(
                 np.isfinite(np.array(list(g["mti"]["points"].values()), dtype=float)).any() for g in fits["groups"]
             ):
@@ -155,11 +180,17 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
                     ha="center",
                     color="crimson",
                 )
+        if shown:
+            bottom, top = min(shown), max(shown)
+            pad = 0.12 * (top - bottom or abs(top) or 1.0)
+            ax.set_ylim(bottom - pad, top + pad)
+        ax.set_xlim(0.3, max([2, *(int(x) for g in fits["groups"] for x in g[name]["points"])]) + 0.5)
         ax.set_xlabel("X (training languages, English included)")
         ax.set_ylabel(label)
         ax.set_title(f"Parallel Scaling Law: {label}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
+        # Below the axes: a legend inside would cover points of some group (and "best" is slow).
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     _save(fig, output)
 
 
@@ -177,8 +208,10 @@ def _heatmap(
     scale: float = 100.0,
     diverging: bool = False,
     marks: Callable[[dict[str, Any]], bool] | None = None,
+    parallel_order: list[str] | None = None,
 ) -> None:
-    """One panel per model: runs (rows) x languages (columns), averaged over benchmarks."""
+    """One panel per model: runs (rows) x languages (columns), averaged over benchmarks. With
+    `parallel_order`, each run's training languages are outlined (English for X = 1)."""
     models = frame["model"].unique(maintain_order=True).to_list() or ["(none)"]
     n_runs = max(frame["run"].n_unique(), 1)
     fig, axes = plt.subplots(
@@ -220,6 +253,13 @@ def _heatmap(
                         color="k" if diverging else "w",
                         fontweight="bold" if marked[i, j] else "normal",
                     )
+        if parallel_order is not None:
+            for i, run in enumerate(runs):
+                for lang in _training_languages(run, parallel_order):
+                    if lang in languages:
+                        ax.add_patch(
+                            Rectangle((languages.index(lang) - 0.5, i - 0.5), 1, 1, fill=False, ec="orangered", lw=1.6)
+                        )
         ax.set_xticks(range(len(languages)), languages)
         ax.set_yticks(range(len(runs)), runs)
         ax.set_title(f"{model}: {title}", fontsize=9)
@@ -227,23 +267,47 @@ def _heatmap(
     _save(fig, output)
 
 
+def _training_languages(run: str, parallel_order: list[str]) -> list[str]:
+    """The languages a run trained on (none for the initial model; English for observational ones)."""
+    method, _, x = parse_run(run)
+    if method == "none":
+        return []
+    return subset_languages(x, parallel_order)
+
+
+def column_order(languages: list[str], parallel_order: list[str] | None) -> list[str]:
+    """Heatmap columns: English, then the parallel languages in the order runs add them, then the rest."""
+    if not parallel_order:
+        return languages
+    ordered = [lang for lang in ["en", *parallel_order] if lang in languages]
+    return ordered + [lang for lang in languages if lang not in ordered]
+
+
 def _mean_over_benchmarks(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return frame.group_by("model", "run", "lang", maintain_order=True).agg(pl.col(c).mean() for c in columns)
 
 
-def plot_accuracy_heatmap(accuracy: pl.DataFrame, languages: list[str], output: Path) -> None:
+def plot_accuracy_heatmap(
+    accuracy: pl.DataFrame, languages: list[str], output: Path, parallel_order: list[str] | None = None
+) -> None:
     """Accuracy per run (rows) and language (columns), averaged over benchmarks, per model."""
     part = _mean_over_benchmarks(_pooled(accuracy), ["accuracy"])
-    _heatmap(part, "accuracy", languages, output, "accuracy (%) by training set and query language")
+    title = "accuracy (%) by training set and query language" + (" (□ = trained on)" if parallel_order else "")
+    _heatmap(part, "accuracy", languages, output, title, parallel_order=parallel_order)
 
 
-def plot_off_target(accuracy: pl.DataFrame, languages: list[str], output: Path) -> None:
+def plot_off_target(
+    accuracy: pl.DataFrame, languages: list[str], output: Path, parallel_order: list[str] | None = None
+) -> None:
     """Off-target rate per run and query language, averaged over benchmarks."""
     part = _mean_over_benchmarks(_pooled(accuracy), ["off_target_rate"])
-    _heatmap(part, "off_target_rate", languages, output, "off-target rate (%): responses not in the query language")
+    title = "off-target rate (%): responses not in the query language" + (" (□ = trained on)" if parallel_order else "")
+    _heatmap(part, "off_target_rate", languages, output, title, parallel_order=parallel_order)
 
 
-def plot_language_gain(gains: pl.DataFrame, languages: list[str], output: Path) -> None:
+def plot_language_gain(
+    gains: pl.DataFrame, languages: list[str], output: Path, parallel_order: list[str] | None = None
+) -> None:
     """Gain over the initial model (accuracy points) per run and language; * = the benchmark-level
     95% CI excludes 0 on every benchmark."""
     part = (
@@ -258,9 +322,11 @@ def plot_language_gain(gains: pl.DataFrame, languages: list[str], output: Path) 
         "gain",
         columns,
         output,
-        "gain over the initial model (accuracy points; * = 95% CI excludes 0)",
+        "gain over the initial model (accuracy points; * = 95% CI excludes 0"
+        + ("; □ = trained on)" if parallel_order else ")"),
         diverging=True,
         marks=lambda r: r["significant"],
+        parallel_order=parallel_order,
     )
 
 
@@ -349,21 +415,39 @@ def plot_mti_by_model(runs: pl.DataFrame, output: Path) -> None:
     _save(fig, output)
 
 
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average (NaN-aware) over `window` logged steps: per-step rewards of a few
+    prompts are noisy, the trend is what a reader wants."""
+    finite = np.isfinite(values)
+    kernel = np.ones(window)
+    total = np.convolve(np.where(finite, values, 0.0), kernel)[: len(values)]
+    count = np.convolve(finite.astype(float), kernel)[: len(values)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
 def plot_training_curves(histories: dict[str, Path], output: Path) -> None:
-    """Mean reward per logged step of every GRPO run (from the trainer's log history)."""
+    """Reward per logged step of every GRPO run (from the trainer's log history): raw values faint,
+    a moving average bold, every panel on the rewards' full 0-1 range."""
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.5), constrained_layout=True)
     keys = ("reward", "rewards/accuracy_reward/mean", "rewards/format_reward/mean", "rewards/language_reward/mean")
+    window = 1
     for run, path in histories.items():
         history = [h for h in json.loads(Path(path).read_text()) if "reward" in h]
         if not history:  # SFT runs log a loss, not rewards
             continue
+        steps = np.array([h["step"] for h in history], dtype=float)
+        window = max(1, len(history) // 10)
         for ax, key in zip(axes, keys, strict=True):
-            ax.plot([h["step"] for h in history], [float(h.get(key, np.nan)) for h in history], label=run)
+            values = np.array([float(h.get(key, np.nan)) for h in history])
+            (line,) = ax.plot(steps, values, lw=0.6, alpha=0.25)
+            ax.plot(steps, _smooth(values, window), color=line.get_color(), lw=1.6, label=run)
     for ax, key in zip(axes, keys, strict=True):
-        ax.set_title(key.replace("rewards/", "").replace("/mean", ""))
+        ax.set_title(key.replace("rewards/", "").replace("/mean", "") + " (weighted sum)" * (key == "reward"))
         ax.set_xlabel("step")
+        ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=6)
+    axes[0].legend(fontsize=6, title=f"moving average over {window} logged steps", title_fontsize=6)
     _save(fig, output, dpi=110)
 
 
@@ -389,6 +473,7 @@ def draw(
     fits: str | None = None,
     histories: Mapping[str, Path] | None = None,
     languages: list[str] | None = None,
+    parallel_order: list[str] | None = None,
 ) -> None:
     """Draw one figure by name from the files it needs (`pscale figures`)."""
 
@@ -398,16 +483,17 @@ def draw(
         return value
 
     def langs(frame: pl.DataFrame) -> list[str]:
-        return languages or frame["lang"].unique(maintain_order=True).to_list()
+        return column_order(languages or frame["lang"].unique(maintain_order=True).to_list(), parallel_order)
 
     if figure == "scaling_law":
         plot_scaling_law(json.loads(Path(need(fits, "fits")).read_text()), output)
     elif figure in ("accuracy_heatmap", "off_target"):
         frame = read_csv(need(accuracy, "accuracy"))
-        (plot_accuracy_heatmap if figure == "accuracy_heatmap" else plot_off_target)(frame, langs(frame), output)
+        plot = plot_accuracy_heatmap if figure == "accuracy_heatmap" else plot_off_target
+        plot(frame, langs(frame), output, parallel_order)
     elif figure == "language_gain":
         frame = read_csv(need(gains, "gains"))
-        plot_language_gain(frame, [x for x in langs(frame) if x not in ("seen", "unseen")], output)
+        plot_language_gain(frame, [x for x in langs(frame) if x not in ("seen", "unseen")], output, parallel_order)
     elif figure in ("mti_by_model", "rl_vs_sft", "grow_vs_fixed"):
         plotter = {"mti_by_model": plot_mti_by_model, "rl_vs_sft": plot_rl_vs_sft, "grow_vs_fixed": plot_grow_vs_fixed}
         plotter[figure](read_csv(need(runs, "runs")), output)
@@ -436,9 +522,13 @@ def _ci(ci: Any, scale: float = 1.0, digits: int = 3) -> str:
     return f"[{ci[0] * scale:.{digits}g}, {ci[1] * scale:.{digits}g}]"
 
 
-def _verdict(ci: Any) -> str:
+def _verdict(ci: Any, seeds_resampled: bool = True) -> str:
+    """In words, whether an interval excludes 0. With one training seed the interval covers problem
+    sampling only: a second seed (or another CPU) can move the point by more than that, so no verdict."""
     if not ci or ci[0] is None or ci[1] is None:
         return "cannot be judged (its interval is undefined)"
+    if not seeds_resampled:
+        return "is not judged (one training seed: the interval covers problem sampling only)"
     if ci[0] > 1e-12:
         return "is distinguishable from 0 (positive: its 95% CI excludes 0)"
     if ci[1] < -1e-12:
@@ -446,48 +536,126 @@ def _verdict(ci: Any) -> str:
     return "is **not** distinguishable from 0 (its 95% CI includes 0)"
 
 
-def summary_text(runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any]) -> str:
-    """Key numbers with their 95% CIs, and in words which effects are distinguishable from zero."""
-    lines = ["Results summary", "===============", ""]
+def _value(value: Any, ci: Any, scale: float, unit: str = "") -> str:
+    """A number with its interval, in the unit of the runs table (points for accuracy)."""
+    return f"{_num(value, scale)}{unit} {_ci(ci, scale)}"
+
+
+def _intervals_paragraph(fits: dict[str, Any]) -> list[str]:
     n_reps = fits.get("bootstrap_replicates", 0)
-    lines += [
+    text = (
         f"Intervals are {int(fits.get('confidence', 0.95) * 100)}% percentile intervals of a paired bootstrap "
         f"({n_reps} replicates): problem ids are resampled jointly across languages and across the initial and "
-        "trained models, samples stay with their problem, and training seeds are resampled when there are several. "
-        "Accuracy is a fraction of 1 below (the paper's 56.98 is a percentage).",
-        "",
-    ]
+        "trained models, and samples stay with their problem. Accuracy, gains, the accuracy law's α, gap and "
+        "leap are in points (percent); MTI and β have no unit."
+    )
+    if fits.get("min_seeds", 1) >= 2:
+        text += f" Training seeds are resampled too (at least {fits['min_seeds']} seeds per run)."
+    else:
+        text += (
+            " **One training seed per run**: the intervals cover problem sampling only, not training variance. "
+            "A second seed, or the same seed on another CPU, can move a run by more than its interval, so this "
+            "summary draws no verdict on whether an effect differs from 0; set `seeds` to two or more for one."
+        )
+    return [text, ""]
+
+
+def _headline(runs: pl.DataFrame, accuracy: pl.DataFrame | None, seeds_resampled: bool) -> list[str]:
+    """Key numbers first: the initial model, the gains and MTI per run, off-target rates."""
+    lines: list[str] = []
+    pooled = _pooled(runs)
+    for model in pooled["model"].unique(maintain_order=True).to_list():
+        part = pooled.filter(pl.col("model") == model)
+        init = part.filter(pl.col("run") == INIT_RUN)
+        head = f"**{model}**"
+        if init.height:
+            r = init.row(0, named=True)
+            score = _value(r["accuracy"], [r["accuracy_ci_low"], r["accuracy_ci_high"]], 100)
+            head += f": the initial model scores {score} points (mean over languages and benchmarks)"
+        if accuracy is not None and accuracy.height:
+            acc = _pooled(accuracy).filter((pl.col("model") == model) & (pl.col("lang") != "en"))
+            off = acc.group_by("run", maintain_order=True).agg(pl.col("off_target_rate").mean())
+            rates = dict(zip(off["run"].to_list(), off["off_target_rate"].to_list(), strict=True))
+            if INIT_RUN in rates and rates[INIT_RUN] is not None:
+                head += f"; outside English {_num(rates[INIT_RUN], 100)}% of its responses are off-target"
+            trained = {r: v for r, v in rates.items() if r != INIT_RUN and v is not None}
+            if trained:
+                low, high = min(trained.values()), max(trained.values())
+                head += f", {_num(low, 100)}–{_num(high, 100)}% after training"
+        lines += [head + ".", ""]
+        trained_runs = part.filter((pl.col("run") != INIT_RUN) & (pl.col("method") != "observational"))
+        for r in trained_runs.sort("method", "budget", "n_languages").iter_rows(named=True):
+            seen = _value(r["gain_seen"], [r["gain_seen_ci_low"], r["gain_seen_ci_high"]], 100)
+            unseen = _value(r["gain_unseen"], [r["gain_unseen_ci_low"], r["gain_unseen_ci_high"]], 100)
+            lines.append(
+                f"- {r['run']} (X = {r['n_languages']}): {seen} points in its training languages, {unseen} in the "
+                f"others; MTI {_value(r['mti'], [r['mti_ci_low'], r['mti_ci_high']], 1)}."
+            )
+        if trained_runs.height:
+            lines.append("")
+        seen = trained_runs.filter(pl.col("gain_seen_ci_low").is_not_null())
+        if seen.height:
+            up = seen.filter(pl.col("gain_seen_ci_low") > 0).height
+            if seeds_resampled:
+                lines.append(
+                    f"Post-training raised the mean accuracy of the training languages with a 95% CI above 0 in "
+                    f"{up} of {seen.height} runs."
+                )
+            else:
+                lines.append(
+                    f"In {up} of {seen.height} runs the training-language gain's problem-sampling interval lies above "
+                    "0; with one training seed this is not a verdict on training."
+                )
+            lines.append("")
+    return lines
+
+
+def summary_text(
+    runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any], accuracy: pl.DataFrame | None = None
+) -> str:
+    """Key numbers with their 95% CIs, and in words which effects are distinguishable from zero
+    (only where the intervals include training variance: several seeds)."""
+    seeds_resampled = fits.get("min_seeds", 1) >= 2
+    lines = ["Results summary", "===============", ""]
+    lines += _intervals_paragraph(fits)
+    lines += _headline(runs, accuracy, seeds_resampled)
     for group in fits["groups"]:
         title = f"Scaling law: {group['model']}, {group['method']}, {group['budget']} budget"
         lines += [title, "-" * len(title), ""]
+        group_seeds = group.get("n_seeds", 1) >= 2
         for name, label in (("mti", "MTI"), ("accuracy", "Accuracy")):
             curve = group[name]
             if "alpha" not in curve:
                 lines += [f"- **{label}**: no fit ({curve.get('error', 'no points')}).", ""]
                 continue
+            scale, unit = (100.0, " points") if name == "accuracy" else (1.0, "")
             loo = curve.get("loo", {})
             leap_ci = curve.get("first_parallel_leap_ci")
+            beta = _value(curve["beta"], curve.get("beta_ci"), 1)
             lines += [
-                f"- **{label}**: f(X) = α·X^β with α = {_num(curve['alpha'])} {_ci(curve.get('alpha_ci'))}, "
-                f"β = {_num(curve['beta'])} {_ci(curve.get('beta_ci'))}: β {_verdict(curve.get('beta_ci'))}.",
-                f"- {label} Monolingual Generalization Gap f(1) − observed(1) = {_num(curve['gap'])} "
-                f"{_ci(curve.get('gap_ci'))}: the gap {_verdict(curve.get('gap_ci'))}.",
-                f"- {label} First-Parallel Leap observed(2) − observed(1) = {_num(curve['first_parallel_leap'])} "
-                f"{_ci(leap_ci)}: the leap {_verdict(leap_ci)}.",
+                f"- **{label}**: f(X) = α·X^β with α = {_value(curve['alpha'], curve.get('alpha_ci'), scale)}, "
+                f"β = {beta}: β {_verdict(curve.get('beta_ci'), group_seeds)}.",
+                f"- {label} Monolingual Generalization Gap f(1) − observed(1) = "
+                f"{_value(curve['gap'], curve.get('gap_ci'), scale, unit)}: the gap "
+                f"{_verdict(curve.get('gap_ci'), group_seeds)}.",
+                f"- {label} First-Parallel Leap observed(2) − observed(1) = "
+                f"{_value(curve['first_parallel_leap'], leap_ci, scale, unit)}: the leap "
+                f"{_verdict(leap_ci, group_seeds)}.",
             ]
             if loo.get("points"):
                 better = loo["mean_abs_error"] < loo["baseline_mean_abs_error"]
+                error, flat = _num(loo["mean_abs_error"], scale), _num(loo["baseline_mean_abs_error"], scale)
+                how = "better" if better else "**no better**"
                 lines.append(
-                    f"- {label} leave-one-X-out: mean absolute error {_num(loo['mean_abs_error'])} against "
-                    f"{_num(loo['baseline_mean_abs_error'])} for a flat line through the other points: the law "
-                    f'predicts a left-out X {"better" if better else "**no better**"} than "no change with X".'
+                    f"- {label} leave-one-X-out: mean absolute error {error}{unit} against {flat}{unit} for a flat "
+                    f'line through the other points: the law predicts a left-out X {how} than "no change with X".'
                 )
             elif loo.get("error"):
-                lines.append(f"- {label} leave-one-X-out: not possible ({loo['error']}).")
+                lines.append(f"- {label} leave-one-X-out: not judged ({loo['error']}).")
             lines.append("")
     pooled = _pooled(runs).filter(pl.col("run") != INIT_RUN)
     if pooled.height:
-        title = "Runs (means over benchmarks; accuracy and gains in points, gains over the initial model)"
+        title = "Runs (means over benchmarks; accuracy and gains in points over the initial model)"
         lines += [title, "-" * len(title), "", ".. list-table::", "   :header-rows: 1", ""]
         header = ["model", "run", "accuracy", "gain, training languages", "gain, other languages", "MTI"]
         lines.append("   * - " + "\n     - ".join(header))
@@ -498,18 +666,28 @@ def summary_text(runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any]) 
                 cells.append(f"{_num(r[name], scale)} {_ci(ci, scale)}")
             lines.append("   * - " + "\n     - ".join(cells))
         lines.append("")
-        seen = pooled.filter(pl.col("gain_seen_ci_low").is_not_null() & (pl.col("method") != "observational"))
-        if seen.height:
-            up = seen.filter(pl.col("gain_seen_ci_low") > 0).height
-            lines += [
-                f"Post-training raised the mean accuracy of the training languages with a 95% CI above 0 in "
-                f"{up} of {seen.height} runs.",
-                "",
-            ]
     return "\n".join(lines) + "\n"
 
 
-def write_summary(runs: Path, gains: Path, fits: Path, output: Path) -> None:
+def write_tables_html(tables: Mapping[str, Path], output: Path) -> None:
+    """The result tables as one HTML page, so the report shows them inline (a browser downloads a
+    CSV data link instead of showing it). The CSV files stay the machine-readable copies."""
     from pscale.tables import write_text
 
-    write_text(summary_text(read_csv(runs), read_csv(gains), json.loads(fits.read_text())), output)
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>parallel-scaling tables</title>",
+        "<style>body{font-family:sans-serif;font-size:13px} table{border-collapse:collapse} "
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right} h2{margin-top:1.5em}</style></head><body>",
+    ]
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=4, fmt_str_lengths=80, tbl_hide_dataframe_shape=True):
+        for name, path in tables.items():
+            parts += [f"<h2>{name}</h2>", read_csv(path)._repr_html_()]
+    parts.append("</body></html>")
+    write_text("\n".join(parts), output)
+
+
+def write_summary(runs: Path, gains: Path, fits: Path, output: Path, accuracy: Path | None = None) -> None:
+    from pscale.tables import write_text
+
+    acc = read_csv(accuracy) if accuracy else None
+    write_text(summary_text(read_csv(runs), read_csv(gains), json.loads(fits.read_text()), acc), output)

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -155,17 +155,26 @@ def sft_warm_start(
 
 
 def with_foreign_questions(
-    sft_data: pl.DataFrame, corpus: dict[str, pl.DataFrame], share: float, seed: int
-) -> pl.DataFrame:
+    sft_data: pl.DataFrame,
+    corpus: dict[str, pl.DataFrame],
+    share: float,
+    seed: int,
+    native_share: Mapping[str, float] | None = None,
+) -> tuple[pl.DataFrame, list[bool]]:
     """English SFT rows, a `share` of them asked in another language (the same problem, a random
-    language of `corpus`) and still answered with the English solution.
+    language of `corpus`), answered with the English solution or, with probability
+    `native_share[lang]`, with that language's own worked solution; also which rows became native.
 
-    Real English-centric LLMs read other languages a little but reason and answer in English;
-    a small share of foreign questions gives the tiny model that much, evenly across languages.
+    Real English-centric LLMs read other languages a little and mostly reason in English, but
+    answer some questions in the language asked, more often in languages they saw more of. A
+    native share that falls from high- to low-resource languages gives the tiny model that
+    mixture, so the off-target rate, the language reward and the training languages' effect on
+    them can move (nothing fixes which way).
     """
     foreign = {lang: frame for lang, frame in corpus.items() if lang != "en"}
+    native_share = {lang: p for lang, p in (native_share or {}).items() if p > 0}
     if share <= 0 or not foreign:
-        return sft_data
+        return sft_data, [False] * sft_data.height
     import random
 
     rng = random.Random(seed)
@@ -173,15 +182,33 @@ def with_foreign_questions(
         lang: dict(zip(frame["id"].to_list(), frame["question"].to_list(), strict=True))
         for lang, frame in foreign.items()
     }
-    langs, texts = [], []
-    for pid, lang, question in sft_data.select("id", "lang", "question").iter_rows():
+    native = {
+        lang: dict(zip(foreign[lang]["id"].to_list(), foreign[lang]["solution"].to_list(), strict=True))
+        for lang in native_share
+        if lang in foreign and "solution" in foreign[lang].columns
+    }
+    missing = sorted(set(native_share) - set(native))
+    if missing:
+        raise UserError(f"sft_native_share names {missing}: no worked solutions for them in the warm-start corpus")
+    langs, texts, solutions, swapped = [], [], [], []
+    for pid, lang, question, solution in sft_data.select("id", "lang", "question", "solution").iter_rows():
         choices = [other for other in sorted(questions) if pid in questions[other]]
+        is_native = False
         if choices and rng.random() < share:
             lang = rng.choice(choices)
             question = questions[lang][pid]
+            # Drawn only for languages with a native share: without one the stream (and the demo
+            # corpus of earlier configs) is unchanged.
+            if lang in native and native[lang].get(pid) and rng.random() < native_share[lang]:
+                solution, is_native = native[lang][pid], True
         langs.append(lang)
         texts.append(question)
-    return sft_data.with_columns(pl.Series("lang", langs), pl.Series("question", texts))
+        solutions.append(solution)
+        swapped.append(is_native)
+    frame = sft_data.with_columns(
+        pl.Series("lang", langs), pl.Series("question", texts), pl.Series("solution", solutions, dtype=pl.Utf8)
+    )
+    return frame, swapped
 
 
 def with_teacher_slips(sft_data: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:
@@ -237,6 +264,8 @@ def init_model(
     questions: list[str] = []
     solutions: list[str] = []
     corpus: dict[str, pl.DataFrame] = {}
+    # Worked solutions of every language are read (needed for sft_native_share) but only enter
+    # the tokenizer as before: the vocabulary does not depend on the native share.
     for path in corpus_files:
         frame = read_table(
             path,
@@ -266,7 +295,17 @@ def init_model(
     if sft_data.is_empty():
         raise UserError(f"{sft_file}: no rows with a 'solution' to warm-start on")
     sft_data = with_teacher_slips(sft_data, slip_share, arch["seed"])
-    sft_data = with_foreign_questions(sft_data, corpus, arch["sft_foreign_share"], arch["seed"])
+    sft_data, native_rows = with_foreign_questions(
+        sft_data, corpus, arch["sft_foreign_share"], arch["seed"], arch["sft_native_share"]
+    )
+    if any(native_rows):  # the same imperfect teacher in every language
+        slipped = with_teacher_slips(sft_data, slip_share, arch["seed"] + 1)["solution"]
+        sft_data = sft_data.with_columns(
+            pl.when(pl.Series(native_rows)).then(slipped).otherwise(pl.col("solution")).alias("solution")
+        )
+        log.info(
+            "warm start: %d of %d SFT rows answered in the question's own language", sum(native_rows), len(native_rows)
+        )
     # Built in a temporary sibling folder and renamed into place when complete: a killed job
     # (by hand or under Slurm) leaves nothing that looks like a finished model.
     staging = output_dir.with_name(f".{output_dir.name}.saving")

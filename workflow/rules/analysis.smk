@@ -59,11 +59,17 @@ rule figures:
         accuracy="results/tables/accuracy.csv",
         gains="results/tables/gains.csv",
         runs="results/tables/runs.csv",
+        mti="results/tables/mti.csv",
         fits="results/fits/scaling_law.json",
         models=trained_models,
     output:
         figures=FIGURE_OUTPUTS,
         summary=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
+        tables=report(
+            "results/tables/tables.html",
+            caption="../report/tables_html.rst",
+            category="Tables",
+        ),
     log:
         "results/logs/figures.log",
     conda:
@@ -72,8 +78,11 @@ rule figures:
         names=" ".join(FIGURE_NAMES),
         history_labels=trained_model_labels,
         languages=",".join(LANGUAGES),
+        parallel_order=",".join(config["parallel_order"]),
         code=CODE["figures"],
     shell:
         "pscale figures --accuracy {input.accuracy} --gains {input.gains} --runs {input.runs} --fits {input.fits}"
         " --histories {input.models} --history-labels {params.history_labels} --languages {params.languages}"
-        " --names {params.names} --output {output.figures} --summary {output.summary} > {log} 2>&1"
+        " --parallel-order {params.parallel_order}"
+        " --names {params.names} --output {output.figures} --summary {output.summary}"
+        " --mti {input.mti} --tables-html {output.tables} > {log} 2>&1"
