@@ -115,6 +115,12 @@ def _add_prompt_style(parser: argparse.ArgumentParser) -> None:
         help="auto: the tokenizer's chat template; none: plain-text prompts (base models)",
     )
     parser.add_argument("--system-prompt", default=None, help="optional system message")
+    parser.add_argument(
+        "--format-prompt",
+        action="store_true",
+        help="ask for <think>...</think> then \\boxed{} in the query language (prompt file `format_system`; "
+        "config `format_prompt`); a --system-prompt replaces it",
+    )
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
@@ -198,13 +204,22 @@ def cmd_init_model(args: argparse.Namespace) -> None:
 
     arch = _options(args, lambda c: c["models"][args.model_name]["scratch"], "/$defs/model/properties/scratch")
     init_model(
-        [Path(p) for p in args.corpus], Path(args.sft_file), Path(args.prompts), Path(args.output), arch, args.threads
+        [Path(p) for p in args.corpus],
+        Path(args.sft_file),
+        Path(args.prompts),
+        Path(args.output),
+        arch,
+        args.threads,
+        format_prompt=args.format_prompt,
     )
 
 
 def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyle:
     return PromptStyle(
-        chat=args.chat_template != "none", system_prompt=args.system_prompt, force_language=force_language
+        chat=args.chat_template != "none",
+        system_prompt=args.system_prompt,
+        force_language=force_language,
+        format_prompt=args.format_prompt,
     )
 
 
@@ -474,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sft-file", required=True, help="English Parquet with question + solution")
     p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
     p.add_argument("--output", required=True, help="save_pretrained folder")
+    p.add_argument(
+        "--format-prompt",
+        action="store_true",
+        help="warm-start on prompts that ask for the answer format (config `format_prompt`)",
+    )
     _add_common(p, "the model's `scratch` section")
     p.set_defaults(func=cmd_init_model)
 

@@ -230,7 +230,12 @@ def model_revision_arg(wildcards):
 def _style_args(spec):
     system = spec.get("system_prompt")
     system_arg = f" --system-prompt {shlex.quote(system)}" if system else ""
-    return f"--chat-template {spec['chat_template']}{system_arg}"
+    return f"--chat-template {spec['chat_template']}{system_arg}{format_prompt_arg()}"
+
+
+def format_prompt_arg():
+    """`--format-prompt` when config `format_prompt` asks for <think>...</think> then \\boxed{}."""
+    return " --format-prompt" if config["format_prompt"] else ""
 
 
 def eval_prompt_style(wildcards):
