@@ -118,3 +118,14 @@ def chatml_base_model(folder: Path, steps: int = 150) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def untrained_model(folder: Path, texts: list[str]) -> Path:
+    """A tiny Qwen2 with the project's own ChatML tokenizer trained on `texts`, weights untouched:
+    enough for code that needs a real tokenizer, chat template and model (builds in a second)."""
+    from pscale.model_init import build_model, train_tokenizer
+
+    tokenizer = train_tokenizer(texts, 400)
+    build_model(tokenizer, TINY_ARCH).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -254,6 +254,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_generate(args: argparse.Namespace) -> None:
     from pscale.generate import generate_benchmarks
     from pscale.generation.base import SamplingOptions
+    from pscale.prompt_check import read_dropped
     from pscale.runtime import require_gpus
 
     require_gpus(args.gpus, "this generation job")
@@ -279,6 +280,37 @@ def cmd_generate(args: argparse.Namespace) -> None:
         style=_style(args, evaluation["force_language"]),
         engine_options=evaluation["vllm"],
         threads=args.threads,
+        work_dir=Path(args.work_dir) if args.work_dir else None,
+        dropped=read_dropped(Path(args.dropped)) if args.dropped else None,
+    )
+
+
+def cmd_check_prompts(args: argparse.Namespace) -> None:
+    from pscale.prompt_check import RunSetting, check_prompts
+
+    runs = _json(args.runs)
+    if not isinstance(runs, list) or len(runs) != len(args.models):
+        raise UserError(f"--runs: a JSON list with one entry per --models path ({len(args.models)})")
+    part = "/properties/evaluation"
+    format_prompt = args.format_prompt
+    settings = [
+        RunSetting.from_options(path, {**run, "evaluation": validate_options(run["evaluation"], part)}, format_prompt)
+        for path, run in zip(args.models, runs, strict=True)
+    ]
+    files, names = [Path(f) for f in args.benchmark_files], args.benchmarks
+    if len(files) % len(names):
+        raise UserError(f"{len(files)} --benchmark-files do not split into {len(names)} --benchmarks")
+    size = len(files) // len(names)
+    benchmarks = {name: files[i * size : (i + 1) * size] for i, name in enumerate(names)}
+    too_long = validate_options(runs[0]["evaluation"], part)["too_long"]
+    check_prompts(
+        args.model_name,
+        settings,
+        benchmarks,
+        Path(args.prompts),
+        too_long,
+        Path(args.lengths_out),
+        Path(args.dropped_out),
     )
 
 
@@ -528,10 +560,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
     p.add_argument("--languages", help=f"with --benchmark-dir: {LANGUAGES_HELP}")
     p.add_argument("--output", required=True, nargs="+", help="one generations file per benchmark")
+    p.add_argument(
+        "--work-dir",
+        help="each benchmark is kept here as it finishes; a rerun generates only the unfinished ones",
+    )
+    p.add_argument(
+        "--dropped",
+        help="CSV (pscale check-prompts --dropped-out): problems left out of every language, by benchmark "
+        "(the file name of its --output)",
+    )
     _add_prompt_style(p)
     _add_gpus(p)
     _add_common(p, "the `evaluation` section")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser(
+        "check-prompts",
+        help="check that every prompt of every benchmark and language fits each model's context (CPU)",
+    )
+    p.add_argument("--model-name", required=True, help="the initial model (key under `models`)")
+    p.add_argument("--models", nargs="+", required=True, help="folder (or hub id) of each run kind's tokenizer")
+    p.add_argument(
+        "--runs",
+        required=True,
+        help="JSON (or @file.json): per --models path, {run, chat_template, system_prompt, evaluation} with the "
+        "merged evaluation settings of that run kind (the initial model's, then each observational model's)",
+    )
+    p.add_argument("--benchmarks", nargs="+", required=True, help="benchmark names, in --benchmark-files' order")
+    p.add_argument(
+        "--benchmark-files", nargs="+", required=True, help="every benchmark's files, benchmark by benchmark"
+    )
+    p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
+    p.add_argument(
+        "--format-prompt", action="store_true", help="the prompts ask for the format (config `format_prompt`)"
+    )
+    p.add_argument("--lengths-out", required=True, help="Parquet: every prompt's token count and the room it has")
+    p.add_argument("--dropped-out", required=True, help="CSV: problems left out (evaluation.too_long: drop)")
+    _add_common(p)
+    p.set_defaults(func=cmd_check_prompts)
 
     p = sub.add_parser("fetch-model", help="download a hub model once (login node), record its commit and folder")
     p.add_argument("--model", required=True, help="hub id or local folder")
