@@ -133,6 +133,26 @@ def dropped_items(lengths: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def load_questions(files: list[Path]) -> pl.DataFrame:
+    """Every language of one benchmark: what a prompt is made of (id, lang, question, choices).
+    Answers are not read: a bad answer is generation's and scoring's to name."""
+    from pscale.tables import read_table
+
+    frames = []
+    for path in files:
+        frame = read_table(
+            path,
+            {"id": "string", "lang": "string", "question": "string"},
+            non_empty=("id", "lang", "question"),
+            what="benchmark file",
+        )
+        choices = frame["choices"] if "choices" in frame.columns else pl.Series([None] * frame.height)
+        frames.append(
+            frame.select("id", "lang", "question").with_columns(pl.Series("choices", choices, dtype=pl.List(pl.String)))
+        )
+    return pl.concat(frames, how="vertical")
+
+
 def check_prompts(
     model_name: str,
     settings: Sequence[RunSetting],
@@ -144,10 +164,9 @@ def check_prompts(
 ) -> pl.DataFrame:
     """Stage entry point: write the lengths table and the dropped table; stop on a prompt that
     does not fit unless `too_long` is `drop`. Returns the dropped table."""
-    from pscale.generate import load_benchmark
     from pscale.tables import write_csv, write_parquet
 
-    loaded = {name: load_benchmark(files) for name, files in benchmarks.items()}
+    loaded = {name: load_questions(files) for name, files in benchmarks.items()}
     lengths = measure(settings, loaded, PromptSet.from_file(prompt_file))
     dropped = dropped_items(lengths)
     if dropped.height and too_long != "drop":
