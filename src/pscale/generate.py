@@ -142,6 +142,8 @@ def generate_benchmarks(
         if done:
             frames.append(pl.read_parquet(partial))
             continue
+        if work_dir is not None:  # a stamp of other settings must not vouch for the data written next
+            _stamp_path(partial).unlink(missing_ok=True)
         frames.append(
             generate_benchmark(
                 model_path,
