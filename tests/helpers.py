@@ -81,3 +81,51 @@ def train_cli_args(
         "--prompts", str(prompt_file), "--output", str(out), "--work-dir", str(work),
         "--languages", languages, "--options", json.dumps(options),
     ]  # fmt: skip
+
+
+#: What the ChatML test model was taught to say to any question: its answer, then (as a base
+#: checkpoint does) an invented next turn after its end-of-turn token.
+CHATML_ANSWER = "<think>ok</think>\\boxed{7}"
+#: The question it was taught on, as resources/prompts.yaml renders "What is 3 + 4?" in English.
+CHATML_QUESTION = "What is 3 + 4?\nPut the final answer in \\boxed{}."
+CHATML_RUN_ON = "<|im_start|>user\nand now 9 + 9?<|im_end|>\n<|im_start|>assistant\n\\boxed{18}<|endoftext|>"
+
+
+def chatml_base_model(folder: Path, steps: int = 150) -> Path:
+    """A tiny ChatML Qwen2 whose EOS (tokenizer and generation_config.json) is `<|endoftext|>` while
+    its chat template ends a turn with `<|im_end|>`, like the Qwen2.5 base checkpoints; trained in
+    seconds to answer CHATML_ANSWER and run on with CHATML_RUN_ON. An engine that stops only at
+    the EOS returns the invented turn too."""
+    import torch
+
+    from pscale.model_init import build_model, train_tokenizer
+
+    texts = [CHATML_ANSWER, CHATML_RUN_ON, CHATML_QUESTION] * 20
+    tokenizer = train_tokenizer(texts, 300)
+    tokenizer.eos_token = "<|endoftext|>"
+    torch.manual_seed(0)
+    model = build_model(tokenizer, {**TINY_ARCH, "hidden_size": 64, "intermediate_size": 128})
+    assert model.generation_config.eos_token_id == tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    prompt = [{"role": "user", "content": CHATML_QUESTION}]
+    text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    ids = torch.tensor([tokenizer(text + CHATML_ANSWER + "<|im_end|>\n" + CHATML_RUN_ON)["input_ids"]])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = model(input_ids=ids, labels=ids).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def untrained_model(folder: Path, texts: list[str]) -> Path:
+    """A tiny Qwen2 with the project's own ChatML tokenizer trained on `texts`, weights untouched:
+    enough for code that needs a real tokenizer, chat template and model (builds in a second)."""
+    from pscale.model_init import build_model, train_tokenizer
+
+    tokenizer = train_tokenizer(texts, 400)
+    build_model(tokenizer, TINY_ARCH).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -18,6 +18,7 @@ STAGES = [
     "init-model",
     "train",
     "generate",
+    "check-prompts",
     "score",
     "tables",
     "fit",

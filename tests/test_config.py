@@ -68,6 +68,7 @@ def test_the_study_languages_are_one_list(repo) -> None:
     assert list(LANGUAGE_NAMES) == list(STUDY_LANGUAGES)
     prompts = yaml.safe_load((repo / "resources" / "prompts.yaml").read_text())
     assert set(prompts["instruction"]) == set(prompts["force_language"]) == set(STUDY_LANGUAGES)
+    assert set(prompts["format_system"]) == set(STUDY_LANGUAGES)
     for path in (repo / "resources" / "translation").glob("prompts-*.yaml"):
         assert set(yaml.safe_load(path.read_text())["languages"]) == set(STUDY_LANGUAGES) - {"en"}, path
 

@@ -54,6 +54,7 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
         "parallel_set": n_sets - (1 if n_shared else 0),
         "train_grpo": n_models * (n_sets - (1 if n_shared else 0)) * n_seeds,
         "train_sft": n_models * (n_sets - (1 if n_shared else 0)) * n_seeds,
+        "check_prompts": n_models,  # every prompt against each model's context, before generation
         "generate": n_evaluated,  # one engine start per model and run, every benchmark in it
         "score": n_evaluated * n_bench,
         "share_scores": n_models * n_shared,
@@ -64,7 +65,7 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
     }
     assert job_counts(dry_run(workdir, "--quiet", "rules")) == expected
     # The numbers themselves, so a config edit that changes the study shows up here.
-    assert expected["train_grpo"] == 90 and expected["generate"] == 189 and sum(expected.values()) == 1175
+    assert expected["train_grpo"] == 90 and expected["generate"] == 189 and sum(expected.values()) == 1181
 
 
 def test_per_benchmark_generation_is_a_switch(workdir: Path, tmp_path: Path) -> None:
@@ -124,9 +125,20 @@ def test_per_model_evaluation_overrides_reach_generate(workdir: Path) -> None:
     )
     lines = [line for line in out.splitlines() if "pscale generate" in line]
     math = [line for line in lines if "qwen2.5-math-7b" in line and "obs-" not in line]
-    others = [line for line in lines if line not in math]
+    thinker = [line for line in lines if "obs-deepseek-r1-distill-qwen-7b" in line]
+    others = [line for line in lines if line not in math + thinker]
     assert math and all('"max_model_len":4096' in line and '"max_new_tokens":3072' in line for line in math)
-    assert len(others) == 2 and all('"max_model_len":8192' in line for line in others)
+    # the reasoning models at open-r1's lengths (a 32,768-token context)
+    assert len(thinker) == 1 and '"max_model_len":32768' in thinker[0] and '"max_new_tokens":30720' in thinker[0]
+    assert len(others) == 1 and '"max_model_len":8192' in others[0] and '"max_new_tokens":4096' in others[0]
+    for line in lines:  # the format is asked for; the prompt check's dropped problems are left out
+        assert " --format-prompt" in line and "--dropped results/eval/prompt_check/" in line, line
+        assert "--work-dir results/work/generate/" in line  # finished benchmarks survive a failed job
+    check = [line for line in out.splitlines() if "pscale check-prompts" in line]
+    assert len(check) == 2 and all('"too_long":"drop"' in line and " --format-prompt" in line for line in check)
+    (math_check,) = [line for line in check if "--model-name qwen2.5-math-7b" in line]
+    for name in ("qwen2.5-math-7b", "obs-deepseek-r1-distill-qwen-7b", "obs-openr1-qwen-7b"):
+        assert f'"$(cat results/models/{name}/SNAPSHOT)"' in math_check
 
 
 def test_paper_training_options_are_valid_trl_configs(repo: Path, tmp_path: Path) -> None:

@@ -115,6 +115,12 @@ def _add_prompt_style(parser: argparse.ArgumentParser) -> None:
         help="auto: the tokenizer's chat template; none: plain-text prompts (base models)",
     )
     parser.add_argument("--system-prompt", default=None, help="optional system message")
+    parser.add_argument(
+        "--format-prompt",
+        action="store_true",
+        help="ask for <think>...</think> then \\boxed{} in the query language (prompt file `format_system`; "
+        "config `format_prompt`); a --system-prompt replaces it",
+    )
 
 
 def cmd_demo_data(args: argparse.Namespace) -> None:
@@ -198,13 +204,22 @@ def cmd_init_model(args: argparse.Namespace) -> None:
 
     arch = _options(args, lambda c: c["models"][args.model_name]["scratch"], "/$defs/model/properties/scratch")
     init_model(
-        [Path(p) for p in args.corpus], Path(args.sft_file), Path(args.prompts), Path(args.output), arch, args.threads
+        [Path(p) for p in args.corpus],
+        Path(args.sft_file),
+        Path(args.prompts),
+        Path(args.output),
+        arch,
+        args.threads,
+        format_prompt=args.format_prompt,
     )
 
 
 def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyle:
     return PromptStyle(
-        chat=args.chat_template != "none", system_prompt=args.system_prompt, force_language=force_language
+        chat=args.chat_template != "none",
+        system_prompt=args.system_prompt,
+        force_language=force_language,
+        format_prompt=args.format_prompt,
     )
 
 
@@ -239,6 +254,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_generate(args: argparse.Namespace) -> None:
     from pscale.generate import generate_benchmarks
     from pscale.generation.base import SamplingOptions
+    from pscale.prompt_check import read_dropped
     from pscale.runtime import require_gpus
 
     require_gpus(args.gpus, "this generation job")
@@ -264,6 +280,37 @@ def cmd_generate(args: argparse.Namespace) -> None:
         style=_style(args, evaluation["force_language"]),
         engine_options=evaluation["vllm"],
         threads=args.threads,
+        work_dir=Path(args.work_dir) if args.work_dir else None,
+        dropped=read_dropped(Path(args.dropped)) if args.dropped else None,
+    )
+
+
+def cmd_check_prompts(args: argparse.Namespace) -> None:
+    from pscale.prompt_check import RunSetting, check_prompts
+
+    runs = _json(args.runs)
+    if not isinstance(runs, list) or len(runs) != len(args.models):
+        raise UserError(f"--runs: a JSON list with one entry per --models path ({len(args.models)})")
+    part = "/properties/evaluation"
+    format_prompt = args.format_prompt
+    settings = [
+        RunSetting.from_options(path, {**run, "evaluation": validate_options(run["evaluation"], part)}, format_prompt)
+        for path, run in zip(args.models, runs, strict=True)
+    ]
+    files, names = [Path(f) for f in args.benchmark_files], args.benchmarks
+    if len(files) % len(names):
+        raise UserError(f"{len(files)} --benchmark-files do not split into {len(names)} --benchmarks")
+    size = len(files) // len(names)
+    benchmarks = {name: files[i * size : (i + 1) * size] for i, name in enumerate(names)}
+    too_long = validate_options(runs[0]["evaluation"], part)["too_long"]
+    check_prompts(
+        args.model_name,
+        settings,
+        benchmarks,
+        Path(args.prompts),
+        too_long,
+        Path(args.lengths_out),
+        Path(args.dropped_out),
     )
 
 
@@ -479,6 +526,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sft-file", required=True, help="English Parquet with question + solution")
     p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
     p.add_argument("--output", required=True, help="save_pretrained folder")
+    p.add_argument(
+        "--format-prompt",
+        action="store_true",
+        help="warm-start on prompts that ask for the answer format (config `format_prompt`)",
+    )
     _add_common(p, "the model's `scratch` section")
     p.set_defaults(func=cmd_init_model)
 
@@ -513,10 +565,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
     p.add_argument("--languages", help=f"with --benchmark-dir: {LANGUAGES_HELP}")
     p.add_argument("--output", required=True, nargs="+", help="one generations file per benchmark")
+    p.add_argument(
+        "--work-dir",
+        help="each benchmark is kept here as it finishes; a rerun generates only the unfinished ones",
+    )
+    p.add_argument(
+        "--dropped",
+        help="CSV (pscale check-prompts --dropped-out): problems left out of every language, by benchmark "
+        "(the file name of its --output)",
+    )
     _add_prompt_style(p)
     _add_gpus(p)
     _add_common(p, "the `evaluation` section")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser(
+        "check-prompts",
+        help="check that every prompt of every benchmark and language fits each model's context (CPU)",
+    )
+    p.add_argument("--model-name", required=True, help="the initial model (key under `models`)")
+    p.add_argument("--models", nargs="+", required=True, help="folder (or hub id) of each run kind's tokenizer")
+    p.add_argument(
+        "--runs",
+        required=True,
+        help="JSON (or @file.json): per --models path, {run, chat_template, system_prompt, evaluation} with the "
+        "merged evaluation settings of that run kind (the initial model's, then each observational model's)",
+    )
+    p.add_argument("--benchmarks", nargs="+", required=True, help="benchmark names, in --benchmark-files' order")
+    p.add_argument(
+        "--benchmark-files", nargs="+", required=True, help="every benchmark's files, benchmark by benchmark"
+    )
+    p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
+    p.add_argument(
+        "--format-prompt", action="store_true", help="the prompts ask for the format (config `format_prompt`)"
+    )
+    p.add_argument("--lengths-out", required=True, help="Parquet: every prompt's token count and the room it has")
+    p.add_argument("--dropped-out", required=True, help="CSV: problems left out (evaluation.too_long: drop)")
+    _add_common(p)
+    p.set_defaults(func=cmd_check_prompts)
 
     p = sub.add_parser("fetch-model", help="download a hub model once (login node), record its commit and folder")
     p.add_argument("--model", required=True, help="hub id or local folder")

@@ -148,9 +148,10 @@ def sft_warm_start(
     prompts: PromptSet,
     arch: dict[str, Any],
     work_dir: Path,
+    style: PromptStyle | None = None,
 ) -> list[dict[str, Any]]:
     """SFT on (prompt, English solution) pairs, loss on the solution only."""
-    rows = sft_rows(sft_data.iter_rows(named=True), prompts, PromptStyle())
+    rows = sft_rows(sft_data.iter_rows(named=True), prompts, style or PromptStyle())
     return _run_sft(model, tokenizer, rows, arch["sft_steps"], arch, work_dir)
 
 
@@ -248,8 +249,12 @@ def init_model(
     output_dir: Path,
     arch: dict[str, Any],
     threads: int = 1,
+    format_prompt: bool = False,
 ) -> None:
     """Stage entry point: tokenizer + tiny Qwen2 + English SFT, saved with save_pretrained.
+
+    `format_prompt` (config `format_prompt`): the warm start sees the prompts training and
+    evaluation will use, with the request for the answer format (its text also trains the tokenizer).
 
     `corpus_files` (every language of the training data) give the tokenizer its vocabulary
     and the language-modelling pass its questions; solutions are seen in English only
@@ -279,6 +284,8 @@ def init_model(
         if "solution" in frame.columns:
             solutions.extend(s for s in frame["solution"].to_list() if s)
     extra = [*prompts.instruction.values(), *prompts.force_language.values()]
+    if format_prompt:
+        extra += prompts.format_system.values()
     tokenizer = train_tokenizer([*questions, *solutions, *extra], arch["vocab_size"])
     model = build_model(tokenizer, arch)
     log.info("built Qwen2 with %.2fM parameters, vocab %d", model.num_parameters() / 1e6, len(tokenizer))
@@ -315,7 +322,8 @@ def init_model(
     if arch["pretrain_steps"] > 0:
         history += pretrain_multilingual(model, tokenizer, questions, arch, staging / "sft_work")
     if arch["sft_steps"] > 0:
-        history += sft_warm_start(model, tokenizer, sft_data, prompts, arch, staging / "sft_work")
+        style = PromptStyle(format_prompt=format_prompt)
+        history += sft_warm_start(model, tokenizer, sft_data, prompts, arch, staging / "sft_work", style)
     shutil.rmtree(staging / "sft_work", ignore_errors=True)
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)

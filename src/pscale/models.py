@@ -18,7 +18,7 @@ from typing import Any
 from pscale.errors import UserError
 
 #: Keys of a model's `evaluation` block that override the sampling settings of `evaluation`.
-SAMPLING_KEYS = ("max_new_tokens", "temperature", "top_p", "batch_size")
+SAMPLING_KEYS = ("max_new_tokens", "temperature", "top_p", "batch_size", "stop")
 #: Keys of a model's `evaluation` block that are vLLM engine arguments (`evaluation.vllm`).
 ENGINE_KEYS = ("max_model_len", "tensor_parallel_size", "gpu_memory_utilization", "dtype")
 

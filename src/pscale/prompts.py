@@ -30,6 +30,7 @@ class PromptSet:
         self.template: str = spec["template"]
         self.instruction: dict[str, str] = spec["instruction"]
         self.force_language: dict[str, str] = spec.get("force_language", {})
+        self.format_system: dict[str, str] = spec.get("format_system", {})
         self.source = source
 
     @classmethod
@@ -62,21 +63,36 @@ class PromptSet:
         system = [{"role": "system", "content": system_prompt}] if system_prompt else []
         return [*system, {"role": "user", "content": self.text(question, lang, force_language, choices)}]
 
+    def format_request(self, lang: str) -> str:
+        """The request for the paper's answer format in `lang` (prompt file `format_system`)."""
+        if lang not in self.format_system:
+            raise MissingEntryError(f"prompt file {self.source}: no format_system line for '{lang}'")
+        return self.format_system[lang]
+
+    def system_prompt(self, lang: str, style: PromptStyle) -> str | None:
+        """The model's own system prompt, else the format request when the style asks for it."""
+        if style.system_prompt:
+            return style.system_prompt
+        return self.format_request(lang) if style.format_prompt else None
+
     def prompt(self, question: str, lang: str, style: PromptStyle, choices: list[str] | None = None) -> Prompt:
-        """Chat messages, or plain text for models without a chat template (base models)."""
+        """Chat messages, or plain text for models without a chat template (base models; the
+        format request, if any, is then the text's first line)."""
         if style.chat:
-            return self.messages(question, lang, style.force_language, choices, style.system_prompt)
-        return self.text(question, lang, style.force_language, choices) + style.plain_suffix
+            return self.messages(question, lang, style.force_language, choices, self.system_prompt(lang, style))
+        text = self.text(question, lang, style.force_language, choices) + style.plain_suffix
+        return f"{self.format_request(lang)}\n\n{text}" if style.format_prompt and not style.system_prompt else text
 
 
 @dataclass(frozen=True)
 class PromptStyle:
-    """How a model is prompted: config `models.<name>` (chat_template, system_prompt) and
-    `evaluation.force_language`."""
+    """How a model is prompted: config `models.<name>` (chat_template, system_prompt),
+    `evaluation.force_language` and `format_prompt` (ask for <think>...</think> then \\boxed{})."""
 
     chat: bool = True
     system_prompt: str | None = None
     force_language: bool = False
+    format_prompt: bool = False
     plain_suffix: str = "\n"
 
 

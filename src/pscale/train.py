@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from pscale.errors import UserError
+from pscale.generation.stops import Stops, generation_eos_ids, stops_for
 from pscale.prompts import PromptSet, PromptStyle, grpo_rows, sft_rows
 from pscale.rewards import reward_functions
 from pscale.runtime import set_threads, training_precision
@@ -266,6 +267,23 @@ def _train_and_save(trainer: Any, output_dir: Path, work_dir: Path, resume: str 
     accelerator.wait_for_everyone()
 
 
+def grpo_generation_kwargs(grpo_options: dict[str, Any], stops: Stops) -> dict[str, Any]:
+    """TRL's `generation_kwargs` with the model's stops (pscale.generation.stops): vLLM's
+    SamplingParams `stop_token_ids`, or transformers' `eos_token_id`. TRL itself stops only at the
+    tokenizer's EOS and generation_config.json's ids, which for a base checkpoint prompted with
+    ChatML are `<|endoftext|>`, not the `<|im_end|>` that ends its turn. Keys the config sets win."""
+    key = "stop_token_ids" if grpo_options.get("use_vllm") else "eos_token_id"
+    return {key: list(stops.token_ids), **(grpo_options.get("generation_kwargs") or {})}
+
+
+def stop_completions_at(trainer: Any, stops: Stops) -> None:
+    """Make the trainer's completion mask (and its clipped-ratio metric) end at the same stops as
+    generation: TRL builds that list from the EOS ids alone when it is constructed."""
+    if not isinstance(getattr(trainer, "eos_token_ids", None), list):
+        raise RuntimeError("trl.GRPOTrainer has no eos_token_ids list: TRL changed; update stop_completions_at")
+    trainer.eos_token_ids = list(dict.fromkeys([*trainer.eos_token_ids, *stops.token_ids]))
+
+
 def train_grpo(
     model_path: str,
     train_set: Path,
@@ -289,8 +307,12 @@ def train_grpo(
     style = style or PromptStyle()
     dataset = load_prompt_dataset(train_set, PromptSet.from_file(prompt_file), style)
     funcs, weights = reward_functions(reward_weights, languages, scoring)
+    # GRPO generates from left-padded prompts and keeps a prompt's end when truncating.
+    tokenizer = load_tokenizer(model_path, padding_side="left", truncation_side="left")
+    stops = stops_for(tokenizer, generation_eos_ids(model_path))
+    options = {**grpo_options, "generation_kwargs": grpo_generation_kwargs(grpo_options, stops)}
     args = GRPOConfig(
-        **{"report_to": "none", **training_precision(), **CHECKPOINTING, **grpo_options},
+        **{"report_to": "none", **training_precision(), **CHECKPOINTING, **options},
         output_dir=str(work_dir),
         reward_weights=weights,
     )
@@ -307,10 +329,10 @@ def train_grpo(
         reward_funcs=funcs,
         args=args,
         train_dataset=dataset,
-        # GRPO generates from left-padded prompts and keeps a prompt's end when truncating.
-        processing_class=load_tokenizer(model_path, padding_side="left", truncation_side="left"),
+        processing_class=tokenizer,
         callbacks=callbacks,
     )
+    stop_completions_at(trainer, stops)
     from pscale.preemption import stop_on_signal
 
     with stop_on_signal(trainer):  # SIGURG/USR1/TERM: checkpoint at the step end, exit 75; a retry resumes

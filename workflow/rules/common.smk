@@ -27,6 +27,7 @@ CODE = code_versions(
         "fetch-model",
         "train",
         "generate",
+        "check-prompts",
         "score",
         "tables",
         "fit",
@@ -230,7 +231,12 @@ def model_revision_arg(wildcards):
 def _style_args(spec):
     system = spec.get("system_prompt")
     system_arg = f" --system-prompt {shlex.quote(system)}" if system else ""
-    return f"--chat-template {spec['chat_template']}{system_arg}"
+    return f"--chat-template {spec['chat_template']}{system_arg}{format_prompt_arg()}"
+
+
+def format_prompt_arg():
+    """`--format-prompt` when config `format_prompt` asks for <think>...</think> then \\boxed{}."""
+    return " --format-prompt" if config["format_prompt"] else ""
 
 
 def eval_prompt_style(wildcards):
@@ -309,6 +315,75 @@ def evaluation_options(wildcards):
 
 
 GROUP_BENCHMARKS = config["evaluation"]["group_benchmarks"]
+
+
+def prompt_check(model):
+    """check_prompts' outputs for an initial model: every prompt's length, and the problems dropped."""
+    return {
+        "lengths": f"results/eval/prompt_check/{model}/lengths.parquet",
+        "dropped": f"results/eval/prompt_check/{model}/dropped.csv",
+    }
+
+
+def _checked_runs(model):
+    """The run kinds check_prompts covers for a model: its own settings (init and trained runs share
+    its tokenizer), then each observational model based on it: (run, spec)."""
+    observed = [(run, spec) for run, spec in OBSERVATIONAL.items() if spec["base"] == model]
+    return [(INIT_RUN, model_spec(model)), *observed]
+
+
+def check_model_input(wildcards):
+    """The tokenizers check_prompts reads: the initial model's and each observational model's."""
+    inputs = initial_model_input(wildcards)
+    inputs = inputs if isinstance(inputs, list) else [inputs]
+    for run, _ in _checked_runs(wildcards.model)[1:]:
+        inputs += list(fetched(run).values())
+    return inputs
+
+
+def check_model_paths(wildcards):
+    """`--models` of check_prompts, in _checked_runs' order."""
+    model = wildcards.model
+    return " ".join(
+        initial_model_path(model) if run == INIT_RUN else snapshot_path(run) for run, _ in _checked_runs(model)
+    )
+
+
+#: The evaluation settings a prompt check reads (others, e.g. n_samples, do not rerun it).
+CHECK_KEYS = ("max_new_tokens", "force_language", "too_long")
+
+
+def _check_settings(spec):
+    merged = evaluation_for_model(config["evaluation"], spec)
+    limit = merged["vllm"].get("max_model_len")
+    return {**{key: merged[key] for key in CHECK_KEYS}, "vllm": {"max_model_len": limit} if limit else {}}
+
+
+def check_prompt_runs(wildcards):
+    """`--runs` of check_prompts: how each run kind is prompted and the room its settings leave."""
+    runs = [
+        {
+            "run": run,
+            "chat_template": spec["chat_template"],
+            "system_prompt": spec.get("system_prompt"),
+            "evaluation": _check_settings(spec),
+        }
+        for run, spec in _checked_runs(wildcards.model)
+    ]
+    return as_json(runs)
+
+
+def checked_prompts(wildcards):
+    """A generation job's prompt check (the dropped problems it leaves out). Not `ancient`: with
+    it, Snakemake 9 plans neither the check's nor generation's rerun after a change of
+    max_new_tokens. A rerun check regenerates the model's runs; only an edit of
+    pscale.prompt_check or a re-fetch of an observational model reruns it alone."""
+    return prompt_check(wildcards.model)["dropped"]
+
+
+def generate_work_dir(wildcards):
+    """A grouped generation job's finished benchmarks, kept for a retry (outside its outputs)."""
+    return f"results/work/generate/{wildcards.model}/{wildcards.run}"
 
 
 def all_benchmark_files(wildcards):

@@ -12,6 +12,7 @@ if GROUP_BENCHMARKS:
             model=eval_model_input,
             benchmarks=all_benchmark_files,
             prompts=PROMPTS,
+            dropped=checked_prompts,
         output:
             expand("results/eval/generations/{{model}}/{{run}}/{benchmark}.parquet", benchmark=EVAL_DATASETS),
         log:
@@ -28,11 +29,12 @@ if GROUP_BENCHMARKS:
             revision=model_revision_arg,
             style=eval_prompt_style,
             options=evaluation_options,
+            work_dir=generate_work_dir,
             code=CODE["generate"],
         shell:
             "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
-            " --benchmark-files {input.benchmarks} --prompts {input.prompts}"
-            " {params.style} --output {output} --options {params.options:q}"
+            " --benchmark-files {input.benchmarks} --prompts {input.prompts} --dropped {input.dropped}"
+            " {params.style} --output {output} --options {params.options:q} --work-dir {params.work_dir}"
             " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 else:
@@ -43,6 +45,7 @@ else:
             model=eval_model_input,
             benchmark=benchmark_files,
             prompts=PROMPTS,
+            dropped=checked_prompts,
         output:
             "results/eval/generations/{model}/{run}/{benchmark}.parquet",
         log:
@@ -62,9 +65,39 @@ else:
             code=CODE["generate"],
         shell:
             "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
-            " --benchmark-files {input.benchmark} --prompts {input.prompts}"
+            " --benchmark-files {input.benchmark} --prompts {input.prompts} --dropped {input.dropped}"
             " {params.style} --output {output} --options {params.options:q}"
             " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
+
+
+# Before any generation job: every prompt of every benchmark x language, rendered with the chat
+# template and tokenised by each model's tokenizer (the initial model's and its observational
+# models'), must fit max_model_len minus max_new_tokens (evaluation.too_long: fail stops here,
+# naming the item; drop lists it and generation leaves it out of every language). Local: seconds
+# of CPU, and a login node sees the fetched snapshots.
+rule check_prompts:
+    input:
+        models=check_model_input,
+        benchmarks=all_benchmark_files,
+        prompts=PROMPTS,
+    output:
+        **prompt_check("{model}"),
+    log:
+        "results/logs/check_prompts/{model}.log",
+    localrule: True
+    conda:
+        "../../envs/generate.yaml"
+    params:
+        paths=check_model_paths,
+        runs=check_prompt_runs,
+        benchmarks=" ".join(EVAL_DATASETS),
+        format_prompt=format_prompt_arg(),
+        code=CODE["check-prompts"],
+    shell:
+        "HF_HUB_OFFLINE=1 pscale check-prompts --model-name {wildcards.model} --models {params.paths}"
+        " --runs {params.runs:q} --benchmarks {params.benchmarks} --benchmark-files {input.benchmarks}"
+        " --prompts {input.prompts}{params.format_prompt} --lengths-out {output.lengths}"
+        " --dropped-out {output.dropped} > {log} 2>&1"
 
 
 rule score:

@@ -18,10 +18,11 @@ rule init_model:
         runtime=res("init_model", "runtime"),
     params:
         options=scratch_options,
+        format_prompt=format_prompt_arg(),
         code=CODE["init-model"],
     shell:
         "pscale init-model --corpus {input.corpus} --sft-file {input.sft} --prompts {input.prompts}"
-        " --output {output} --options {params.options:q} --threads {threads} > {log} 2>&1"
+        " --output {output} --options {params.options:q}{params.format_prompt} --threads {threads} > {log} 2>&1"
 
 
 # Hub models: downloaded once, on the node that runs Snakemake (compute nodes often have no

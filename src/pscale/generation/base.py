@@ -18,6 +18,8 @@ class SamplingOptions:
     max_new_tokens: int
     seed: int
     batch_size: int
+    #: Stop strings besides the end-of-turn token and the EOS (config `stop`; pscale.generation.stops).
+    stop: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, evaluation: dict[str, Any]) -> SamplingOptions:
@@ -28,6 +30,7 @@ class SamplingOptions:
             max_new_tokens=evaluation["max_new_tokens"],
             seed=evaluation["seed"],
             batch_size=evaluation["batch_size"],
+            stop=tuple(evaluation["stop"]),
         )
 
 

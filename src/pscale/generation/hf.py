@@ -5,6 +5,7 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from pscale.generation.base import SamplingOptions
+from pscale.generation.stops import Stops, cut_at_stop, stops_for
 from pscale.prompts import Prompt
 from pscale.runtime import has_cuda
 
@@ -24,6 +25,10 @@ class TransformersBackend:
         self.model = AutoModelForCausalLM.from_pretrained(model_path, revision=revision, dtype=dtype)
         self.model.to("cuda" if has_cuda() else "cpu").eval()
 
+    def stops(self, options: SamplingOptions) -> Stops:
+        """End-of-turn token, EOS ids (tokenizer and generation_config.json) and the configured stop strings."""
+        return stops_for(self.tokenizer, self.model.generation_config.eos_token_id, options.stop)
+
     def generate(self, prompts: list[Prompt], options: SamplingOptions) -> list[list[str]]:
         import torch
 
@@ -31,6 +36,8 @@ class TransformersBackend:
         template = self.tokenizer.apply_chat_template
         texts = [p if isinstance(p, str) else template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
         sampling = options.temperature > 0
+        stops = self.stops(options)
+        strings = {"stop_strings": list(stops.strings), "tokenizer": self.tokenizer} if stops.strings else {}
         outputs: list[list[str]] = []
         for start in tqdm(range(0, len(texts), options.batch_size), desc="generate", unit="batch"):
             batch = self.tokenizer(
@@ -49,9 +56,12 @@ class TransformersBackend:
                     max_new_tokens=options.max_new_tokens,
                     num_return_sequences=options.n_samples,
                     pad_token_id=self.tokenizer.pad_token_id,
+                    eos_token_id=list(stops.token_ids),
+                    **strings,
                 )
             new_tokens = generated[:, batch["input_ids"].shape[1] :]
             decoded = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            decoded = [cut_at_stop(d, stops.strings) for d in decoded]
             for i in range(0, len(decoded), options.n_samples):
                 outputs.append([d.strip() for d in decoded[i : i + options.n_samples]])
         return outputs
