@@ -33,6 +33,7 @@ READ_AS_GOLD = [
     ("ja ways", "ja", "204", "204 通り"),
     ("ja people", "ja", "204", "204人"),
     ("ja yen", "ja", "204", "204円"),
+    ("ja months", "ja", "204", "204か月"),
     ("th minutes", "th", "204", "204 นาที"),
     ("th people, thai digits", "th", "204", "๒๐๔ คน"),
     ("bn days", "bn", "204", "204 দিন"),

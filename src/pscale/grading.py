@@ -188,32 +188,9 @@ _QUALIFIERS = frozenset(
     "లేదా మరియు నుండి సుమారు".split()
 )
 #: Pieces that qualify a number inside a word of a script written without spaces (zh, ja, th).
-_QUALIFIER_PIECES = (
-    "或",
-    "和",
-    "到",
-    "至",
-    "以上",
-    "以下",
-    "左右",
-    "约",
-    "約",
-    "多",
-    "未満",
-    "前後",
-    "または",
-    "又は",
-    "か",
-    "ほど",
-    "くらい",
-    "ぐらい",
-    "หรือ",
-    "และ",
-    "ถึง",
-    "มากกว่า",
-    "น้อยกว่า",
-    "ประมาณ",
-    "อย่างน้อย",
+_QUALIFIER_PIECES = frozenset(
+    "或 和 到 至 以上 以下 左右 约 約 多 未満 前後 または 又は ほど くらい ぐらい "
+    "หรือ และ ถึง มากกว่า น้อยกว่า ประมาณ อย่างน้อย".split()
 )
 _UNIT_EXTRAS = frozenset("/·.°'’-µΩ%$")
 _POWER = re.compile(r"\s*\^\s*\{?-?\d+\}?|[²³]")
