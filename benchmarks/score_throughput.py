@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pscale import languages  # noqa: E402
 from pscale.data.demo import make_demo_corpus  # noqa: E402
+from pscale.grading import grade  # noqa: E402
 from pscale.languages import STUDY_LANGUAGES, segments  # noqa: E402
 from pscale.score import ScoringSettings, score_rows  # noqa: E402
 
@@ -113,6 +114,9 @@ def main() -> None:
     parser.add_argument(
         "--no-cache", action="store_true", help="identify every segment afresh (worst case: no sentence ever repeats)"
     )
+    parser.add_argument(
+        "--grading-only", action="store_true", help="time pscale.grading.grade alone (no language shares)"
+    )
     args = parser.parse_args()
     if args.no_cache:
         languages.identify_segment = languages.identify_segment.__wrapped__
@@ -122,6 +126,14 @@ def main() -> None:
         f"responses={len(rows)} chars min/median/max={lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]} "
         f"multiple_choice={sum(row[2] > 0 for row in rows) / len(rows):.0%} languages={len(STUDY_LANGUAGES)}"
     )
+    if args.grading_only:
+        cpu_start = _cpu_seconds()
+        correct = sum(grade(gold, response, True, n, lang, choices)[1] for gold, response, n, lang, choices in rows)
+        cpu = _cpu_seconds() - cpu_start
+        print(
+            f"accuracy={correct / len(rows):.3f} grading_cpu_seconds={cpu:.2f} graded_per_cpu_s={len(rows) / cpu:.0f}"
+        )
+        return
     start, cpu_start = time.perf_counter(), _cpu_seconds()
     scored = score_rows(rows, ScoringSettings.from_config(), workers=args.workers)
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start

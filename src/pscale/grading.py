@@ -157,6 +157,7 @@ def last_boxed(text: str) -> str | None:
 # ------------------------------------------------------------------------------------------
 
 _INTEGER = re.compile(r"-?\d+")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _EQUATION_LHS = re.compile(r"^[a-zA-Z]\s*=\s*")
 
 #: Study languages that write a decimal comma (0,5) and group thousands with a point or space.
@@ -247,6 +248,13 @@ def _readings(match: re.Match[str], lang: str) -> list[str]:
     return [grouped] if head != "0" else []
 
 
+def _plain_number(content: str, lang: str) -> bool:
+    """An integer, or a decimal with a point where a point can only be the decimal sign."""
+    return bool(
+        _INTEGER.fullmatch(content) or (lang not in DECIMAL_COMMA_LANGUAGES and _PLAIN_NUMBER.fullmatch(content))
+    )
+
+
 @functools.lru_cache(maxsize=262144)
 def math_candidates(content: str, lang: str = "en") -> tuple[str, ...]:
     """What a box's (normalised) content can mean, in its surface form, before math-verify.
@@ -255,6 +263,8 @@ def math_candidates(content: str, lang: str = "en") -> tuple[str, ...]:
     ``204个`` -> ``("204",)``; ``0,5`` in French -> ``("0.5",)``; ``1,000`` in English ->
     ``("1000",)``, in German ``("1.000", "1000")`` (the decimal comma or an English habit).
     """
+    if _plain_number(content, lang):
+        return (content,)  # the common case, read as it is
     text = content.strip()
     if wrapped := _WRAPPED.match(text):
         text = wrapped.group(1).strip()
@@ -305,6 +315,8 @@ def _equal(gold: str, content: str) -> bool:
 def math_equal(gold: str, content: str, lang: str = "en") -> bool:
     """Whether a (normalised) answer, written in query language `lang`, equals the gold answer."""
     gold = normalize_answer(gold)
+    if _plain_number(content, lang):  # the common case: no surface form to read
+        return _equal(gold, content)
     return any(_equal(gold, candidate) for candidate in math_candidates(content, lang))
 
 
@@ -436,8 +448,14 @@ def choice_letter(text: str, n_choices: int = 4, choices: tuple[str, ...] | list
     (``D-glucose``, ``4 A``, ``5.2\\times10^{-3} C``), several letters (``A, B``; ``A) or D)``)
     and a letter outside the first `n_choices` name none.
     """
+    return _choice_letter(text, n_choices, tuple(choices) if choices else None)
+
+
+@functools.lru_cache(maxsize=262144)
+def _choice_letter(text: str, n_choices: int, choices: tuple[str, ...] | None) -> str | None:
+    """choice_letter with the option texts as a tuple (cached: models repeat the same answers)."""
     allowed = LETTERS[:n_choices]
-    keys = _option_keys(tuple(choices[:n_choices])) if choices else ()
+    keys = _option_keys(choices[:n_choices]) if choices else ()
     plain = _plain_option_text(text, lookalikes=False)
     if worded := _OPTION_WORD.match(plain):
         plain = plain[worded.end() :]
@@ -448,6 +466,7 @@ def choice_letter(text: str, n_choices: int = 4, choices: tuple[str, ...] | list
     return letter if letter is not None and letter in allowed else None
 
 
+@functools.lru_cache(maxsize=65536)
 def gold_letter(gold: str, n_choices: int) -> str:
     """The gold option letter; a gold no reader could parse raises instead of scoring every response 0."""
     content = last_boxed(gold)
