@@ -165,6 +165,25 @@ OPTIONS_BY_LANG = {
     "te": ("హైడ్రోక్లోరిక్ ఆమ్లం", "C11H12", "D-గ్లూకోజ్", "$C_{2v}$"),
 }
 
+STEREO = (
+    "(R)-2-((S)-fluoro(phenyl)methyl)cyclohexan-1-one",
+    "(S)-2-((R)-fluoro(phenyl)methyl)cyclohexan-1-one",
+    "((S)-((R)-2,2-difluorocyclohexyl)fluoromethyl)benzene",
+    "((R)-((R)-2,2-difluorocyclohexyl)fluoromethyl)benzene",
+)
+SYNTHESIS = (
+    "i) HNO3/H2SO4 ; ii) Fe/HCl ; iii) NaNO2/HCl",
+    "i) Br2/FeBr3 ; ii) HNO3/H2SO4 ; iii) Fe/HCl",
+    "i) CH3COCl/AlCl3 ; ii) Br2/FeBr3 ; iii) HNO3/H2SO4",
+    "i) HNO3/H2SO4 ; ii) CH3COCl/AlCl3 ; iii) Fe/HCl",
+)
+FIELD = (
+    "$E = \\dfrac{1}{4 \\pi \\epsilon_o} \\dfrac{q}{l^2}$",
+    "$E = \\dfrac{1}{4 \\pi \\epsilon_o} \\dfrac{q}{L^2}$",
+    "$E = \\dfrac{1}{4 \\pi \\epsilon_o} \\dfrac{q}{s^2}$",
+    "$E = 0$",
+)
+
 # (case, gold letter, box content, option texts or None): must grade right.
 CHOICE_FORMS = (
     [
@@ -185,6 +204,10 @@ CHOICE_FORMS = (
         ("option text only: other case and spacing", "A", OPTIONS[0].upper().replace(", ", ","), OPTIONS),
         ("option text in text", "C", "\\text{D-glucose}", OPTIONS),
         ("option text with a full stop", "B", "C11H12.", OPTIONS),
+        # real GPQA-Diamond option texts that start like an option letter, or differ only in case
+        ("option text starting with (S)", "B", STEREO[1], STEREO),
+        ("option text starting with i)", "C", SYNTHESIS[2], SYNTHESIS),
+        ("option text differing only in case", "B", "E = \\dfrac{1}{4 \\pi \\epsilon_o} \\dfrac{q}{L^2}", FIELD),
     ]
     + [
         (f"option text only: {lang}", "A", options[0], options)
@@ -224,6 +247,12 @@ def test_no_option_from_units_words_or_contradictions(case: str, content: str, o
         assert grade(gold, f"\\boxed{{{content}}}", n_choices=4, choices=options) == (None, False), (case, gold)
 
 
+def test_choice_forms_that_already_worked_still_do() -> None:
+    assert grade("C", f"\\boxed{{C) {SYNTHESIS[2]}}}", n_choices=4) == ("C", True)
+    assert grade("C", f"\\boxed{{C) {SYNTHESIS[2]}}}", n_choices=4, choices=SYNTHESIS) == ("C", True)
+    assert grade("B", "\\boxed{\\textbf{(B)}}", n_choices=4, choices=OPTIONS) == ("B", True)
+
+
 def test_hedges_still_name_no_option() -> None:
     for content in ("A) or C)", "(A) (C)", "A, C", "A or C", "B. A"):
         for options in (None, OPTIONS):
@@ -231,8 +260,15 @@ def test_hedges_still_name_no_option() -> None:
 
 
 def test_two_options_with_the_same_text_name_none() -> None:
-    assert grade("A", "\\boxed{x}", n_choices=4, choices=("x", "X", "y", "z")) == (None, False)
-    assert grade("A", "\\boxed{A) x}", n_choices=4, choices=("x", "X", "y", "z")) == ("A", True)
+    same = ("x y", "$x\\,y$", "z", "w")  # GPQA-Diamond has items with two identical options
+    assert grade("A", "\\boxed{x y}", n_choices=4, choices=same) == (None, False)
+    assert grade("A", "\\boxed{A) x y}", n_choices=4, choices=same) == ("A", True)
+    # case counts first; without it only when no option matches with it
+    cased = ("Co", "CO", "Cu", "Zn")
+    assert grade("A", "\\boxed{Co}", n_choices=4, choices=cased) == ("A", True)
+    assert grade("B", "\\boxed{CO}", n_choices=4, choices=cased) == ("B", True)
+    assert grade("D", "\\boxed{zn}", n_choices=4, choices=cased) == ("D", True)
+    assert grade("A", "\\boxed{co}", n_choices=4, choices=cased) == (None, False)
 
 
 def test_score_frame_reads_option_texts_from_the_generations_file() -> None:

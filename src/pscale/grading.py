@@ -404,9 +404,8 @@ _OPTION_KEY_DROP = re.compile(r"\\(?:text\w*|math\w+|operatorname|mbox)\b|\\[,;:
 
 
 def _option_key(text: str) -> str:
-    """An option text compared as written: LaTeX wrappers, spacing, braces and case left out."""
-    key = _OPTION_KEY_DROP.sub("", _plain_option_text(text)).casefold()
-    return key.rstrip(".。").rstrip()
+    """An option text compared as written: LaTeX wrappers, spacing, braces and a final stop left out."""
+    return _OPTION_KEY_DROP.sub("", _plain_option_text(text)).rstrip(".。")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -415,10 +414,20 @@ def _option_keys(choices: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _by_option_text(text: str, keys: tuple[str, ...]) -> str | None:
-    """The letter of the one option whose text `text` is (None for none, or for several)."""
+    """The letter of the one option whose text `text` is (None for none, or for several).
+
+    Case counts first (``l^2`` and ``L^2``, ``Co`` and ``CO`` are different options); only when
+    no option matches with its case does one that matches without it count.
+    """
     key = _option_key(text)
-    found = [LETTERS[index] for index, option in enumerate(keys) if option and option == key]
-    return found[0] if len(found) == 1 else None
+    for fold in (False, True):
+        wanted = key.casefold() if fold else key
+        found = [
+            LETTERS[i] for i, option in enumerate(keys) if option and (option.casefold() if fold else option) == wanted
+        ]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def _letter_form(plain: str, keys: tuple[str, ...]) -> str | None:
@@ -461,7 +470,7 @@ def _choice_letter(text: str, n_choices: int, choices: tuple[str, ...] | None) -
         plain = plain[worded.end() :]
     plain = plain.translate(_LOOKALIKES)
     letter = _letter_form(plain, keys)
-    if letter is None and keys:
+    if (letter is None or letter not in allowed) and keys:  # "(S)-2-...", "i) HNO3 ...": option text
         letter = _by_option_text(plain, keys)
     return letter if letter is not None and letter in allowed else None
 
