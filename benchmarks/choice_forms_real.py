@@ -23,7 +23,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
+import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTION_LINE = re.compile(r"^\s*[(（]([A-D])[)）]\s*(.+?)\s*$")
@@ -32,10 +32,9 @@ LANGS = ("en", "es", "fr", "de", "ru", "zh", "ja", "th", "sw", "bn", "te")
 
 def read_items(folder: Path, lang: str) -> list[tuple[str, tuple[str, ...]]]:
     """(gold letter, option texts A-D) of every item whose four options could be read."""
-    with pa.memory_map(str(folder / lang / "data-00000-of-00001.arrow")) as source:
-        table = pa.ipc.open_stream(source).read_all()
+    table = pl.read_ipc_stream(folder / lang / "data-00000-of-00001.arrow")
     items = []
-    for row in table.to_pylist():
+    for row in table.iter_rows(named=True):
         options: dict[str, str] = {}
         current = None
         for line in row["problem"].splitlines():
