@@ -259,9 +259,11 @@ def _plain_number(content: str, lang: str) -> bool:
 def math_candidates(content: str, lang: str = "en") -> tuple[str, ...]:
     """What a box's (normalised) content can mean, in its surface form, before math-verify.
 
-    Returns the content itself when no surface rule applies, else the number(s) it writes:
-    ``204个`` -> ``("204",)``; ``0,5`` in French -> ``("0.5",)``; ``1,000`` in English ->
-    ``("1000",)``, in German ``("1.000", "1000")`` (the decimal comma or an English habit).
+    Returns the content itself when no surface rule applies, else the number(s) it writes and
+    then the content (what math-verify accepted before still counts): ``204个`` -> ``("204",
+    "204个")``; ``0,5`` in French -> ``("0.5", "0,5")``; ``1,000`` in English -> ``("1000",
+    "1,000")``, in German ``("1.000", "1000", "1,000")`` (the decimal comma or an English habit).
+    A hedge, a second number or a qualifier after the number leaves the content as it is.
     """
     if _plain_number(content, lang):
         return (content,)  # the common case, read as it is
@@ -282,7 +284,6 @@ def math_candidates(content: str, lang: str = "en") -> tuple[str, ...]:
     readings = _readings(match, lang)
     if not readings:
         return bare
-    # The content itself stays a candidate: what math-verify accepted before still counts.
     return tuple(readings) if content in readings else (*readings, content)
 
 
