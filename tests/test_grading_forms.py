@@ -253,6 +253,21 @@ def test_choice_forms_that_already_worked_still_do() -> None:
     assert grade("B", "\\boxed{\\textbf{(B)}}", n_choices=4, choices=OPTIONS) == ("B", True)
 
 
+UNBOXED_BOLD = [
+    ("en", "Comparing the four options, the answer is \\textbf{D}."),
+    ("es", "Por lo tanto, la respuesta es \\textbf{(D)}."),
+    ("ru", "Ответ: $\\mathbf{D}$"),
+    ("ja", "よって答えは \\textbf{D} です。"),
+]
+
+
+@pytest.mark.parametrize(("lang", "response"), UNBOXED_BOLD, ids=[c[0] for c in UNBOXED_BOLD])
+def test_unboxed_bold_letter_after_an_answer_phrase(lang: str, response: str) -> None:
+    """With scoring.require_boxed: false, "the answer is \\textbf{D}" names D."""
+    assert grade("D", response, require_boxed=False, n_choices=4) == ("D", True)
+    assert grade("D", response, n_choices=4) == (None, False)  # boxes required: no box, no answer
+
+
 def test_hedges_still_name_no_option() -> None:
     for content in ("A) or C)", "(A) (C)", "A, C", "A or C", "B. A"):
         for options in (None, OPTIONS):
@@ -350,7 +365,10 @@ def _grade_with_old_code(old_src: str) -> None:
     for case, content, _options in NO_OPTION:
         if old_grade("A", f"\\boxed{{{content}}}", n_choices=4)[0] is None:
             already.append(case)
-    total = len(READ_AS_GOLD) + len(CHOICE_FORMS) + len(NO_OPTION)
+    for lang, response in UNBOXED_BOLD:
+        if old_grade("D", response, require_boxed=False, n_choices=4)[1]:
+            already.append(f"unboxed bold {lang}")
+    total = len(READ_AS_GOLD) + len(CHOICE_FORMS) + len(NO_OPTION) + len(UNBOXED_BOLD)
     print(f"old grader right on {len(already)} of {total} cases: {already}")
 
 

@@ -493,6 +493,7 @@ _ANSWER_PHRASE = re.compile(
     r"правильный\s+ответ|答案(?:是|为|為)?|答えは|答え|正解は|正解|คำตอบ(?:คือ|ที่ถูกต้องคือ)?|"
     r"jibu(?:\s+sahihi)?(?:\s+ni)?|উত্তর(?:\s+হল|\s+হলো|\s+হচ্ছে)?|సమాధానం|జవాబు)"
     r"\s*[:：]?\s*(?:\*\*)?\s*(?:option\s+|opción\s+|l'option\s+|option\s+|вариант\s+|选项|選択肢)?"
+    r"(?:\$?\\(?:textbf|mathbf|text|mathrm)\s*\{\s*)?"  # "the answer is \textbf{D}"
     # a capital letter, or a lowercase one only in parentheses ("the answer is a prime" names no option)
     r"(?:[(\[（]\s*([A-JＡ-Ｊa-jａ-ｊАВСЕНІЈавсеΑΒΕΗΙ])\s*[)\]）]|(?-i:([A-JＡ-ＪАВСЕНІЈΑΒΕΗΙ]))(?![A-Za-zА-Яа-я]))",
     re.IGNORECASE,
