@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pscale import languages  # noqa: E402
 from pscale.data.demo import make_demo_corpus  # noqa: E402
+from pscale.grading import grade  # noqa: E402
 from pscale.languages import STUDY_LANGUAGES, segments  # noqa: E402
 from pscale.score import ScoringSettings, score_rows  # noqa: E402
 
@@ -39,6 +40,8 @@ NATIVE_DIGITS = {
     "ja": "０１２３４５６７８９",
 }
 CHOICE_FORMS = ("{l}", "({l})", "{l}) option text", "\\text{{{l}}}", "{l}.", "{lower}")
+#: The option texts the prompt showed (scoring compares a box with them when it holds no letter).
+CHOICES = ("3.5 mol", "C11H12", "D-glucose", "$C_{2v}$")
 
 
 def _perturb(sentence: str, rng: random.Random) -> str:
@@ -59,8 +62,10 @@ def _answer(gold: str, lang: str, rng: random.Random) -> str:
     return value
 
 
-def synthetic_rows(n: int, seed: int = 0, repeat_segments: bool = False) -> list[tuple[str, str, int, str]]:
-    """(gold, response, n_choices, lang) rows."""
+def synthetic_rows(
+    n: int, seed: int = 0, repeat_segments: bool = False
+) -> list[tuple[str, str, int, str, tuple[str, ...] | None]]:
+    """(gold, response, n_choices, lang, choices) rows."""
     corpus = make_demo_corpus(400, 10, seed)["demo_train"]
     sentences: dict[str, list[str]] = {}
     for lang, question, solution in corpus.select("lang", "question", "solution").iter_rows():
@@ -91,7 +96,7 @@ def synthetic_rows(n: int, seed: int = 0, repeat_segments: bool = False) -> list
                 tail = f"\\boxed{{{rng.randint(2, 999)}}} ... {tail}"
         tail = f"</think>\n{tail}"
         think = ". ".join(parts)[: target - len(tail) - len("<think>")]
-        rows.append((gold, f"<think>{think}{tail}", n_choices, lang))
+        rows.append((gold, f"<think>{think}{tail}", n_choices, lang, CHOICES if n_choices else None))
     return rows
 
 
@@ -109,15 +114,26 @@ def main() -> None:
     parser.add_argument(
         "--no-cache", action="store_true", help="identify every segment afresh (worst case: no sentence ever repeats)"
     )
+    parser.add_argument(
+        "--grading-only", action="store_true", help="time pscale.grading.grade alone (no language shares)"
+    )
     args = parser.parse_args()
     if args.no_cache:
         languages.identify_segment = languages.identify_segment.__wrapped__
     rows = synthetic_rows(args.n, repeat_segments=args.repeat_segments)
-    lengths = sorted(len(response) for _gold, response, _n, _lang in rows)
+    lengths = sorted(len(row[1]) for row in rows)
     print(
         f"responses={len(rows)} chars min/median/max={lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]} "
-        f"multiple_choice={sum(n > 0 for _g, _r, n, _l in rows) / len(rows):.0%} languages={len(STUDY_LANGUAGES)}"
+        f"multiple_choice={sum(row[2] > 0 for row in rows) / len(rows):.0%} languages={len(STUDY_LANGUAGES)}"
     )
+    if args.grading_only:
+        cpu_start = _cpu_seconds()
+        correct = sum(grade(gold, response, True, n, lang, choices)[1] for gold, response, n, lang, choices in rows)
+        cpu = _cpu_seconds() - cpu_start
+        print(
+            f"accuracy={correct / len(rows):.3f} grading_cpu_seconds={cpu:.2f} graded_per_cpu_s={len(rows) / cpu:.0f}"
+        )
+        return
     start, cpu_start = time.perf_counter(), _cpu_seconds()
     scored = score_rows(rows, ScoringSettings.from_config(), workers=args.workers)
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start

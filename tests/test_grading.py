@@ -203,12 +203,13 @@ def test_process_pool_scores_like_one_process() -> None:
     from pscale.score import score_rows
 
     rows = [
-        ("204", "Tom has \\boxed{২০৪} apples.", 0, "en"),
-        ("B", "Ответ: \\boxed{В}", 4, "ru"),
-        ("7", "\\boxed{1} then \\boxed{\\frac{14}{2}}", 0, "en"),
-        ("C", "\\boxed{A or C}", 4, "en"),
+        ("204", "Tom has \\boxed{২০৪} apples.", 0, "en", None),
+        ("B", "Ответ: \\boxed{В}", 4, "ru", None),
+        ("7", "\\boxed{1} then \\boxed{\\frac{14}{2}}", 0, "en", None),
+        ("C", "\\boxed{A or C}", 4, "en", None),
+        ("B", "\\boxed{C11H12}", 4, "en", ("x", "C11H12", "y", "z")),
     ] * 40
     alone = score_rows(rows, ScoringSettings.from_config(), workers=1)
     pooled = score_rows(rows, ScoringSettings.from_config(), workers=2, chunk_rows=30)
     assert pooled == alone
-    assert [correct for _e, correct, _d, _s in alone[:4]] == [True, True, True, False]
+    assert [correct for _e, correct, _d, _s in alone[:5]] == [True, True, True, False, True]

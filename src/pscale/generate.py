@@ -32,8 +32,10 @@ from pscale.runtime import set_threads
 log = logging.getLogger(__name__)
 
 #: Columns of a generations file (one row per prompt x sample); n_choices is 0 for math
-#: items and the number of options for multiple choice (graded by letter).
-GENERATION_COLUMNS = ("id", "lang", "sample", "answer", "n_choices", "prompt", "response")
+#: items and the number of options for multiple choice (graded by letter); choices
+#: (list[str], null for math) are the option texts as the prompt showed them, in the query
+#: language, so that scoring can read a box that holds an option's text instead of its letter.
+GENERATION_COLUMNS = ("id", "lang", "sample", "answer", "n_choices", "prompt", "response", "choices")
 
 
 def start_engine(
@@ -243,12 +245,14 @@ def generate_benchmark(
             "n_choices": len(item["choices"] or []),
             "prompt": prompt if isinstance(prompt, str) else prompt[-1]["content"],
             "response": response,
+            "choices": item["choices"] or None,
         }
         for item, prompt, samples in zip(items.iter_rows(named=True), prompts, responses, strict=True)
         for k, response in enumerate(samples)
     ]
     integer_columns = {"sample", "n_choices"}
-    frame = pl.DataFrame(rows, schema={c: pl.Int64 if c in integer_columns else pl.String for c in GENERATION_COLUMNS})
+    types = {c: pl.Int64 if c in integer_columns else pl.String for c in GENERATION_COLUMNS}
+    frame = pl.DataFrame(rows, schema={**types, "choices": pl.List(pl.String)})
     from pscale.tables import write_parquet
 
     write_parquet(frame, output)  # atomic: a killed run leaves no file that looks complete

@@ -10,9 +10,17 @@ The rules, the same for math and multiple choice, for every language and script:
   full-width form becomes ASCII, the Unicode minus becomes ``-``; a box holding only a CJK
   numeral (二百零四, 二〇二四) is read as that integer. Gold answers get the same treatment at
   ingestion, so a stored gold is already ASCII.
+* **Math answers are read in their surface form first** (:func:`math_candidates`), then
+  math-verify judges: a number followed by a counter or unit word in any script (``204个``,
+  ``204 通り``, ``204 นาที``, ``204 দিন``), a trailing full stop (``204.``), a trailing
+  ``\\pmod{1000}``, digits grouped by ``\\,``, a space, a no-break or narrow space, and the
+  decimal comma of the languages that write one (``0,5`` in es/fr/de/ru) read as that number.
+  A tail that qualifies the number (``204 or more``, ``204以上``) or a second number is not a unit.
 * **Multiple choice is graded by the option letter** (:func:`choice_letter`): ``A``, ``(A)``,
-  ``A)``, ``A.``, ``A) option text``, ``\\text{A}``, lowercase, full-width and Cyrillic/Greek
-  look-alike capitals all read as ``A``; more than one distinct letter is no answer.
+  ``A)``, ``A.``, ``A) option text`` (whatever that text holds), ``\\text{A}``, lowercase,
+  full-width and Cyrillic/Greek look-alike capitals all read as ``A``; a box holding exactly
+  one option's text (normalised) reads as that option's letter. A letter inside a word or after
+  a number (``D-glucose``, ``4 A``) is not an option; several distinct letters are no answer.
 * With ``require_boxed: false`` an unboxed answer is taken from an "answer is (B)"-style phrase
   in any study language (multiple choice) or math-verify's own anchors (math; English-only,
   which is why boxes are required by default).
@@ -28,6 +36,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import unicodedata
 from typing import Any
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
@@ -148,7 +157,134 @@ def last_boxed(text: str) -> str | None:
 # ------------------------------------------------------------------------------------------
 
 _INTEGER = re.compile(r"-?\d+")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _EQUATION_LHS = re.compile(r"^[a-zA-Z]\s*=\s*")
+
+#: Study languages that write a decimal comma (0,5) and group thousands with a point or space.
+DECIMAL_COMMA_LANGUAGES = frozenset({"es", "fr", "de", "ru"})
+
+_WRAPPED = re.compile(r"^\\(?:text|textrm|textup|mathrm|mbox)\s*\{([^{}]*)\}$")
+_UNIT_WRAPPER = re.compile(r"\\(?:text|textrm|textup|mathrm|mbox|operatorname)\s*\{([^{}]*)\}")
+_LATEX_SPACE = re.compile(r"\\[,;:! ]|~|\\quad|\\qquad")
+# A trailing modulus: 204 \pmod{1000}, 204 \pmod 1000, 204 (\bmod 1000), 204 \mod 1000, 204 (mod 1000).
+_MODULUS = re.compile(
+    r"(?:\s|\\[,;: ]|\\q?quad|~)*(?:\\pmod\s*(?:\{[^{}]*\}|\d+)"
+    r"|\(\s*(?:\\bmod|\\mod|\\text\{\s*mod\s*\}|mod)\s*\{?\s*\d+\s*\}?\s*\)"
+    r"|\\(?:bmod|mod)\s*\{?\s*\d+\s*\}?)\s*$"
+)
+_CONGRUENT_LHS = re.compile(r"^[a-zA-Z]\s*\\equiv\s*")
+# One trailing full stop (Latin, CJK, Devanagari/Bengali danda), never the last dot of "...".
+_FULL_STOP = re.compile(r"(?<![.])[.\u3002\uff0e\u0964]\s*$")
+# A number: digit groups of three joined by one separator used throughout, then a decimal part.
+_GROUP_SEPARATORS = r"\\,|\\ |\\;|\\:|~|\{,\}|[ \u00a0\u2009\u202f,.']"
+_NUMBER = re.compile(
+    rf"(?P<sign>[-+]?)(?:(?P<head>\d{{1,3}})(?P<sep>{_GROUP_SEPARATORS})(?P<groups>\d{{3}}(?:(?P=sep)\d{{3}})*)(?!\d)|(?P<plain>\d+))"
+    r"(?:(?P<dec>\.|,|\{,\})(?P<frac>\d+))?"
+)
+#: Words that qualify a number or join two (a hedge, a range, a bound), never a counter or unit.
+_QUALIFIERS = frozenset(
+    "or and to than more less least most about approximately approx nearly either nor plus minus "
+    "o y u ni más menos entre ou et plus moins environ oder und bis mehr weniger etwa ungefähr "
+    "или и либо до больше меньше около примерно au na hadi zaidi takriban বা অথবা ও এবং থেকে প্রায় "
+    "లేదా మరియు నుండి సుమారు".split()
+)
+#: Pieces that qualify a number inside a word of a script written without spaces (zh, ja, th).
+_QUALIFIER_PIECES = frozenset(
+    "或 和 到 至 以上 以下 左右 约 約 多 未満 前後 または 又は ほど くらい ぐらい "
+    "หรือ และ ถึง มากกว่า น้อยกว่า ประมาณ อย่างน้อย".split()
+)
+_UNIT_EXTRAS = frozenset("/·.°'’-µΩ%$")
+_POWER = re.compile(r"\s*\^\s*\{?-?\d+\}?|[²³]")
+_MAX_UNIT_WORDS = 3
+
+
+def _is_unit_word(word: str) -> bool:
+    """A counter or unit: letters (and marks) of any script, with a power or a slash; no number."""
+    if not word or word.casefold() in _QUALIFIERS or any(piece in word for piece in _QUALIFIER_PIECES):
+        return False
+    if word.isascii() and "%" not in word and sum(char.isalpha() for char in word) < 2:
+        return False  # 2x, 3 n: a variable, not a unit
+    letters = 0
+    for char in word:
+        if char.isalpha():
+            letters += 1
+        elif unicodedata.category(char) not in ("Mn", "Mc", "Sc") and char not in _UNIT_EXTRAS:
+            return False
+    return letters > 0 or all(unicodedata.category(char) == "Sc" or char in _UNIT_EXTRAS for char in word)
+
+
+def _is_unit_tail(tail: str) -> bool:
+    tail = _POWER.sub("", _LATEX_SPACE.sub(" ", _UNIT_WRAPPER.sub(r" \1 ", tail)))
+    words = tail.replace("\\%", "%").replace("\\$", "$").split()
+    return 0 < len(words) <= _MAX_UNIT_WORDS and all(_is_unit_word(word) for word in words)
+
+
+def _readings(match: re.Match[str], lang: str) -> list[str]:
+    """The values a number can mean in `lang`: one, or two when the separator is ambiguous there."""
+    sign, dec, frac = match["sign"] if match["sign"] == "-" else "", match["dec"], match["frac"]
+    if match["plain"] is not None:
+        if dec is None:
+            return [sign + match["plain"]]
+        if dec == "." or lang in DECIMAL_COMMA_LANGUAGES:
+            return [f"{sign}{match['plain']}.{frac}"]
+        return []  # 0,5 in a decimal-point language: two numbers, not one
+    head, sep, groups = match["head"], match["sep"], match["groups"]
+    grouped, bare_sep = sign + head + groups.replace(sep, ""), sep.strip("{}")
+    if dec is not None:
+        if dec.strip("{}") == bare_sep or (dec != "." and lang not in DECIMAL_COMMA_LANGUAGES):
+            return []  # 1.000.5; 1 000,5 in English: not one number
+        return [f"{grouped}.{frac}"]
+    if bare_sep not in (",", "."):
+        return [grouped]  # 1 000, 1\\,000, 1 000: grouping in every language
+    if len(groups) > 3:
+        return [grouped] if head != "0" else []  # 1,000,000 / 1.000.000
+    as_decimal = f"{sign}{head}.{groups}"
+    if lang in DECIMAL_COMMA_LANGUAGES:
+        # 1,000 or 1.000 in German: the comma is the decimal sign and the point groups, but
+        # English habits leak into every language, so both readings count (0,125 is a decimal).
+        return [as_decimal] if head == "0" else [as_decimal, grouped]
+    if bare_sep == ".":
+        return [as_decimal]
+    return [grouped] if head != "0" else []
+
+
+def _plain_number(content: str, lang: str) -> bool:
+    """An integer, or a decimal with a point where a point can only be the decimal sign."""
+    return bool(
+        _INTEGER.fullmatch(content) or (lang not in DECIMAL_COMMA_LANGUAGES and _PLAIN_NUMBER.fullmatch(content))
+    )
+
+
+@functools.lru_cache(maxsize=262144)
+def math_candidates(content: str, lang: str = "en") -> tuple[str, ...]:
+    """What a box's (normalised) content can mean, in its surface form, before math-verify.
+
+    Returns the content itself when no surface rule applies, else the number(s) it writes and
+    then the content (what math-verify accepted before still counts): ``204个`` -> ``("204",
+    "204个")``; ``0,5`` in French -> ``("0.5", "0,5")``; ``1,000`` in English -> ``("1000",
+    "1,000")``, in German ``("1.000", "1000", "1,000")`` (the decimal comma or an English habit).
+    A hedge, a second number or a qualifier after the number leaves the content as it is.
+    """
+    if _plain_number(content, lang):
+        return (content,)  # the common case, read as it is
+    text = content.strip()
+    if wrapped := _WRAPPED.match(text):
+        text = wrapped.group(1).strip()
+    text = _EQUATION_LHS.sub("", text)
+    if _MODULUS.search(text):
+        text = _CONGRUENT_LHS.sub("", _MODULUS.sub("", text))
+    text = _FULL_STOP.sub("", text).strip()
+    bare = (text, content) if text and text != content else (content,)
+    match = _NUMBER.match(text)
+    if match is None:
+        return bare  # \frac{1}{2}. -> \frac{1}{2}, for math-verify
+    tail = text[match.end() :]
+    if tail.strip() and not _is_unit_tail(tail):
+        return bare
+    readings = _readings(match, lang)
+    if not readings:
+        return bare
+    return tuple(readings) if content in readings else (*readings, content)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -168,15 +304,21 @@ def _verify_box(gold: str, content: str) -> bool:
     return bool(verify(list(parse_gold(gold)), predicted, timeout_seconds=_timeout(5)))
 
 
-def math_equal(gold: str, content: str) -> bool:
-    """Whether a (normalised) answer equals the gold answer."""
-    gold = normalize_answer(gold)
+def _equal(gold: str, content: str) -> bool:
     bare = _EQUATION_LHS.sub("", content).strip()
     if content == gold or bare == gold:
         return True
     if _INTEGER.fullmatch(bare) and _INTEGER.fullmatch(gold):
         return int(bare) == int(gold)
     return _verify_box(gold, content)
+
+
+def math_equal(gold: str, content: str, lang: str = "en") -> bool:
+    """Whether a (normalised) answer, written in query language `lang`, equals the gold answer."""
+    gold = normalize_answer(gold)
+    if _plain_number(content, lang):  # the common case: no surface form to read
+        return _equal(gold, content)
+    return any(_equal(gold, candidate) for candidate in math_candidates(content, lang))
 
 
 def extract_answer(response: str, require_boxed: bool = True) -> list[Any]:
@@ -196,10 +338,11 @@ def answer_string(parsed: list[Any]) -> str | None:
     return str(parsed[-1])
 
 
-def grade_math(gold: str, response: str, require_boxed: bool = True) -> tuple[str | None, bool]:
+def grade_math(gold: str, response: str, require_boxed: bool = True, lang: str = "en") -> tuple[str | None, bool]:
+    """Math: the last box's content (read in `lang`'s number conventions) against the gold answer."""
     content = last_boxed(response)
     if content is not None:
-        return content, math_equal(gold, content)
+        return content, math_equal(gold, content, lang)
     if require_boxed:
         return None, False
     parsed = parse(normalize_answer(response), extraction_config=_ANY_ANSWER, parsing_timeout=_timeout(5))
@@ -243,8 +386,105 @@ _MATH_DELIMITERS = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]|\*\*")
 _SINGLE_OPTION = re.compile(r"^[(\[]?\s*([A-Za-z])\s*[)\].:]?$")
 # An option letter with its delimiter, then the option's text: "A) 3.5 mol", "(B) vanadium".
 _OPTION_WITH_TEXT = re.compile(r"^(?:[(\[]\s*([A-Za-z])\s*[)\]]|([A-Za-z])\s*[).:])\s*(\S.*)$", re.DOTALL)
-_LETTER_LIST = re.compile(r"^(?:,|;|/|or|and|o|ou|oder|или|или же|或|或者|y|et|und|na|au)?\s*[(\[]?[A-J](?![A-Za-z])")
-_OPTION_TOKEN = re.compile(r"(?<![A-Za-z])[A-Z](?![A-Za-z])")
+# A capital letter, a space, then text: graded only when the text is that option's own text.
+_LETTER_THEN_TEXT = re.compile(r"^([A-Z])\s+(\S.*)$", re.DOTALL)
+_CONJUNCTIONS = r"(?i:or|and|o|ou|oder|или|и|либо|或|或者|和|y|et|und|na|au|หรือ|และ|または|か|বা|অথবা|ও|లేదా|మరియు)"
+# What follows "A)" when the box names a second option: "A) or D)", "A) (C)", "A. B" (a hedge).
+# "D) A = methyl ..." or "B) C2v" is option text: the letter there is not followed by a delimiter.
+_SECOND_LETTER = re.compile(
+    rf"^(?:(?:,|;|/|&|\\&|{_CONJUNCTIONS})\s*)?[(\[]?\s*[A-J]\s*(?:[)\].:,;/]|$|\s+{_CONJUNCTIONS}(?!\w))"
+)
+# "Option B", "the answer is (B)", "вариант B", "选项B" inside a box.
+_OPTION_WORD = re.compile(
+    r"^(?i:(?:the\s+)?(?:correct\s+)?(?:answer|option|choice)(?:\s+is)?|(?:la\s+)?(?:respuesta|opción|opcion)(?:\s+es)?"
+    r"|(?:la\s+|l')?(?:réponse|option)(?:\s+est)?|(?:die\s+)?(?:antwort|option)(?:\s+ist)?|вариант|ответ|"
+    r"选项|選項|答案|選択肢|答え|正解|ตัวเลือก|คำตอบ|chaguo|jibu|বিকল্প|উত্তর|ఎంపిక|సమాధానం|జవాబు)"
+    r"\s*[:：\-—]?\s*(?=[(\[]?\s*[A-Za-zАВСЕНІЈавсеΑΒΕΗΙΚΖϹ](?![A-Za-zА-Яа-я]))"
+)
+_OPTION_KEY_DROP = re.compile(r"\\(?:text\w*|math\w+|operatorname|mbox)\b|\\[,;:! ]|~|\\left|\\right|[{}_\s]")
+
+
+def _option_key(text: str) -> str:
+    """An option text compared as written: LaTeX wrappers, spacing, braces and a final stop left out."""
+    return _OPTION_KEY_DROP.sub("", _plain_option_text(text)).rstrip(".。")
+
+
+@functools.lru_cache(maxsize=65536)
+def _option_keys(choices: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_option_key(choice) for choice in choices)
+
+
+def _by_option_text(text: str, keys: tuple[str, ...]) -> str | None:
+    """The letter of the one option whose text `text` is (None for none, or for several).
+
+    Case counts first (``l^2`` and ``L^2``, ``Co`` and ``CO`` are different options); only when
+    no option matches with its case does one that matches without it count.
+    """
+    key = _option_key(text)
+    for fold in (False, True):
+        wanted = key.casefold() if fold else key
+        found = [
+            LETTERS[i] for i, option in enumerate(keys) if option and (option.casefold() if fold else option) == wanted
+        ]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
+
+
+def _letter_form(plain: str, keys: tuple[str, ...]) -> str | None:
+    """The letter a box written as a letter form names: A / (A) / A) text / A text-of-A."""
+    if single := _SINGLE_OPTION.match(plain):
+        return single.group(1).upper()
+    if with_text := _OPTION_WITH_TEXT.match(plain):
+        letter, rest = (with_text.group(1) or with_text.group(2)).upper(), with_text.group(3)
+        if keys:
+            named = _by_option_text(rest, keys)
+            if named is not None:  # "B) <text of B>" is B; "B) <text of C>" contradicts itself
+                return named if named == letter else None
+        return None if _SECOND_LETTER.match(rest) else letter
+    if keys and (spaced := _LETTER_THEN_TEXT.match(plain)):
+        letter = spaced.group(1)
+        return letter if _by_option_text(spaced.group(2), keys) == letter else None
+    return None
+
+
+def choice_letter(text: str, n_choices: int = 4, choices: tuple[str, ...] | list[str] | None = None) -> str | None:
+    """The one option letter `text` (a box's content or a gold answer) names, else None.
+
+    ``A`` / ``(A)`` / ``A)`` / ``A.`` / ``A: text`` / ``A) option text`` (whatever the text holds) /
+    ``\\text{A}`` / ``a`` / ``Ａ`` / Cyrillic ``А`` / ``Option A`` all name A. With the option
+    texts (`choices`, as the prompt showed them) a box holding one option's text names that
+    option, and ``A <text of A>`` names A. A letter inside a word or after a number
+    (``D-glucose``, ``4 A``, ``5.2\\times10^{-3} C``), several letters (``A, B``; ``A) or D)``)
+    and a letter outside the first `n_choices` name none.
+    """
+    return _choice_letter(text, n_choices, tuple(choices) if choices else None)
+
+
+@functools.lru_cache(maxsize=262144)
+def _choice_letter(text: str, n_choices: int, choices: tuple[str, ...] | None) -> str | None:
+    """choice_letter with the option texts as a tuple (cached: models repeat the same answers)."""
+    allowed = LETTERS[:n_choices]
+    keys = _option_keys(choices[:n_choices]) if choices else ()
+    plain = _plain_option_text(text, lookalikes=False)
+    if worded := _OPTION_WORD.match(plain):
+        plain = plain[worded.end() :]
+    plain = plain.translate(_LOOKALIKES)
+    letter = _letter_form(plain, keys)
+    if (letter is None or letter not in allowed) and keys:  # "(S)-2-...", "i) HNO3 ...": option text
+        letter = _by_option_text(plain, keys)
+    return letter if letter is not None and letter in allowed else None
+
+
+@functools.lru_cache(maxsize=65536)
+def gold_letter(gold: str, n_choices: int) -> str:
+    """The gold option letter; a gold no reader could parse raises instead of scoring every response 0."""
+    content = last_boxed(gold)
+    letter = choice_letter(content if content is not None else gold, n_choices)
+    if letter is None:
+        raise ValueError(f"gold answer {gold!r} names no option letter among {LETTERS[:n_choices]}")
+    return letter
+
 
 # "The answer is (B)" in the study languages (used only when boxes are not required).
 _ANSWER_PHRASE = re.compile(
@@ -253,45 +493,20 @@ _ANSWER_PHRASE = re.compile(
     r"правильный\s+ответ|答案(?:是|为|為)?|答えは|答え|正解は|正解|คำตอบ(?:คือ|ที่ถูกต้องคือ)?|"
     r"jibu(?:\s+sahihi)?(?:\s+ni)?|উত্তর(?:\s+হল|\s+হলো|\s+হচ্ছে)?|సమాధానం|జవాబు)"
     r"\s*[:：]?\s*(?:\*\*)?\s*(?:option\s+|opción\s+|l'option\s+|option\s+|вариант\s+|选项|選択肢)?"
+    r"(?:\$?\\(?:textbf|mathbf|text|mathrm)\s*\{\s*)?"  # "the answer is \textbf{D}"
     # a capital letter, or a lowercase one only in parentheses ("the answer is a prime" names no option)
     r"(?:[(\[（]\s*([A-JＡ-Ｊa-jａ-ｊАВСЕНІЈавсеΑΒΕΗΙ])\s*[)\]）]|(?-i:([A-JＡ-ＪАВСЕНІЈΑΒΕΗΙ]))(?![A-Za-zА-Яа-я]))",
     re.IGNORECASE,
 )
 
 
-def _plain_option_text(text: str) -> str:
-    text = normalize_answer(text).translate(_LOOKALIKES)
+def _plain_option_text(text: str, lookalikes: bool = True) -> str:
+    text = normalize_answer(text)
+    if lookalikes:
+        text = text.translate(_LOOKALIKES)
     for _ in range(3):  # \text{\textbf{A}}
         text = _TEXT_WRAPPER.sub(r"\1", text)
     return _MATH_DELIMITERS.sub(" ", text).strip()
-
-
-def choice_letter(text: str, n_choices: int = 4) -> str | None:
-    """The one option letter `text` (a box's content or a gold answer) names, else None.
-
-    ``A`` / ``(A)`` / ``A)`` / ``A.`` / ``A) option text`` / ``\\text{A}`` / ``a`` / ``Ａ`` /
-    Cyrillic ``А`` all name A; text naming several distinct letters (``A, B``; ``A or D``) or a
-    letter outside the first `n_choices` names none.
-    """
-    allowed = LETTERS[:n_choices]
-    plain = _plain_option_text(text)
-    if single := _SINGLE_OPTION.match(plain):
-        letter = single.group(1).upper()
-    elif (with_text := _OPTION_WITH_TEXT.match(plain)) and not _LETTER_LIST.match(with_text.group(3)):
-        letter = (with_text.group(1) or with_text.group(2)).upper()
-    else:
-        named = set(_OPTION_TOKEN.findall(plain)) & set(allowed)
-        letter = named.pop() if len(named) == 1 else None
-    return letter if letter is not None and letter in allowed else None
-
-
-def gold_letter(gold: str, n_choices: int) -> str:
-    """The gold option letter; a gold no reader could parse raises instead of scoring every response 0."""
-    content = last_boxed(gold)
-    letter = choice_letter(content if content is not None else gold, n_choices)
-    if letter is None:
-        raise ValueError(f"gold answer {gold!r} names no option letter among {LETTERS[:n_choices]}")
-    return letter
 
 
 def unboxed_choice(response: str, n_choices: int) -> str | None:
@@ -302,12 +517,21 @@ def unboxed_choice(response: str, n_choices: int) -> str | None:
     return choice_letter(matches[-1].group(1) or matches[-1].group(2), n_choices)
 
 
-def grade_choice(gold: str, response: str, n_choices: int = 4, require_boxed: bool = True) -> tuple[str | None, bool]:
-    """Multiple choice: the option letter of the last box (or answer phrase) against the gold letter."""
+def grade_choice(
+    gold: str,
+    response: str,
+    n_choices: int = 4,
+    require_boxed: bool = True,
+    choices: tuple[str, ...] | list[str] | None = None,
+) -> tuple[str | None, bool]:
+    """Multiple choice: the option letter of the last box (or answer phrase) against the gold letter.
+
+    `choices`: the option texts the prompt showed, so that a box holding an option's text counts.
+    """
     expected = gold_letter(gold, n_choices)
     content = last_boxed(response)
     if content is not None:
-        letter = choice_letter(content, n_choices)
+        letter = choice_letter(content, n_choices, choices)
     elif require_boxed:
         return None, False
     else:
@@ -315,15 +539,31 @@ def grade_choice(gold: str, response: str, n_choices: int = 4, require_boxed: bo
     return letter, letter == expected
 
 
-def grade(gold: str, response: str, require_boxed: bool = True, n_choices: int = 0) -> tuple[str | None, bool]:
+def grade(
+    gold: str,
+    response: str,
+    require_boxed: bool = True,
+    n_choices: int = 0,
+    lang: str = "en",
+    choices: tuple[str, ...] | list[str] | None = None,
+) -> tuple[str | None, bool]:
     """(extracted answer or None, whether it equals the gold answer).
 
-    `n_choices` > 0 grades a multiple-choice item by its option letter.
+    `n_choices` > 0 grades a multiple-choice item by its option letter (`choices`: the option
+    texts as the prompt showed them, or None); `lang` is the query language, whose number
+    conventions (decimal comma) a math answer is read in.
     """
     if n_choices:
-        return grade_choice(gold, response, n_choices, require_boxed)
-    return grade_math(gold, response, require_boxed)
+        return grade_choice(gold, response, n_choices, require_boxed, choices)
+    return grade_math(gold, response, require_boxed, lang)
 
 
-def is_correct(gold: str, response: str, require_boxed: bool = True, n_choices: int = 0) -> bool:
-    return grade(gold, response, require_boxed, n_choices)[1]
+def is_correct(
+    gold: str,
+    response: str,
+    require_boxed: bool = True,
+    n_choices: int = 0,
+    lang: str = "en",
+    choices: tuple[str, ...] | list[str] | None = None,
+) -> bool:
+    return grade(gold, response, require_boxed, n_choices, lang, choices)[1]

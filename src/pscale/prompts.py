@@ -31,6 +31,8 @@ class PromptSet:
         self.instruction: dict[str, str] = spec["instruction"]
         self.force_language: dict[str, str] = spec.get("force_language", {})
         self.format_system: dict[str, str] = spec.get("format_system", {})
+        # Multiple choice: the line that asks for the option letter in the box (no math box).
+        self.choice_instruction: dict[str, str] = spec.get("choice_instruction", {})
         self.source = source
 
     @classmethod
@@ -43,9 +45,16 @@ class PromptSet:
     def text(self, question: str, lang: str, force_language: bool = False, choices: list[str] | None = None) -> str:
         if lang not in self.instruction:
             raise MissingEntryError(f"prompt file {self.source}: no instruction for language '{lang}'")
+        instruction = self.instruction[lang]
         if choices:
+            if lang not in self.choice_instruction:
+                raise MissingEntryError(
+                    f"prompt file {self.source}: no choice_instruction for language '{lang}' "
+                    "(multiple-choice items ask for the option letter in the box)"
+                )
             question = question + "\n\n" + "\n".join(f"{LETTERS[i]}) {c}" for i, c in enumerate(choices))
-        text = self.template.format(question=question, instruction=self.instruction[lang])
+            instruction = self.choice_instruction[lang]
+        text = self.template.format(question=question, instruction=instruction)
         if force_language:
             if lang not in self.force_language:
                 raise MissingEntryError(f"prompt file {self.source}: no force_language line for '{lang}'")

@@ -2,7 +2,8 @@
 
 Each function has TRL's reward signature: it receives the batch's `completions` plus the
 dataset's columns as keyword arguments (`answer`, `lang`, optionally `n_choices`) and returns
-one float per completion. The trainer combines them with `reward_weights` (lambda1..3 of the
+one float per completion; `lang`, the query language, also sets how a number is read (decimal
+comma). The trainer combines them with `reward_weights` (lambda1..3 of the
 paper). Every reward reads the `scoring` settings that evaluation uses (require_boxed,
 min_letters), so a model is trained on exactly the grading it is evaluated with.
 """
@@ -57,12 +58,17 @@ def make_accuracy_reward(settings: ScoringSettings | None = None) -> Callable[..
     settings = settings or ScoringSettings.from_config()
 
     def accuracy_reward(
-        completions: Sequence[Completion], answer: Sequence[str], n_choices: Sequence[int] | None = None, **_: Any
+        completions: Sequence[Completion],
+        answer: Sequence[str],
+        n_choices: Sequence[int] | None = None,
+        lang: Sequence[str] | None = None,
+        **_: Any,
     ) -> list[float]:
         choices = n_choices if n_choices is not None else [0] * len(completions)
+        langs = lang if lang is not None else ["en"] * len(completions)
         return [
-            float(grade(gold, completion_text(c), settings.require_boxed, int(n or 0))[1])
-            for c, gold, n in zip(completions, answer, choices, strict=True)
+            float(grade(gold, completion_text(c), settings.require_boxed, int(n or 0), query_lang)[1])
+            for c, gold, n, query_lang in zip(completions, answer, choices, langs, strict=True)
         ]
 
     return accuracy_reward

@@ -1,7 +1,9 @@
 """Scoring: grade every generated response and measure its language (CPU only).
 
 Separate from generation so that changing the grader or the language identifier re-scores
-without regenerating. Output, one row per response:
+without regenerating. Input: a generations file (`pscale.generate.GENERATION_COLUMNS`); its
+`choices` column (the option texts the prompt showed) lets a box holding an option's text count,
+and a file without it is graded by option letters only. Output, one row per response:
 
     id, lang, sample, response,
     extracted (str, null if no answer: the last box's content, normalised),
@@ -39,7 +41,9 @@ log = logging.getLogger(__name__)
 SCORE_COLUMNS = ("id", "lang", "sample", "response", "extracted", "correct", "detected_lang", "lang_share")
 CHUNK_ROWS = 2000
 
-Row = tuple[str, str, int, str]  # gold answer, response, n_choices, query language
+#: gold answer, response, n_choices, query language, option texts (None for math, or when the
+#: generations file predates its `choices` column: letters only then)
+Row = tuple[str, str, int, str, tuple[str, ...] | None]
 Scored = tuple[str | None, bool, str, float]  # extracted, correct, detected_lang, lang_share
 
 
@@ -58,14 +62,24 @@ class ScoringSettings:
         return cls(**{f.name: filled[f.name] for f in fields(cls)})
 
 
-def score_response(gold: str, response: str, n_choices: int, lang: str, settings: ScoringSettings) -> Scored:
-    extracted, correct = grade(gold, response, settings.require_boxed, n_choices)
+def score_response(
+    gold: str,
+    response: str,
+    n_choices: int,
+    lang: str,
+    settings: ScoringSettings,
+    choices: tuple[str, ...] | None = None,
+) -> Scored:
+    extracted, correct = grade(gold, response, settings.require_boxed, n_choices, lang, choices)
     shares = language_shares(response, settings.min_letters)
     return extracted, correct, dominant_language(shares), shares.get(lang, 0.0)
 
 
 def _score_chunk(rows: list[Row], settings: ScoringSettings) -> list[Scored]:
-    return [score_response(gold, response, n_choices, lang, settings) for gold, response, n_choices, lang in rows]
+    return [
+        score_response(gold, response, n_choices, lang, settings, choices)
+        for gold, response, n_choices, lang, choices in rows
+    ]
 
 
 def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
@@ -75,7 +89,17 @@ def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
 
 def check_gold(generations: pl.DataFrame, dataset: str) -> None:
     """Stop on a gold answer no reader can parse, naming the item (it would score every response 0)."""
-    items = generations.select("id", "answer", "n_choices").unique(maintain_order=True)
+    columns = ["id", "answer", "n_choices"]
+    items = generations.select(columns).unique(maintain_order=True)
+    if "choices" in generations.columns:  # the options' number must be what the letters count
+        shown = generations.select(*columns, n_shown=pl.col("choices").list.len())
+        wrong = shown.filter(pl.col("n_shown").is_not_null() & (pl.col("n_shown") != pl.col("n_choices")))
+        if wrong.height:
+            item_id, _answer, n_choices, n_shown = wrong.row(0)
+            raise UserError(
+                f"dataset '{dataset}', item {item_id}: {n_shown} option texts in column 'choices' but "
+                f"n_choices is {n_choices}"
+            )
     for item_id, answer, n_choices in items.iter_rows():
         try:
             if n_choices:
@@ -94,7 +118,7 @@ def score_rows(
         return _score_chunk(rows, settings)
     size = max(1, min(chunk_rows, len(rows) // (4 * workers) + 1))
     # Build the lookup tables and load the identifier once, here: forked workers inherit them.
-    _score_chunk([("1", "\\boxed{1} warm up", 0, "en"), ("A", "\\boxed{A}", 4, "en")], settings)
+    _score_chunk([("1", "\\boxed{1} warm up", 0, "en", None), ("A", "\\boxed{A}", 4, "en", None)], settings)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_score_chunk, _chunks(rows, size), [settings] * (len(rows) // size + 1))
@@ -109,7 +133,17 @@ def score_frame(
 ) -> pl.DataFrame:
     settings = settings or ScoringSettings.from_config()
     check_gold(generations, dataset)
-    rows: list[Row] = list(generations.select("answer", "response", "n_choices", "lang").iter_rows())
+    options = (
+        [tuple(c) if c is not None else None for c in generations["choices"].to_list()]
+        if "choices" in generations.columns
+        else [None] * generations.height
+    )
+    rows: list[Row] = [
+        (*row, shown)
+        for row, shown in zip(
+            generations.select("answer", "response", "n_choices", "lang").iter_rows(), options, strict=True
+        )
+    ]
     start = time.perf_counter()
     scored = score_rows(rows, settings, workers)
     elapsed = time.perf_counter() - start
@@ -148,6 +182,10 @@ def score_generations(
         "response": "string",
     }
     frame = read_table(generations, columns, required=columns, what="generations file")
+    if "choices" in frame.columns and not isinstance(frame.schema["choices"], pl.List | pl.Null):
+        raise UserError(
+            f"generations file {generations}: column 'choices' has type {frame.schema['choices']}, expected list"
+        )
     unknown = set(frame["lang"].unique().to_list()) - set(languages)
     if unknown:
         raise UserError(f"{generations}: query languages {sorted(unknown)} are not among {list(languages)}")
