@@ -8,6 +8,7 @@
 rule tables:
     input:
         scores=all_scores,
+        trainings=training_folders,
     output:
         accuracy=report(
             "results/tables/accuracy.csv",
@@ -24,11 +25,13 @@ rule tables:
         "../../envs/analysis.yaml"
     params:
         labels=score_labels,
+        training_labels=training_labels,
         options=table_options,
         code=CODE["tables"],
     shell:
         "pscale tables --scores {input.scores} --labels {params.labels:q} --accuracy-out {output.accuracy} --mti-out {output.mti}"
         " --gains-out {output.gains} --runs-out {output.runs} --replicates-out {output.replicates}"
+        " --trainings {input.trainings} --training-labels {params.training_labels}"
         " --options {params.options:q} > {log} 2>&1"
 
 

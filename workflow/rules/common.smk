@@ -15,6 +15,23 @@ from snakemake.logging import logger
 # Validate before any job starts: unknown keys and bad values stop here, naming the key.
 config.update(validate_config(config))
 
+
+def _dry_run_without_conda():
+    """A dry run (`-n`) with the Slurm profile (`software-deployment-method: conda`) on a login node
+    without conda: skip the conda envs, which a dry run only hashes (the real run builds them), instead
+    of failing on `conda info`. Real runs are untouched: they need conda and say so."""
+    import shutil
+
+    from snakemake.settings.types import DeploymentMethod
+
+    methods = workflow.deployment_settings.deployment_method
+    if workflow.output_settings.dryrun and DeploymentMethod.CONDA in methods and shutil.which("conda") is None:
+        workflow.deployment_settings.deployment_method = frozenset(methods - {DeploymentMethod.CONDA})
+        logger.info("dry run: conda is not on PATH, so the rules' conda envs are not checked (a real run builds them)")
+
+
+_dry_run_without_conda()
+
 # Each rule's params carry its stage's code version (pscale.codeversion): a code change that can
 # change a stage's results reruns it and what follows; a comment or docstring edit reruns nothing.
 CODE = code_versions(
@@ -126,6 +143,32 @@ def _train_launcher():
 
 
 TRAIN_LAUNCHER = _train_launcher()
+
+
+def _training_warnings():
+    """Per model, seconds of warning (SIGURG) before a training job's time limit: the step under way
+    and a checkpoint save must fit (pscale.plan.training_warning_seconds, from the model's size)."""
+    from pscale.plan import PlanError, training_warning_seconds
+
+    warnings = {}
+    for model in config["models"]:
+        try:
+            warnings[model] = training_warning_seconds(config, model)
+        except PlanError as err:
+            logger.info(f"{err}; its training jobs are warned 900 s before their time limit")
+            warnings[model] = 900
+    return warnings
+
+
+TRAINING_WARNING = _training_warnings()
+
+
+def train_slurm_extra(wildcards):
+    """sbatch options of a training job (slurm executor): the warning before its time limit, which
+    pscale.preemption turns into a checkpoint and exit 75, then config `resources.train.slurm_extra`."""
+    extra = res("train", "slurm_extra")
+    warning = f"--signal=URG@{TRAINING_WARNING[wildcards.model]}"
+    return f"{warning} {extra}" if extra else warning
 
 
 def as_json(value):
@@ -414,6 +457,22 @@ TRAINED_MODELS = [(model, run) for model in MODELS for run in TRAINED_RUNS if ru
 
 def trained_models(wildcards):
     return [f"results/models/{model}/{run}" for model, run in TRAINED_MODELS]
+
+
+#: Every trained run of the tables, with the folder of the model that trained it (a shared run's is
+#: its twin's): runs.csv gets each run's steps, epochs and prompts seen from its training.json.
+TRAINING_RUNS = [
+    (model, run, f"results/models/{model}/{SHARED_RUNS.get(run, run)}") for model in MODELS for run in TRAINED_RUNS
+]
+
+
+def training_folders(wildcards):
+    return [folder for *_, folder in TRAINING_RUNS]
+
+
+def training_labels(wildcards):
+    """`pscale tables --training-labels`: <model>/<run> of each training_folders entry, in order."""
+    return " ".join(shlex.quote(f"{model}/{run}") for model, run, _ in TRAINING_RUNS)
 
 
 def trained_model_labels(wildcards):

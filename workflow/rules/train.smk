@@ -26,6 +26,7 @@ rule train_grpo:
         mem_mb=res("train", "mem_mb"),
         runtime=res("train", "runtime"),
         gpu=res("train", "gpu"),
+        slurm_extra=train_slurm_extra,
     params:
         model_path=train_model_path,
         work_dir=train_work_dir,
