@@ -62,7 +62,14 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
         "figures": 1,
         "all": 1,
     }
-    assert job_counts(dry_run(workdir, "--quiet", "rules")) == expected
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    counts = job_counts(dry_run(workdir, "--quiet", "rules"))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert counts == expected
+    assert cpu_s < 10, f"the paper dry run took {cpu_s:.1f} s of CPU"
     # The numbers themselves, so a config edit that changes the study shows up here.
     assert expected["train_grpo"] == 90 and expected["generate"] == 189 and sum(expected.values()) == 1175
 
