@@ -82,7 +82,22 @@ def validate_config(config: Mapping[str, Any], schema: dict[str, Any] | None = N
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
     _check_cross_keys(filled)
+    _place_results(filled, schema)
     return filled
+
+
+def _place_results(config: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Paths left at their `results/...` default follow `results_dir` (a config's own folder)."""
+    root = config["results_dir"].rstrip("/")
+    if root == "results":
+        return
+    translation = schema["properties"]["translation"]["properties"]
+    for section, key, default in (
+        (config["translation"], "reference_corpus", translation["reference_corpus"]["default"]),
+        (config["translation"]["openai"], "cache", translation["openai"]["properties"]["cache"]["default"]),
+    ):
+        if section.get(key) == default:
+            section[key] = root + default[len("results") :]
 
 
 #: Where a stage's options live in the schema: a JSON pointer ("/properties/scoring",

@@ -11,16 +11,16 @@ rule tables:
         trainings=training_folders,
     output:
         accuracy=report(
-            "results/tables/accuracy.csv",
+            results("tables/accuracy.csv"),
             caption="../report/accuracy.rst",
             category="Tables",
         ),
-        mti=report("results/tables/mti.csv", caption="../report/mti.rst", category="Tables"),
-        gains=report("results/tables/gains.csv", caption="../report/gains.rst", category="Tables"),
-        runs=report("results/tables/runs.csv", caption="../report/runs.rst", category="Tables"),
-        replicates="results/tables/bootstrap.parquet",
+        mti=report(results("tables/mti.csv"), caption="../report/mti.rst", category="Tables"),
+        gains=report(results("tables/gains.csv"), caption="../report/gains.rst", category="Tables"),
+        runs=report(results("tables/runs.csv"), caption="../report/runs.rst", category="Tables"),
+        replicates=results("tables/bootstrap.parquet"),
     log:
-        "results/logs/tables.log",
+        results("logs/tables.log"),
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -37,16 +37,16 @@ rule tables:
 
 rule fit_scaling_law:
     input:
-        runs="results/tables/runs.csv",
-        replicates="results/tables/bootstrap.parquet",
+        runs=results("tables/runs.csv"),
+        replicates=results("tables/bootstrap.parquet"),
     output:
         report(
-            "results/fits/scaling_law.json",
+            results("fits/scaling_law.json"),
             caption="../report/scaling_law_fit.rst",
             category="Scaling law",
         ),
     log:
-        "results/logs/fit_scaling_law.log",
+        results("logs/fit_scaling_law.log"),
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -59,16 +59,16 @@ rule fit_scaling_law:
 
 rule figures:
     input:
-        accuracy="results/tables/accuracy.csv",
-        gains="results/tables/gains.csv",
-        runs="results/tables/runs.csv",
-        fits="results/fits/scaling_law.json",
+        accuracy=results("tables/accuracy.csv"),
+        gains=results("tables/gains.csv"),
+        runs=results("tables/runs.csv"),
+        fits=results("fits/scaling_law.json"),
         models=trained_models,
     output:
         figures=FIGURE_OUTPUTS,
         summary=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
     log:
-        "results/logs/figures.log",
+        results("logs/figures.log"),
     conda:
         "../../envs/analysis.yaml"
     params:

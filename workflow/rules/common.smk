@@ -32,6 +32,16 @@ def _dry_run_without_conda():
 
 _dry_run_without_conda()
 
+#: Where every output goes (config `results_dir`): two configs with different folders never share
+#: or overwrite each other's outputs (experiments/paper.yaml sets results-paper).
+RESULTS = config["results_dir"].rstrip("/")
+
+
+def results(path):
+    """`path` under the results folder; wildcards and expand() braces pass through unchanged."""
+    return f"{RESULTS}/{path}"
+
+
 # Each rule's params carry its stage's code version (pscale.codeversion): a code change that can
 # change a stage's results reruns it and what follows; a comment or docstring edit reruns nothing.
 CODE = code_versions(
@@ -102,7 +112,7 @@ FIGURE_CATEGORIES = {
     "grow_vs_fixed": "Comparisons",
     "training_rewards": "Training",
 }
-FIGURES = expand("results/figures/{name}.png", name=FIGURE_NAMES)
+FIGURES = expand(results("figures/{name}.png"), name=FIGURE_NAMES)
 #: The figure files of the `figures` rule, in FIGURE_NAMES' order (`pscale figures --names`).
 
 
@@ -112,7 +122,7 @@ def _figure_output(name, path):
 
 
 FIGURE_OUTPUTS = [_figure_output(name, path) for name, path in zip(FIGURE_NAMES, FIGURES)]
-SUMMARY = "results/summary.rst"
+SUMMARY = results("summary.rst")
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
 DEFAULT_RESOURCES = {
@@ -190,7 +200,7 @@ HUB_MODELS = {
 
 def fetched(name):
     """The files `fetch_model` writes for a hub model: its resolved commit and its local folder."""
-    return {"revision": f"results/models/{name}/REVISION", "snapshot": f"results/models/{name}/SNAPSHOT"}
+    return {"revision": f"{RESULTS}/models/{name}/REVISION", "snapshot": f"{RESULTS}/models/{name}/SNAPSHOT"}
 
 
 def snapshot_path(name):
@@ -202,7 +212,7 @@ def initial_model_path(model):
     """Where the initial model loads from: the demo's built folder or the fetched hub snapshot."""
     spec = model_spec(model)
     if spec["source"] == "scratch":
-        return f"results/models/{model}/{INIT_RUN}"
+        return f"{RESULTS}/models/{model}/{INIT_RUN}"
     return snapshot_path(model)
 
 
@@ -247,7 +257,7 @@ def eval_model_input(wildcards):
         return initial_model_input(wildcards)
     if wildcards.run in OBSERVATIONAL:
         return list(fetched(wildcards.run).values())
-    return f"results/models/{wildcards.model}/{wildcards.run}"
+    return f"{RESULTS}/models/{wildcards.model}/{wildcards.run}"
 
 
 def eval_model_path(wildcards):
@@ -255,7 +265,7 @@ def eval_model_path(wildcards):
         return initial_model_path(wildcards.model)
     if wildcards.run in OBSERVATIONAL:
         return snapshot_path(wildcards.run)
-    return f"results/models/{wildcards.model}/{wildcards.run}"
+    return f"{RESULTS}/models/{wildcards.model}/{wildcards.run}"
 
 
 def _run_spec(wildcards):
@@ -286,7 +296,7 @@ def train_prompt_style(wildcards):
 
 def translated(dataset, langs=None):
     return expand(
-        "results/data/translated/{dataset}/{lang}.parquet",
+        results("data/translated/{dataset}/{lang}.parquet"),
         dataset=dataset,
         lang=langs or LANGUAGES,
     )
@@ -374,7 +384,7 @@ def reference_corpus_arg(wildcards, input):
 
 def train_work_dir(wildcards):
     """A training job's checkpoints: outside its output folder, so a failed job resumes from them."""
-    return f"results/work/{wildcards.model}/{run_id(wildcards.method, wildcards.budget, wildcards.x, wildcards.seed)}"
+    return f"{RESULTS}/work/{wildcards.model}/{run_id(wildcards.method, wildcards.budget, wildcards.x, wildcards.seed)}"
 
 
 # Runs whose training sets are identical are trained and evaluated once: X = 1 is English only
@@ -406,7 +416,7 @@ def copy_files(sources, targets, log):
 
 def shared_scores(wildcards):
     return expand(
-        "results/eval/scores/{model}/{run}/{benchmark}.parquet",
+        results("eval/scores/{model}/{run}/{benchmark}.parquet"),
         model=wildcards.model,
         run=SHARED_RUNS[wildcards.run],
         benchmark=EVAL_DATASETS,
@@ -435,7 +445,7 @@ def fit_options(wildcards):
 
 #: Every score file the tables read, with what it scores: (model, run, benchmark, path).
 SCORE_FILES = [
-    (model, run, benchmark, f"results/eval/scores/{model}/{run}/{benchmark}.parquet")
+    (model, run, benchmark, f"{RESULTS}/eval/scores/{model}/{run}/{benchmark}.parquet")
     for model in MODELS
     for run in runs_of(model)
     for benchmark in EVAL_DATASETS
@@ -456,13 +466,13 @@ TRAINED_MODELS = [(model, run) for model in MODELS for run in TRAINED_RUNS if ru
 
 
 def trained_models(wildcards):
-    return [f"results/models/{model}/{run}" for model, run in TRAINED_MODELS]
+    return [f"{RESULTS}/models/{model}/{run}" for model, run in TRAINED_MODELS]
 
 
 #: Every trained run of the tables, with the folder of the model that trained it (a shared run's is
 #: its twin's): runs.csv gets each run's steps, epochs and prompts seen from its training.json.
 TRAINING_RUNS = [
-    (model, run, f"results/models/{model}/{SHARED_RUNS.get(run, run)}") for model in MODELS for run in TRAINED_RUNS
+    (model, run, f"{RESULTS}/models/{model}/{SHARED_RUNS.get(run, run)}") for model in MODELS for run in TRAINED_RUNS
 ]
 
 

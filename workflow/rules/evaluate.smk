@@ -13,9 +13,9 @@ if GROUP_BENCHMARKS:
             benchmarks=all_benchmark_files,
             prompts=PROMPTS,
         output:
-            expand("results/eval/generations/{{model}}/{{run}}/{benchmark}.parquet", benchmark=EVAL_DATASETS),
+            expand(results("eval/generations/{{model}}/{{run}}/{benchmark}.parquet"), benchmark=EVAL_DATASETS),
         log:
-            "results/logs/generate/{model}/{run}.log",
+            results("logs/generate/{model}/{run}.log"),
         conda:
             "../../envs/generate.yaml"
         threads: res("generate", "threads")
@@ -44,9 +44,9 @@ else:
             benchmark=benchmark_files,
             prompts=PROMPTS,
         output:
-            "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+            results("eval/generations/{model}/{run}/{benchmark}.parquet"),
         log:
-            "results/logs/generate/{model}/{run}/{benchmark}.log",
+            results("logs/generate/{model}/{run}/{benchmark}.log"),
         conda:
             "../../envs/generate.yaml"
         threads: res("generate", "threads")
@@ -69,11 +69,11 @@ else:
 
 rule score:
     input:
-        "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+        results("eval/generations/{model}/{run}/{benchmark}.parquet"),
     output:
-        "results/eval/scores/{model}/{run}/{benchmark}.parquet",
+        results("eval/scores/{model}/{run}/{benchmark}.parquet"),
     log:
-        "results/logs/score/{model}/{run}/{benchmark}.log",
+        results("logs/score/{model}/{run}/{benchmark}.log"),
     conda:
         "../../envs/score.yaml"
     threads: res("score", "threads")
@@ -97,9 +97,9 @@ if SHARED_RUNS:
         input:
             shared_scores,
         output:
-            expand("results/eval/scores/{{model}}/{{run}}/{benchmark}.parquet", benchmark=EVAL_DATASETS),
+            expand(results("eval/scores/{{model}}/{{run}}/{benchmark}.parquet"), benchmark=EVAL_DATASETS),
         log:
-            "results/logs/share_scores/{model}/{run}.log",
+            results("logs/share_scores/{model}/{run}.log"),
         wildcard_constraints:
             run="|".join(re.escape(run) for run in SHARED_RUNS),
         localrule: True

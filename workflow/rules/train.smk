@@ -11,12 +11,12 @@
 rule train_grpo:
     input:
         model=initial_model_input,
-        train_set="results/data/sets/{budget}-x{x}.parquet",
+        train_set=results("data/sets/{budget}-x{x}.parquet"),
         prompts=PROMPTS,
     output:
-        model=directory("results/models/{model}/{method}-{budget}-x{x}-s{seed}"),
+        model=directory(results("models/{model}/{method}-{budget}-x{x}-s{seed}")),
     log:
-        "results/logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log",
+        results("logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log"),
     wildcard_constraints:
         method="grpo",
     conda:
