@@ -22,6 +22,7 @@ STAGES = [
     "tables",
     "fit",
     "figures",
+    "plan",
 ]
 
 

@@ -251,8 +251,8 @@ def test_training_length_in_epochs_is_recorded_as_the_plan_counts_it(
 ) -> None:
     """num_train_epochs instead of max_steps: training.json says steps, passes and prompts seen,
     and the steps are the ones `pscale plan` counts for that set (TRL's arithmetic)."""
-    from pscale.plan import training_steps
-    from pscale.train import TRAINING_SUMMARY, train_sft
+    from pscale.train import train_sft
+    from pscale.training_length import TRAINING_SUMMARY, training_steps
 
     train_set = tmp_path / "set.parquet"
     pl.concat(

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from pscale.config import load_config, validate_config
-from pscale.plan import build_plan, checkpoint_gb, jobs_per_node, training_steps, training_warning_seconds
+from pscale.plan import build_plan, checkpoint_gb, jobs_per_node, training_warning_seconds
+from pscale.training_length import training_steps
 
 PAPER = Path("experiments/paper.yaml")
 LAST_LINE = re.compile(r"^gpu_hours=(\d+\.\d) disk_gb=(\d+\.\d) api_usd=(\d+\.\d\d)$")

@@ -307,7 +307,7 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 def _training_summaries(trainings: dict[str, Path]) -> dict[tuple[str, str], dict[str, Any]]:
     """(model, run) -> the run's training.json, from `<model>/<run>` labels and model folders."""
-    from pscale.train import TRAINING_SUMMARY
+    from pscale.training_length import TRAINING_SUMMARY
 
     summaries = {}
     for label, folder in trainings.items():

@@ -237,15 +237,11 @@ def summarize_history(history: list[dict[str, Any]], resumed_step: int | None) -
     return [*history[:-1], summary]
 
 
-#: What `training.json` (next to each trained model) records; runs.csv reads steps, epochs, prompts_seen.
-TRAINING_SUMMARY = "training.json"
-
-
 def training_summary(trainer: Any, method: str, set_rows: int) -> dict[str, Any]:
     """How long a run trained, in the three units that make runs comparable: optimizer steps,
     passes over its parallel set (TRL's epoch count) and prompts seen (steps x prompts per step;
     a GRPO prompt comes with its num_generations completions)."""
-    from pscale.plan import grpo_shape
+    from pscale.training_length import grpo_shape
 
     args, world = trainer.args, trainer.accelerator.num_processes
     if method == "grpo":
@@ -309,6 +305,8 @@ def _train_and_save(
     if main:
         trainer.processing_class.save_pretrained(staging)
         write_json(summarize_history(trainer.state.log_history, resumed_step), staging / "log_history.json", indent=1)
+        from pscale.training_length import TRAINING_SUMMARY
+
         write_json(training_summary(trainer, method, set_rows), staging / TRAINING_SUMMARY, indent=1)
         shutil.rmtree(output_dir, ignore_errors=True)
         staging.rename(output_dir)
