@@ -384,9 +384,9 @@ def build_plan(config: dict[str, Any]) -> Plan:
     sizing: list[ModelSizing] = []
     disk: dict[str, float] = {"hub models": 0.0, "trained models": 0.0, "checkpoints": 0.0, "generations": 0.0}
     checks: list[str] = []
-    runtime_h = (config["resources"].get("train", {}).get("runtime") or 120) / 60
     model_bytes = MODEL_BYTES_PER_PARAM if on_gpu["train"] else 4
     training = config["training"]
+    runtime_h = (config["resources"].get("train", {}).get("runtime") or 120) / 60
     for model, spec in config["models"].items():
         params = model_params_b(config, model, spec)
         if spec["source"] == "hub":
@@ -406,6 +406,12 @@ def build_plan(config: dict[str, Any]) -> Plan:
                 training_steps(options, method, set_rows(config, budget, x), world)[0]
                 for _, budget, x, _ in _run_names(config)
             )
+            interval_h = save_steps * steps_s[method] / 3600
+            if longest * steps_s[method] / 3600 > runtime_h and interval_h > runtime_h:
+                checks.append(
+                    f"{model} {method}: a checkpoint every {interval_h:.1f} h but jobs of {runtime_h:.0f} h: only "
+                    f"the time-limit warning's checkpoint survives a job; save_steps {sized[method]} is sized"
+                )
             if save_steps <= longest and save_s > 0.1 * save_steps * steps_s[method]:
                 checks.append(
                     f"{model} {method}: save_steps {save_steps} writes a {ckpt:.0f} GB checkpoint every "
