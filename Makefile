@@ -7,7 +7,7 @@ CORES   ?= $(shell nproc)
 CONFIG  ?= config.yaml
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint format venv dry-run clean
+.PHONY: run test lint format venv dry-run plan clean
 
 venv: $(VENV)/.installed
 
@@ -26,12 +26,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # a run or one of its jobs is alive here), and incomplete outputs are redone.
 # REDO="file ..." remakes files a stage reported as damaged, and everything downstream of them.
 REDO    ?=
+# The config's `results_dir` (results for config.yaml), read when a recipe needs it.
+RESULTS_DIR = $(shell python -c "from pscale.config import load_config; print(load_config('$(CONFIG)')['results_dir'])" 2>/dev/null || echo results)
 run: venv
 	python -m pscale.snakelock --configfile $(CONFIG)
 	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs \
 		$(if $(strip $(REDO)),--forcerun $(REDO))
-	snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
-	@echo "Done: open results/report.html (tables in results/tables, figures in results/figures)."
+	snakemake --cores 1 --configfile $(CONFIG) --report $(RESULTS_DIR)/report.html
+	@echo "Done: open $(RESULTS_DIR)/report.html (tables in $(RESULTS_DIR)/tables, figures in $(RESULTS_DIR)/figures)."
 
 test: lint
 	pytest -q
@@ -52,5 +54,9 @@ format: venv
 dry-run: venv
 	snakemake -n --configfile $(CONFIG)
 
+# What CONFIG will cost before it runs: GPU-hours, disk and translation API dollars (pscale plan).
+plan: venv
+	pscale plan --configfile $(CONFIG)
+
 clean:
-	rm -rf results .snakemake
+	rm -rf $(RESULTS_DIR) .snakemake

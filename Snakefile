@@ -52,9 +52,9 @@ report: "workflow/report/workflow.rst"
 rule all:
     default_target: True
     input:
-        "results/tables/accuracy.csv",
-        "results/tables/mti.csv",
-        "results/fits/scaling_law.json",
+        results("tables/accuracy.csv"),
+        results("tables/mti.csv"),
+        results("fits/scaling_law.json"),
         FIGURES,
         SUMMARY,
-        expand("results/translation/qc/{dataset}.parquet", dataset=DATASETS),
+        expand(results("translation/qc/{dataset}.parquet"), dataset=DATASETS),

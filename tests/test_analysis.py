@@ -346,3 +346,26 @@ def test_a_damaged_score_file_is_named_with_the_command_that_redoes_it(tmp_path)
     pl.DataFrame({"id": ["a"], "lang": ["en"], "lang_share": [1.0]}).write_parquet(wrong)
     with pytest.raises(UserError, match=r"old\.parquet lacks column\(s\) \['correct'\]"):
         read_scores(wrong)
+
+
+def test_runs_table_gets_how_long_each_run_trained() -> None:
+    """runs.csv: steps, epochs and prompts seen per seed, their mean in the pooled row, null for init."""
+    import polars as pl
+
+    from pscale.analysis import with_training
+
+    runs = pl.DataFrame(
+        {
+            "model": ["m"] * 4,
+            "run": ["init", "grpo-grow-x2", "grpo-grow-x2", "grpo-grow-x2"],
+            "seed": ["all", "all", "0", "1"],
+        }
+    )
+    summaries = {
+        ("m", "grpo-grow-x2-s0"): {"steps": 10, "epochs": 2.0, "prompts_seen": 40},
+        ("m", "grpo-grow-x2-s1"): {"steps": 12, "epochs": 2.4, "prompts_seen": 48},
+    }
+    table = with_training(runs, summaries)
+    assert table["steps"].to_list() == [None, 11.0, 10.0, 12.0]
+    assert table["epochs"].to_list() == [None, 2.2, 2.0, 2.4]
+    assert table["prompts_seen"].to_list()[1:] == [44.0, 40.0, 48.0]

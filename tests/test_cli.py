@@ -23,6 +23,7 @@ STAGES = [
     "tables",
     "fit",
     "figures",
+    "plan",
 ]
 
 

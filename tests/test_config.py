@@ -26,9 +26,9 @@ def test_user_values_kept_and_nested_defaults_added() -> None:
 #: leaves one out runs the paper's value, never one sized for the CPU demo.
 PAPER_DEFAULTS = [
     ("languages",), ("parallel_order",), ("subset_sizes",), ("training", "reward_weights"),
-    *(("training", "grpo", key) for key in ("max_steps", "learning_rate", "num_generations", "max_completion_length",
-                                            "temperature")),
-    *(("training", "sft", key) for key in ("max_steps", "learning_rate")),
+    *(("training", "grpo", key) for key in ("num_train_epochs", "learning_rate", "num_generations",
+                                            "max_completion_length", "temperature")),
+    *(("training", "sft", key) for key in ("num_train_epochs", "learning_rate")),
     *(("evaluation", key) for key in ("n_samples", "temperature", "max_new_tokens")),
 ]  # fmt: skip
 
@@ -141,3 +141,24 @@ def test_load_config_reports_file(tmp_path) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_training_length_is_steps_or_epochs_not_both() -> None:
+    """num_train_epochs (the default: 2 passes) or max_steps; TRL would let max_steps win silently."""
+    assert validate_config({})["training"]["grpo"]["num_train_epochs"] == 2
+    steps = validate_config({"training": {"grpo": {"max_steps": 7}, "sft": {"max_steps": 9}}})["training"]
+    assert "num_train_epochs" not in steps["grpo"] and "num_train_epochs" not in steps["sft"]
+    with pytest.raises(ConfigError, match=r"'training.sft.max_steps' and 'training.sft.num_train_epochs': set one"):
+        validate_config({"training": {"sft": {"max_steps": 9, "num_train_epochs": 1}}})
+
+
+def test_report_to_is_checked_against_transformers_integrations() -> None:
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    allowed = load_schema()["$defs"]["report_to"]["oneOf"][0]["enum"]
+    assert set(allowed) == {"none", *INTEGRATION_TO_CALLBACK}  # `all` is left out: it logs to whatever is installed
+    config = validate_config({"training": {"grpo": {"report_to": ["wandb", "tensorboard"]}}})
+    assert config["training"]["grpo"]["report_to"] == ["wandb", "tensorboard"]
+    assert config["training"]["sft"]["report_to"] == "none"
+    with pytest.raises(ConfigError, match=r"'training.sft.report_to': 'wandbb' is not allowed; choose one of"):
+        validate_config({"training": {"sft": {"report_to": "wandbb"}}})

@@ -261,3 +261,51 @@ def test_one_engine_for_several_benchmarks_samples_as_separate_jobs(
     for i, files in enumerate(parts):
         alone = generate_benchmark(str(init_dir), files, prompt_file, tmp_path / f"a{i}.parquet", options)
         assert grouped[i].equals(alone) and pl.read_parquet(tmp_path / f"g{i}.parquet").equals(alone)
+
+
+def test_training_length_in_epochs_is_recorded_as_the_plan_counts_it(
+    init_dir: Path, corpus_dir: Path, prompt_file: Path, tmp_path: Path
+) -> None:
+    """num_train_epochs instead of max_steps: training.json says steps, passes and prompts seen,
+    and the steps are the ones `pscale plan` counts for that set (TRL's arithmetic)."""
+    from pscale.train import train_sft
+    from pscale.training_length import TRAINING_SUMMARY, training_steps
+
+    train_set = tmp_path / "set.parquet"
+    pl.concat(
+        pl.read_parquet(corpus_dir / "demo_train" / f"{lang}.parquet").head(6) for lang in ("en", "es")
+    ).write_parquet(train_set)
+    grpo = {"num_train_epochs": 1, "per_device_train_batch_size": 8, "num_generations": 4,
+            "max_completion_length": 8, "logging_steps": 1, "seed": 0}  # fmt: skip
+    weights = {"accuracy": 0.8, "format": 0.1, "language": 0.1}
+    out = tmp_path / "grpo"
+    train_grpo(str(init_dir), train_set, prompt_file, out, tmp_path / "w1", grpo, weights, list(STUDY_LANGUAGES))
+    summary = json.loads((out / TRAINING_SUMMARY).read_text())
+    # 12 prompts, 2 per step (8 completions / 4 generations): 6 steps, one pass, 12 prompts seen
+    assert (summary["steps"], summary["prompts_seen"], summary["set_rows"]) == (6, 12, 12)
+    assert summary["epochs"] == pytest.approx(1.0) and summary["num_train_epochs"] == 1
+    assert training_steps(grpo, "grpo", 12, 1) == (6, 1.0, 12)
+
+    sft = {"num_train_epochs": 2, "per_device_train_batch_size": 5, "logging_steps": 1, "seed": 0}
+    out = tmp_path / "sft"
+    train_sft(str(init_dir), train_set, prompt_file, out, tmp_path / "w2", sft)
+    summary = json.loads((out / TRAINING_SUMMARY).read_text())
+    # batches of 5 from 12 rows: 3 a pass (the last short), 6 steps, 30 prompts at 5 a step
+    assert (summary["steps"], summary["prompts_seen"]) == (6, 30) == training_steps(sft, "sft", 12, 1)[::2]
+    assert summary["epochs"] == pytest.approx(2.0)
+
+
+def test_report_to_reaches_the_trainer(init_dir: Path, corpus_dir: Path, prompt_file: Path, tmp_path: Path) -> None:
+    """training.grpo.report_to is TRL's: the trainer sets up that integration (TensorBoard is not
+    installed here, so transformers refuses it by name), under the run's name; `none` logs nowhere."""
+    train_set = tmp_path / "set.parquet"
+    pl.read_parquet(corpus_dir / "demo_train" / "en.parquet").head(4).write_parquet(train_set)
+    grpo = {"max_steps": 1, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 4,
+            "report_to": "tensorboard"}  # fmt: skip
+    weights = {"accuracy": 1.0, "format": 0.0, "language": 0.0}
+    out = tmp_path / "models" / "tiny" / "grpo-grow-x1-s0"
+    with pytest.raises(RuntimeError, match=r"(?i)tensorboard"):
+        train_grpo(str(init_dir), train_set, prompt_file, out, tmp_path / "w", grpo, weights, ["en"])
+    import os
+
+    assert os.environ.pop("TENSORBOARD_LOGGING_DIR") == str(out.with_name("grpo-grow-x1-s0.tensorboard"))

@@ -63,7 +63,14 @@ def test_paper_config_plans_every_job(workdir: Path) -> None:
         "figures": 1,
         "all": 1,
     }
-    assert job_counts(dry_run(workdir, "--quiet", "rules")) == expected
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    counts = job_counts(dry_run(workdir, "--quiet", "rules"))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert counts == expected
+    assert cpu_s < 10, f"the paper dry run took {cpu_s:.1f} s of CPU"
     # The numbers themselves, so a config edit that changes the study shows up here.
     assert expected["train_grpo"] == 90 and expected["generate"] == 189 and sum(expected.values()) == 1181
 
@@ -93,18 +100,18 @@ def test_paper_jobs_use_hub_models_vllm_and_accelerate(workdir: Path) -> None:
         workdir,
         "--printshellcmds",
         "--forceall",
-        "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
-        "results/models/qwen2.5-7b-instruct/grpo-grow-x2-s42",
+        "results-paper/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
+        "results-paper/models/qwen2.5-7b-instruct/grpo-grow-x2-s42",
     )
     generate = next(line for line in out.splitlines() if "pscale generate" in line)
     # hub models are fetched once (fetch_model) and loaded offline from the recorded snapshot
-    assert '--model "$(cat results/models/obs-deepseek-r1-distill-qwen-7b/SNAPSHOT)"' in generate
+    assert '--model "$(cat results-paper/models/obs-deepseek-r1-distill-qwen-7b/SNAPSHOT)"' in generate
     assert generate.startswith("HF_HUB_OFFLINE=1 ") or " HF_HUB_OFFLINE=1 " in generate
     assert '"backend":"vllm"' in generate and "--chat-template auto" in generate
     train = next(line for line in out.splitlines() if "train --method grpo" in line)
     assert "accelerate launch --num_processes 4 --main_process_port 0" in train and "-m pscale.cli train" in train
     assert "--gpus 4" in train and "--gpus 1" in generate  # a job without usable GPUs stops at once
-    assert '--model "$(cat results/models/qwen2.5-7b-instruct/SNAPSHOT)"' in train and '"use_vllm":true' in train
+    assert '--model "$(cat results-paper/models/qwen2.5-7b-instruct/SNAPSHOT)"' in train and '"use_vllm":true' in train
     fetch = [line for line in out.splitlines() if "pscale fetch-model" in line]
     assert any("--model deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" in line for line in fetch)
     assert any("--model Qwen/Qwen2.5-7B-Instruct" in line for line in fetch)
@@ -119,9 +126,9 @@ def test_per_model_evaluation_overrides_reach_generate(workdir: Path) -> None:
         workdir,
         "--printshellcmds",
         "--forceall",
-        "results/eval/generations/qwen2.5-math-7b/grpo-grow-x2-s42/aime24.parquet",
-        "results/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
-        "results/eval/generations/qwen2.5-7b-instruct/init/aime24.parquet",
+        "results-paper/eval/generations/qwen2.5-math-7b/grpo-grow-x2-s42/aime24.parquet",
+        "results-paper/eval/generations/qwen2.5-math-7b/obs-deepseek-r1-distill-qwen-7b/aime24.parquet",
+        "results-paper/eval/generations/qwen2.5-7b-instruct/init/aime24.parquet",
     )
     lines = [line for line in out.splitlines() if "pscale generate" in line]
     math = [line for line in lines if "qwen2.5-math-7b" in line and "obs-" not in line]
@@ -132,13 +139,13 @@ def test_per_model_evaluation_overrides_reach_generate(workdir: Path) -> None:
     assert len(thinker) == 1 and '"max_model_len":32768' in thinker[0] and '"max_new_tokens":30720' in thinker[0]
     assert len(others) == 1 and '"max_model_len":8192' in others[0] and '"max_new_tokens":4096' in others[0]
     for line in lines:  # the format is asked for; the prompt check's dropped problems are left out
-        assert " --format-prompt" in line and "--dropped results/eval/prompt_check/" in line, line
-        assert "--work-dir results/work/generate/" in line  # finished benchmarks survive a failed job
+        assert " --format-prompt" in line and "--dropped results-paper/eval/prompt_check/" in line, line
+        assert "--work-dir results-paper/work/generate/" in line  # finished benchmarks survive a failed job
     check = [line for line in out.splitlines() if "pscale check-prompts" in line]
     assert len(check) == 2 and all('"too_long":"drop"' in line and " --format-prompt" in line for line in check)
     (math_check,) = [line for line in check if "--model-name qwen2.5-math-7b" in line]
     for name in ("qwen2.5-math-7b", "obs-deepseek-r1-distill-qwen-7b", "obs-openr1-qwen-7b"):
-        assert f'"$(cat results/models/{name}/SNAPSHOT)"' in math_check
+        assert f'"$(cat results-paper/models/{name}/SNAPSHOT)"' in math_check
 
 
 def test_paper_training_options_are_valid_trl_configs(repo: Path, tmp_path: Path) -> None:
@@ -150,3 +157,13 @@ def test_paper_training_options_are_valid_trl_configs(repo: Path, tmp_path: Path
     grpo = GRPOConfig(**{**training["grpo"], **cpu})
     assert grpo.use_vllm and grpo.vllm_mode == "colocate" and grpo.num_generations == 8
     assert SFTConfig(**{**training["sft"], **cpu}).max_length == 4096
+
+
+def test_demo_and_paper_configs_keep_their_outputs_apart(workdir: Path) -> None:
+    """results_dir: every output of the paper config goes under results-paper/, none under the
+    demo's results/ (a paper dry run in a demo folder used to plan to overwrite the demo's tables)."""
+    out = dry_run(workdir, "--printshellcmds")
+    outputs = [line.split(":", 1)[1] for line in out.splitlines() if line.startswith(("    output:", "    log:"))]
+    assert outputs and all(path.strip().startswith("results-paper/") for line in outputs for path in line.split(","))
+    config = load_config(workdir / PAPER)
+    assert config["translation"]["openai"]["cache"] == "results-paper/translation/cache/{dataset}.sqlite"

@@ -32,6 +32,7 @@ import yaml
 from helpers import process_tree
 
 from pscale.config import load_config
+from pscale.plan import checkpoint_gb, model_params_b, model_step_seconds, training_warning_seconds
 from pscale.train import checkpoint_problem
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,16 +48,6 @@ CPU_RULES = {
 }  # fmt: skip
 # every rule of the demo DAG that goes through sbatch (translate and all are local rules)
 DEMO_SLURM_RULES = ("train_grpo", "generate", *CPU_RULES)
-
-# Snakemake asks conda for these three things in a dry run with `software-deployment-method: conda`.
-FAKE_CONDA = """#!/bin/sh
-case "$*" in
-  "info --json") echo '{"conda_prefix": "/nonexistent/conda", "platform": "linux-64"}' ;;
-  --version) echo "conda 25.1.1" ;;
-  "config --get channel_priority --json") echo '{"get": {"channel_priority": "strict"}}' ;;
-  *) echo "fake conda (dry runs only): $*" >&2; exit 1 ;;
-esac
-"""
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -85,6 +76,8 @@ def job_resources(output: str) -> dict[str, list[dict[str, str]]]:
         if match:
             current = {"threads": "1"}
             jobs.setdefault(match[1], []).append(current)
+        elif current is not None and line.startswith("    wildcards: "):
+            current["wildcards"] = line.split(":", 1)[1].strip()
         elif current is not None and line.startswith("    threads: "):
             current["threads"] = line.split(":", 1)[1].strip()
         elif current is not None and line.startswith("    resources: "):
@@ -113,15 +106,14 @@ def test_cluster_profile_declares_what_the_issue_asks() -> None:
         assert "gpu" not in profile["set-resources"][rule]
         assert rule not in profile.get("set-threads", {})
         assert profile["set-resources"][rule]["nodes"] == 1  # --gpus=4 alone may span nodes
-    # training is warned before its time limit with a signal the trainer handles (pscale.preemption)
-    from pscale.preemption import STOP_SIGNALS
-
-    paper_runtime = load_config(REPO / PAPER)["resources"]["train"]["runtime"] if (REPO / PAPER).exists() else 1440
-    for rule in ("train_grpo", "train_sft"):
-        warning = re.fullmatch(r"'--signal=(\w+)@(\d+)'", profile["set-resources"][rule]["slurm_extra"])
-        assert warning, profile["set-resources"][rule]
-        assert getattr(signal, f"SIG{warning[1]}") in STOP_SIGNALS and warning[1] != "USR1"  # USR1 kills bash
-        assert 300 <= int(warning[2]) <= paper_runtime * 60 / 10  # time for a step and a save; not a tenth lost
+        # the training rules set their own warning before the time limit (sized per model): a
+        # slurm_extra here would replace it
+        assert "slurm_extra" not in profile["set-resources"][rule]
+    # the plugin's resources, never slurm_extra (plugin 2.8 refuses --qos/--constraint/--gres there)
+    assert "add those to the training rules' `slurm_extra`" not in text
+    for advice in ('gpu_model: "h100"', "constraint: ", 'qos: "high"'):
+        assert advice in text
+    assert profile["cores"] >= 32  # a dry run shows the config's threads, not 1
     for rule, family in CPU_RULES.items():
         sized_here = profile["set-resources"].get(rule, {})
         assert not sized_here.get("gpu")
@@ -161,18 +153,18 @@ def test_timelimit_ci_profile_is_the_ci_profile_with_a_short_limit_and_a_retry()
 
 
 def profile_dry_run(work: Path, bin_dir: Path, *args: str) -> str:
-    """`snakemake --profile slurm -n` typed at the root of a copy of the repository."""
-    if shutil.which("conda") is None:  # the profile deploys conda envs; a dry run only asks conda's version
-        (bin_dir / "conda").write_text(FAKE_CONDA)
-        (bin_dir / "conda").chmod(0o755)
-    # --cores: a dry run caps threads at the local cores; a cluster run does not
+    """`snakemake --profile slurm -n` typed at the root of a copy of the repository, on a login node
+    without conda (the profile deploys conda envs; a dry run must not need conda)."""
+    env = env_with_venv()
+    env["PATH"] = os.pathsep.join(d for d in env["PATH"].split(os.pathsep) if not (Path(d) / "conda").exists())
     result = subprocess.run(
-        [*SNAKEMAKE, "--profile", "slurm", "-n", "--cores", "256", *args],
-        cwd=work, env=env_with_venv(bin_dir), capture_output=True, text=True, timeout=600,
+        [*SNAKEMAKE, "--profile", "slurm", "-n", *args],
+        cwd=work, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "Using profile slurm" in output
+    assert "conda is not on PATH" in output
     return output
 
 
@@ -201,7 +193,8 @@ def test_demo_dry_run_sends_every_rule_to_slurm_without_gpus(demo_jobs) -> None:
 
 
 def test_paper_gpu_rules_get_the_configs_gpus_on_the_gpu_partition(paper_jobs) -> None:
-    resources = load_config(REPO / PAPER)["resources"]
+    config = load_config(REPO / PAPER)
+    resources = config["resources"]
     for rule, family in GPU_RULES.items():
         assert paper_jobs.get(rule), f"{rule} not in the paper DAG"
         want = resources[family]
@@ -211,8 +204,62 @@ def test_paper_gpu_rules_get_the_configs_gpus_on_the_gpu_partition(paper_jobs) -
             assert int(job["threads"]) == want["threads"], (rule, job)
             assert int(job["mem_mb"]) == want["mem_mb"] and int(job["runtime"]) == want["runtime"], (rule, job)
             assert int(job["runtime"]) <= 24 * 60 and int(job["nodes"]) == 1, (rule, job)
-            if rule.startswith("train_"):  # the warning before the time limit reaches sbatch
-                assert re.search(r"--signal=URG@\d+", job["slurm_extra"]), (rule, job)
+            if rule.startswith("train_"):  # the warning before the time limit, sized for the model
+                model = re.search(r"model=([^,]+)", job["wildcards"])[1]
+                assert job["slurm_extra"] == f"--signal=URG@{training_warning_seconds(config, model)}", (rule, job)
+
+
+def test_training_warning_is_a_signal_the_trainer_handles_in_time(paper_jobs) -> None:
+    """SIGURG (the rule's bash and Snakemake's job process ignore it; USR1 would kill them) early
+    enough for a step and a checkpoint of that model, and never a tenth of the time limit."""
+    from pscale.preemption import STOP_SIGNALS
+
+    config = load_config(REPO / PAPER)
+    for rule in ("train_grpo", "train_sft"):
+        for job in paper_jobs[rule]:
+            name, seconds = re.fullmatch(r"--signal=(\w+)@(\d+)", job["slurm_extra"]).groups()
+            assert getattr(signal, f"SIG{name}") in STOP_SIGNALS and name != "USR1"
+            model = re.search(r"model=([^,]+)", job["wildcards"])[1]
+            step = max(model_step_seconds(config, model).values())
+            params = model_params_b(config, model, config["models"][model])
+            save = checkpoint_gb(config, params) / config["plan"]["checkpoint_write_gb_per_s"]
+            assert step + save < int(seconds) <= config["resources"]["train"]["runtime"] * 60 / 10, job
+
+
+def test_profile_advice_for_gpu_type_constraint_and_qos_reaches_sbatch() -> None:
+    """What the profile's comments tell a user to add (gpu_model, constraint, qos as resources) is
+    what executor plugin 2.8 accepts and turns into sbatch options; the old advice (in slurm_extra)
+    it refuses."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+    from snakemake_executor_plugin_slurm.validation import validate_slurm_extra
+    from snakemake_interface_common.exceptions import WorkflowError
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    class Job:
+        def __init__(self, **resources) -> None:
+            self.resources, self.threads = Resources(resources), 32
+
+    train = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())["set-resources"]["train_grpo"]
+    job = Job(**train, gpu=4, mem_mb=240000, runtime=1440, gpu_model="h100", constraint="h100", qos="high",
+              slurm_extra="--signal=URG@420")  # fmt: skip
+    validate_slurm_extra(job)
+    params = {
+        "run_uuid": "u",
+        "slurm_logfile": "l",
+        "comment_str": "c",
+        "account": "",
+        "partition": "-p gpu",
+        "workdir": "",
+    }
+    call = get_submit_command(job, params)
+    assert "-C h100" in call and "--qos=high" in call and "--signal=URG@420" in call and "--cpus-per-task=32" in call
+    assert set_gres_string(job).strip() == "--gpus=h100:4"
+    for old_advice in ("--qos=high", "--constraint=h100", "--gres=gpu:h100:4"):
+        with pytest.raises(WorkflowError, match="not allowed in the 'slurm_extra'"):
+            validate_slurm_extra(Job(slurm_extra=f"--signal=URG@420 {old_advice}"))
 
 
 def test_cpu_rules_stay_small(demo_jobs, paper_jobs) -> None:

@@ -95,6 +95,12 @@ def test_outputs_follow_the_contract(workdir: Path) -> None:
     assert {"model", "run", "seed", "benchmark", "mti", "mti_ci_low", "mti_ci_high"} <= set(mti.columns)
     for table in ("gains", "runs"):
         assert pl.read_csv(workdir / f"results/tables/{table}.csv").height > 0
+    # how long each run trained, from its training.json: comparable across X (same steps here)
+    runs = pl.read_csv(workdir / "results/tables/runs.csv", schema_overrides={"seed": pl.String})
+    trained = runs.filter(pl.col("run") != "init")
+    assert trained["steps"].null_count() == 0 and trained["steps"].n_unique() == 1
+    assert (trained["prompts_seen"] > 0).all() and (trained["epochs"] > 0).all()
+    assert runs.filter(pl.col("run") == "init")["steps"].null_count() == 1
     fits = json.loads((workdir / "results/fits/scaling_law.json").read_text())
     for name in ("mti", "accuracy"):
         assert set(fits[name]["points"]) <= {"1", "2", "3"}

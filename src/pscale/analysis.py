@@ -106,6 +106,9 @@ RUN_COLUMNS = (
     "gain_unseen_ci_low",
     "gain_unseen_ci_high",
 )
+#: How long each trained run trained (pscale.train's training.json): appended to runs.csv; null for
+#: the initial and observational models; the mean over seeds in a pooled row.
+TRAINING_COLUMNS = ("steps", "epochs", "prompts_seen")
 #: Quantities of runs.csv whose bootstrap replicates go to the replicate file (read by `fit`).
 REPLICATED = ("accuracy", "mti", "gain_seen", "gain_unseen")
 
@@ -855,3 +858,21 @@ def scaling_law(
         "min_seeds": min(g["n_seeds"] for g in groups),
         "groups": groups,
     }
+
+
+def with_training(runs: pl.DataFrame, summaries: dict[tuple[str, str], dict[str, Any]]) -> pl.DataFrame:
+    """runs.csv with each run's steps, epochs and prompts seen (TRAINING_COLUMNS), from the training
+    summaries by (model, run with its seed); a pooled row (seed `all`) gets the mean over its seeds.
+
+    Without them a reader cannot tell whether two runs compared saw their data equally often."""
+    by_run: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for (model, run), summary in summaries.items():
+        base, seed = split_seed(run)
+        by_run.setdefault((model, base), []).append(summary)
+        by_run.setdefault((model, f"{base}\0{seed}"), []).append(summary)
+    values: dict[str, list[float | None]] = {column: [] for column in TRAINING_COLUMNS}
+    for model, run, seed in runs.select("model", "run", "seed").iter_rows():
+        found = by_run.get((model, run if seed == POOLED else f"{run}\0{seed}"), [])
+        for column in TRAINING_COLUMNS:
+            values[column].append(sum(f[column] for f in found) / len(found) if found else None)
+    return runs.with_columns(pl.Series(column, values[column], dtype=pl.Float64) for column in TRAINING_COLUMNS)

@@ -352,8 +352,25 @@ def cmd_score(args: argparse.Namespace) -> None:
     score_generations(Path(args.generations), Path(args.output), _languages(args), scoring, args.threads)
 
 
+def _training_summaries(trainings: dict[str, Path]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(model, run) -> the run's training.json, from `<model>/<run>` labels and model folders."""
+    from pscale.training_length import TRAINING_SUMMARY
+
+    summaries = {}
+    for label, folder in trainings.items():
+        model, _, run = label.partition("/")
+        path = folder / TRAINING_SUMMARY if folder.is_dir() else folder
+        try:
+            summaries[(model, run)] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise UserError(
+                f"training summary {path} cannot be read ({err}); remake the model with make run REDO={folder}"
+            ) from None
+    return summaries
+
+
 def cmd_tables(args: argparse.Namespace) -> None:
-    from pscale.analysis import analyse, write_replicates
+    from pscale.analysis import analyse, with_training, write_replicates
     from pscale.tables import write_csv
 
     options = _options(
@@ -382,11 +399,12 @@ def cmd_tables(args: argparse.Namespace) -> None:
         confidence=options["confidence"],
         on_target_share=options["on_target_share"],
     )
+    trainings = _paired(args.training_labels or [], args.trainings or [], "--training-labels", "--trainings")
     outputs = (
         (tables.accuracy, args.accuracy_out),
         (tables.mti, args.mti_out),
         (tables.gains, args.gains_out),
-        (tables.runs, args.runs_out),
+        (with_training(tables.runs, _training_summaries(trainings)), args.runs_out),
     )
     for frame, path in outputs:
         write_csv(frame, path)
@@ -447,6 +465,16 @@ def cmd_figures(args: argparse.Namespace) -> None:
     if args.summary:
         accuracy = Path(args.accuracy) if args.accuracy else None
         write_summary(Path(args.runs), Path(args.gains), Path(args.fits), Path(args.summary), accuracy)
+
+
+def cmd_plan(args: argparse.Namespace) -> None:
+    from pscale.plan import PlanError, build_plan, format_plan
+
+    config = load_config(args.configfile or args.config)
+    try:
+        print(format_plan(config, build_plan(config)))
+    except PlanError as err:
+        raise UserError(str(err)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -633,6 +661,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gains-out", required=True, help="gain over the initial model per language (CSV)")
     p.add_argument("--runs-out", required=True, help="per run: means over benchmarks (CSV)")
     p.add_argument("--replicates-out", required=True, help="bootstrap replicates of the runs table (Parquet)")
+    p.add_argument(
+        "--trainings",
+        nargs="*",
+        help="trained model folders (or their training.json): steps, epochs and prompts seen go to runs.csv",
+    )
+    p.add_argument("--training-labels", nargs="*", help="<model>/<run> of each of --trainings, in order")
     _add_common(p, "the `analysis` section plus `parallel_order` and `on_target_share`")
     p.set_defaults(func=cmd_tables)
 
@@ -642,6 +676,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     _add_common(p, "the `analysis` section")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser(
+        "plan",
+        help="GPU-hours, disk and translation API dollars of a config, before running it (no download)",
+    )
+    p.add_argument("--configfile", help="the pipeline config to plan (as snakemake --configfile; default --config)")
+    _add_common(p)
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("figures", help="draw the paper's figures and the results summary")
     p.add_argument(

@@ -64,6 +64,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
         )
     if error.validator == "enum":
         return f"config key '{where}': {error.instance!r} is not allowed; choose one of {error.validator_value}"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # e.g. report_to: a name or a list of names; say what is wrong with the closest alternative
+        return _describe(jsonschema.exceptions.best_match(error.context))
     return f"config key '{where}': {error.message}"
 
 
@@ -79,7 +82,22 @@ def validate_config(config: Mapping[str, Any], schema: dict[str, Any] | None = N
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
     _check_cross_keys(filled)
+    _place_results(filled, schema)
     return filled
+
+
+def _place_results(config: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Paths left at their `results/...` default follow `results_dir` (a config's own folder)."""
+    root = config["results_dir"].rstrip("/")
+    if root == "results":
+        return
+    translation = schema["properties"]["translation"]["properties"]
+    for section, key, default in (
+        (config["translation"], "reference_corpus", translation["reference_corpus"]["default"]),
+        (config["translation"]["openai"], "cache", translation["openai"]["properties"]["cache"]["default"]),
+    ):
+        if section.get(key) == default:
+            section[key] = root + default[len("results") :]
 
 
 #: Where a stage's options live in the schema: a JSON pointer ("/properties/scoring",
@@ -192,6 +210,12 @@ def _check_training(config: dict[str, Any]) -> list[str]:
         for key, why in _PIPELINE_SET.items():
             if key in options:
                 problems.append(f"config key 'training.{section}.{key}': {why}")
+        if "max_steps" in options and "num_train_epochs" in options:
+            # TRL would silently let max_steps win; the config states one training length
+            problems.append(
+                f"config keys 'training.{section}.max_steps' and 'training.{section}.num_train_epochs': "
+                "set one of them (steps, or passes over the parallel set), not both"
+            )
     if "grpo" in training["methods"]:
         weights = training["reward_weights"]
         if sum(weights.values()) <= 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,51 @@ def summarize_history(history: list[dict[str, Any]], resumed_step: int | None) -
     return [*history[:-1], summary]
 
 
-def _train_and_save(trainer: Any, output_dir: Path, work_dir: Path, resume: str | None) -> None:
+def training_summary(trainer: Any, method: str, set_rows: int) -> dict[str, Any]:
+    """How long a run trained, in the three units that make runs comparable: optimizer steps,
+    passes over its parallel set (TRL's epoch count) and prompts seen (steps x prompts per step;
+    a GRPO prompt comes with its num_generations completions)."""
+    from pscale.training_length import grpo_shape
+
+    args, world = trainer.args, trainer.accelerator.num_processes
+    if method == "grpo":
+        options = {
+            "per_device_train_batch_size": args.per_device_train_batch_size,
+            "num_generations": args.num_generations,
+            "gradient_accumulation_steps": args.gradient_accumulation_steps,
+            "num_iterations": args.num_iterations,
+            "steps_per_generation": args.steps_per_generation,
+        }
+        per_step = grpo_shape(options, world)["prompts_per_step"]
+    else:
+        per_step = args.per_device_train_batch_size * world * args.gradient_accumulation_steps
+    steps = int(trainer.state.global_step)
+    return {
+        "method": method,
+        "steps": steps,
+        "epochs": float(trainer.state.epoch or 0.0),
+        "prompts_seen": steps * per_step,
+        "prompts_per_step": per_step,
+        "set_rows": set_rows,
+        "world_size": world,
+        "max_steps": args.max_steps if args.max_steps > 0 else None,
+        "num_train_epochs": None if args.max_steps > 0 else args.num_train_epochs,
+    }
+
+
+def _reporting(options: dict[str, Any], output_dir: Path) -> dict[str, Any]:
+    """TRL's `report_to` settings: the run named <model>/<run>, TensorBoard next to the model folder
+    (the work folder, TRL's default, is deleted once the model is saved)."""
+    report_to = options.get("report_to", "none")
+    names = [report_to] if isinstance(report_to, str) else list(report_to)
+    if "tensorboard" in names:
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(output_dir.with_name(f"{output_dir.name}.tensorboard")))
+    return {"report_to": "none", "run_name": f"{output_dir.parent.name}/{output_dir.name}"}
+
+
+def _train_and_save(
+    trainer: Any, output_dir: Path, work_dir: Path, resume: str | None, method: str, set_rows: int
+) -> None:
     from pscale.tables import write_json
 
     if resume:
@@ -261,6 +306,9 @@ def _train_and_save(trainer: Any, output_dir: Path, work_dir: Path, resume: str 
     if main:
         trainer.processing_class.save_pretrained(staging)
         write_json(summarize_history(trainer.state.log_history, resumed_step), staging / "log_history.json", indent=1)
+        from pscale.training_length import TRAINING_SUMMARY
+
+        write_json(training_summary(trainer, method, set_rows), staging / TRAINING_SUMMARY, indent=1)
         shutil.rmtree(output_dir, ignore_errors=True)
         staging.rename(output_dir)
         shutil.rmtree(work_dir)  # checkpoints only serve an interrupted run; a 7B one is tens of GB
@@ -312,7 +360,7 @@ def train_grpo(
     stops = stops_for(tokenizer, generation_eos_ids(model_path))
     options = {**grpo_options, "generation_kwargs": grpo_generation_kwargs(grpo_options, stops)}
     args = GRPOConfig(
-        **{"report_to": "none", **training_precision(), **CHECKPOINTING, **options},
+        **{**_reporting(grpo_options, output_dir), **training_precision(), **CHECKPOINTING, **options},
         output_dir=str(work_dir),
         reward_weights=weights,
     )
@@ -336,7 +384,7 @@ def train_grpo(
     from pscale.preemption import stop_on_signal
 
     with stop_on_signal(trainer):  # SIGURG/USR1/TERM: checkpoint at the step end, exit 75; a retry resumes
-        _train_and_save(trainer, output_dir, work_dir, resume)
+        _train_and_save(trainer, output_dir, work_dir, resume, "grpo", len(dataset))
 
 
 def train_sft(
@@ -356,7 +404,8 @@ def train_sft(
     style = style or PromptStyle()
     dataset = load_sft_dataset(train_set, PromptSet.from_file(prompt_file), style)
     args = SFTConfig(
-        **{"report_to": "none", **training_precision(), **CHECKPOINTING, **sft_options}, output_dir=str(work_dir)
+        **{**_reporting(sft_options, output_dir), **training_precision(), **CHECKPOINTING, **sft_options},
+        output_dir=str(work_dir),
     )
     settings = {"sft": sft_options, "style": str(style)}
     resume = prepare_work_dir(work_dir, run_fingerprint(model_path, train_set, prompt_file, settings))
@@ -366,4 +415,4 @@ def train_sft(
     from pscale.preemption import stop_on_signal
 
     with stop_on_signal(trainer):  # SIGURG/USR1/TERM: checkpoint at the step end, exit 75; a retry resumes
-        _train_and_save(trainer, output_dir, work_dir, resume)
+        _train_and_save(trainer, output_dir, work_dir, resume, "sft", len(dataset))

@@ -8,42 +8,45 @@
 rule tables:
     input:
         scores=all_scores,
+        trainings=training_folders,
     output:
         accuracy=report(
-            "results/tables/accuracy.csv",
+            results("tables/accuracy.csv"),
             caption="../report/accuracy.rst",
             category="Tables",
         ),
-        mti=report("results/tables/mti.csv", caption="../report/mti.rst", category="Tables"),
-        gains=report("results/tables/gains.csv", caption="../report/gains.rst", category="Tables"),
-        runs=report("results/tables/runs.csv", caption="../report/runs.rst", category="Tables"),
-        replicates="results/tables/bootstrap.parquet",
+        mti=report(results("tables/mti.csv"), caption="../report/mti.rst", category="Tables"),
+        gains=report(results("tables/gains.csv"), caption="../report/gains.rst", category="Tables"),
+        runs=report(results("tables/runs.csv"), caption="../report/runs.rst", category="Tables"),
+        replicates=results("tables/bootstrap.parquet"),
     log:
-        "results/logs/tables.log",
+        results("logs/tables.log"),
     conda:
         "../../envs/analysis.yaml"
     params:
         labels=score_labels,
+        training_labels=training_labels,
         options=table_options,
         code=CODE["tables"],
     shell:
         "pscale tables --scores {input.scores} --labels {params.labels:q} --accuracy-out {output.accuracy} --mti-out {output.mti}"
         " --gains-out {output.gains} --runs-out {output.runs} --replicates-out {output.replicates}"
+        " --trainings {input.trainings} --training-labels {params.training_labels}"
         " --options {params.options:q} > {log} 2>&1"
 
 
 rule fit_scaling_law:
     input:
-        runs="results/tables/runs.csv",
-        replicates="results/tables/bootstrap.parquet",
+        runs=results("tables/runs.csv"),
+        replicates=results("tables/bootstrap.parquet"),
     output:
         report(
-            "results/fits/scaling_law.json",
+            results("fits/scaling_law.json"),
             caption="../report/scaling_law_fit.rst",
             category="Scaling law",
         ),
     log:
-        "results/logs/fit_scaling_law.log",
+        results("logs/fit_scaling_law.log"),
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -56,22 +59,22 @@ rule fit_scaling_law:
 
 rule figures:
     input:
-        accuracy="results/tables/accuracy.csv",
-        gains="results/tables/gains.csv",
-        runs="results/tables/runs.csv",
-        mti="results/tables/mti.csv",
-        fits="results/fits/scaling_law.json",
+        accuracy=results("tables/accuracy.csv"),
+        gains=results("tables/gains.csv"),
+        runs=results("tables/runs.csv"),
+        mti=results("tables/mti.csv"),
+        fits=results("fits/scaling_law.json"),
         models=trained_models,
     output:
         figures=FIGURE_OUTPUTS,
         summary=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
         tables=report(
-            "results/tables/tables.html",
+            results("tables/tables.html"),
             caption="../report/tables_html.rst",
             category="Tables",
         ),
     log:
-        "results/logs/figures.log",
+        results("logs/figures.log"),
     conda:
         "../../envs/analysis.yaml"
     params:

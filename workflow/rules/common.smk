@@ -15,6 +15,33 @@ from snakemake.logging import logger
 # Validate before any job starts: unknown keys and bad values stop here, naming the key.
 config.update(validate_config(config))
 
+
+def _dry_run_without_conda():
+    """A dry run (`-n`) with the Slurm profile (`software-deployment-method: conda`) on a login node
+    without conda: skip the conda envs, which a dry run only hashes (the real run builds them), instead
+    of failing on `conda info`. Real runs are untouched: they need conda and say so."""
+    import shutil
+
+    from snakemake.settings.types import DeploymentMethod
+
+    methods = workflow.deployment_settings.deployment_method
+    if workflow.output_settings.dryrun and DeploymentMethod.CONDA in methods and shutil.which("conda") is None:
+        workflow.deployment_settings.deployment_method = frozenset(methods - {DeploymentMethod.CONDA})
+        logger.info("dry run: conda is not on PATH, so the rules' conda envs are not checked (a real run builds them)")
+
+
+_dry_run_without_conda()
+
+#: Where every output goes (config `results_dir`): two configs with different folders never share
+#: or overwrite each other's outputs (experiments/paper.yaml sets results-paper).
+RESULTS = config["results_dir"].rstrip("/")
+
+
+def results(path):
+    """`path` under the results folder; wildcards and expand() braces pass through unchanged."""
+    return f"{RESULTS}/{path}"
+
+
 # Each rule's params carry its stage's code version (pscale.codeversion): a code change that can
 # change a stage's results reruns it and what follows; a comment or docstring edit reruns nothing.
 CODE = code_versions(
@@ -86,7 +113,7 @@ FIGURE_CATEGORIES = {
     "grow_vs_fixed": "Comparisons",
     "training_rewards": "Training",
 }
-FIGURES = expand("results/figures/{name}.png", name=FIGURE_NAMES)
+FIGURES = expand(results("figures/{name}.png"), name=FIGURE_NAMES)
 #: The figure files of the `figures` rule, in FIGURE_NAMES' order (`pscale figures --names`).
 
 
@@ -96,7 +123,7 @@ def _figure_output(name, path):
 
 
 FIGURE_OUTPUTS = [_figure_output(name, path) for name, path in zip(FIGURE_NAMES, FIGURES)]
-SUMMARY = "results/summary.rst"
+SUMMARY = results("summary.rst")
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
 DEFAULT_RESOURCES = {
@@ -129,6 +156,32 @@ def _train_launcher():
 TRAIN_LAUNCHER = _train_launcher()
 
 
+def _training_warnings():
+    """Per model, seconds of warning (SIGURG) before a training job's time limit: the step under way
+    and a checkpoint save must fit (pscale.plan.training_warning_seconds, from the model's size)."""
+    from pscale.plan import PlanError, training_warning_seconds
+
+    warnings = {}
+    for model in config["models"]:
+        try:
+            warnings[model] = training_warning_seconds(config, model)
+        except PlanError as err:
+            logger.info(f"{err}; its training jobs are warned 900 s before their time limit")
+            warnings[model] = 900
+    return warnings
+
+
+TRAINING_WARNING = _training_warnings()
+
+
+def train_slurm_extra(wildcards):
+    """sbatch options of a training job (slurm executor): the warning before its time limit, which
+    pscale.preemption turns into a checkpoint and exit 75, then config `resources.train.slurm_extra`."""
+    extra = res("train", "slurm_extra")
+    warning = f"--signal=URG@{TRAINING_WARNING[wildcards.model]}"
+    return f"{warning} {extra}" if extra else warning
+
+
 def as_json(value):
     """Deterministic JSON for params (Snakemake reruns a job when its params change)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -148,7 +201,7 @@ HUB_MODELS = {
 
 def fetched(name):
     """The files `fetch_model` writes for a hub model: its resolved commit and its local folder."""
-    return {"revision": f"results/models/{name}/REVISION", "snapshot": f"results/models/{name}/SNAPSHOT"}
+    return {"revision": f"{RESULTS}/models/{name}/REVISION", "snapshot": f"{RESULTS}/models/{name}/SNAPSHOT"}
 
 
 def snapshot_path(name):
@@ -160,7 +213,7 @@ def initial_model_path(model):
     """Where the initial model loads from: the demo's built folder or the fetched hub snapshot."""
     spec = model_spec(model)
     if spec["source"] == "scratch":
-        return f"results/models/{model}/{INIT_RUN}"
+        return f"{RESULTS}/models/{model}/{INIT_RUN}"
     return snapshot_path(model)
 
 
@@ -205,7 +258,7 @@ def eval_model_input(wildcards):
         return initial_model_input(wildcards)
     if wildcards.run in OBSERVATIONAL:
         return list(fetched(wildcards.run).values())
-    return f"results/models/{wildcards.model}/{wildcards.run}"
+    return f"{RESULTS}/models/{wildcards.model}/{wildcards.run}"
 
 
 def eval_model_path(wildcards):
@@ -213,7 +266,7 @@ def eval_model_path(wildcards):
         return initial_model_path(wildcards.model)
     if wildcards.run in OBSERVATIONAL:
         return snapshot_path(wildcards.run)
-    return f"results/models/{wildcards.model}/{wildcards.run}"
+    return f"{RESULTS}/models/{wildcards.model}/{wildcards.run}"
 
 
 def _run_spec(wildcards):
@@ -249,7 +302,7 @@ def train_prompt_style(wildcards):
 
 def translated(dataset, langs=None):
     return expand(
-        "results/data/translated/{dataset}/{lang}.parquet",
+        results("data/translated/{dataset}/{lang}.parquet"),
         dataset=dataset,
         lang=langs or LANGUAGES,
     )
@@ -320,8 +373,8 @@ GROUP_BENCHMARKS = config["evaluation"]["group_benchmarks"]
 def prompt_check(model):
     """check_prompts' outputs for an initial model: every prompt's length, and the problems dropped."""
     return {
-        "lengths": f"results/eval/prompt_check/{model}/lengths.parquet",
-        "dropped": f"results/eval/prompt_check/{model}/dropped.csv",
+        "lengths": results(f"eval/prompt_check/{model}/lengths.parquet"),
+        "dropped": results(f"eval/prompt_check/{model}/dropped.csv"),
     }
 
 
@@ -383,7 +436,7 @@ def checked_prompts(wildcards):
 
 def generate_work_dir(wildcards):
     """A grouped generation job's finished benchmarks, kept for a retry (outside its outputs)."""
-    return f"results/work/generate/{wildcards.model}/{wildcards.run}"
+    return results(f"work/generate/{wildcards.model}/{wildcards.run}")
 
 
 def all_benchmark_files(wildcards):
@@ -406,7 +459,7 @@ def reference_corpus_arg(wildcards, input):
 
 def train_work_dir(wildcards):
     """A training job's checkpoints: outside its output folder, so a failed job resumes from them."""
-    return f"results/work/{wildcards.model}/{run_id(wildcards.method, wildcards.budget, wildcards.x, wildcards.seed)}"
+    return f"{RESULTS}/work/{wildcards.model}/{run_id(wildcards.method, wildcards.budget, wildcards.x, wildcards.seed)}"
 
 
 # Runs whose training sets are identical are trained and evaluated once: X = 1 is English only
@@ -438,7 +491,7 @@ def copy_files(sources, targets, log):
 
 def shared_scores(wildcards):
     return expand(
-        "results/eval/scores/{model}/{run}/{benchmark}.parquet",
+        results("eval/scores/{model}/{run}/{benchmark}.parquet"),
         model=wildcards.model,
         run=SHARED_RUNS[wildcards.run],
         benchmark=EVAL_DATASETS,
@@ -467,7 +520,7 @@ def fit_options(wildcards):
 
 #: Every score file the tables read, with what it scores: (model, run, benchmark, path).
 SCORE_FILES = [
-    (model, run, benchmark, f"results/eval/scores/{model}/{run}/{benchmark}.parquet")
+    (model, run, benchmark, f"{RESULTS}/eval/scores/{model}/{run}/{benchmark}.parquet")
     for model in MODELS
     for run in runs_of(model)
     for benchmark in EVAL_DATASETS
@@ -488,7 +541,23 @@ TRAINED_MODELS = [(model, run) for model in MODELS for run in TRAINED_RUNS if ru
 
 
 def trained_models(wildcards):
-    return [f"results/models/{model}/{run}" for model, run in TRAINED_MODELS]
+    return [f"{RESULTS}/models/{model}/{run}" for model, run in TRAINED_MODELS]
+
+
+#: Every trained run of the tables, with the folder of the model that trained it (a shared run's is
+#: its twin's): runs.csv gets each run's steps, epochs and prompts seen from its training.json.
+TRAINING_RUNS = [
+    (model, run, f"{RESULTS}/models/{model}/{SHARED_RUNS.get(run, run)}") for model in MODELS for run in TRAINED_RUNS
+]
+
+
+def training_folders(wildcards):
+    return [folder for *_, folder in TRAINING_RUNS]
+
+
+def training_labels(wildcards):
+    """`pscale tables --training-labels`: <model>/<run> of each training_folders entry, in order."""
+    return " ".join(shlex.quote(f"{model}/{run}") for model, run, _ in TRAINING_RUNS)
 
 
 def trained_model_labels(wildcards):

@@ -4,10 +4,10 @@ if config["data"]["source"] == "demo":
 
     rule demo_data:
         output:
-            source=expand("results/data/source/{dataset}.parquet", dataset=DEMO_DATASETS),
-            reference=expand("results/data/reference/{dataset}.parquet", dataset=DEMO_DATASETS),
+            source=expand(results("data/source/{dataset}.parquet"), dataset=DEMO_DATASETS),
+            reference=expand(results("data/reference/{dataset}.parquet"), dataset=DEMO_DATASETS),
         log:
-            "results/logs/demo_data.log",
+            results("logs/demo_data.log"),
         conda:
             "../../envs/data.yaml"
         params:
@@ -24,13 +24,13 @@ else:
 
     rule hub_source:
         output:
-            source="results/data/source/{dataset}.parquet",
+            source=results("data/source/{dataset}.parquet"),
             # rows skipped as unreadable, with the reason (pscale.data.hub.QC_COLUMNS)
-            qc="results/data/qc/{dataset}.parquet",
+            qc=results("data/qc/{dataset}.parquet"),
             # the hub commit the rows were loaded from (pin it as `revision` to reuse it later)
-            revision="results/data/source/{dataset}.REVISION",
+            revision=results("data/source/{dataset}.REVISION"),
         log:
-            "results/logs/hub_source/{dataset}.log",
+            results("logs/hub_source/{dataset}.log"),
         # Hub downloads need the network, which compute nodes often lack.
         localrule: True
         conda:

@@ -14,9 +14,9 @@ if GROUP_BENCHMARKS:
             prompts=PROMPTS,
             dropped=checked_prompts,
         output:
-            expand("results/eval/generations/{{model}}/{{run}}/{benchmark}.parquet", benchmark=EVAL_DATASETS),
+            expand(results("eval/generations/{{model}}/{{run}}/{benchmark}.parquet"), benchmark=EVAL_DATASETS),
         log:
-            "results/logs/generate/{model}/{run}.log",
+            results("logs/generate/{model}/{run}.log"),
         conda:
             "../../envs/generate.yaml"
         threads: res("generate", "threads")
@@ -47,9 +47,9 @@ else:
             prompts=PROMPTS,
             dropped=checked_prompts,
         output:
-            "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+            results("eval/generations/{model}/{run}/{benchmark}.parquet"),
         log:
-            "results/logs/generate/{model}/{run}/{benchmark}.log",
+            results("logs/generate/{model}/{run}/{benchmark}.log"),
         conda:
             "../../envs/generate.yaml"
         threads: res("generate", "threads")
@@ -83,7 +83,7 @@ rule check_prompts:
     output:
         **prompt_check("{model}"),
     log:
-        "results/logs/check_prompts/{model}.log",
+        results("logs/check_prompts/{model}.log"),
     localrule: True
     conda:
         "../../envs/generate.yaml"
@@ -102,11 +102,11 @@ rule check_prompts:
 
 rule score:
     input:
-        "results/eval/generations/{model}/{run}/{benchmark}.parquet",
+        results("eval/generations/{model}/{run}/{benchmark}.parquet"),
     output:
-        "results/eval/scores/{model}/{run}/{benchmark}.parquet",
+        results("eval/scores/{model}/{run}/{benchmark}.parquet"),
     log:
-        "results/logs/score/{model}/{run}/{benchmark}.log",
+        results("logs/score/{model}/{run}/{benchmark}.log"),
     conda:
         "../../envs/score.yaml"
     threads: res("score", "threads")
@@ -130,9 +130,9 @@ if SHARED_RUNS:
         input:
             shared_scores,
         output:
-            expand("results/eval/scores/{{model}}/{{run}}/{benchmark}.parquet", benchmark=EVAL_DATASETS),
+            expand(results("eval/scores/{{model}}/{{run}}/{benchmark}.parquet"), benchmark=EVAL_DATASETS),
         log:
-            "results/logs/share_scores/{model}/{run}.log",
+            results("logs/share_scores/{model}/{run}.log"),
         wildcard_constraints:
             run="|".join(re.escape(run) for run in SHARED_RUNS),
         localrule: True

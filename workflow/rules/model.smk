@@ -4,12 +4,12 @@
 rule init_model:
     input:
         corpus=translated(TRAIN_DATASET),
-        sft=f"results/data/translated/{TRAIN_DATASET}/en.parquet",
+        sft=f"{RESULTS}/data/translated/{TRAIN_DATASET}/en.parquet",
         prompts=PROMPTS,
     output:
-        directory("results/models/{model}/init"),
+        directory(results("models/{model}/init")),
     log:
-        "results/logs/init_model/{model}.log",
+        results("logs/init_model/{model}.log"),
     conda:
         "../../envs/train.yaml"
     threads: res("init_model", "threads")
@@ -31,10 +31,10 @@ rule init_model:
 # missing login or a max_model_len longer than the model's context stop here, in one sentence.
 rule fetch_model:
     output:
-        revision="results/models/{hub_model}/REVISION",
-        snapshot="results/models/{hub_model}/SNAPSHOT",
+        revision=results("models/{hub_model}/REVISION"),
+        snapshot=results("models/{hub_model}/SNAPSHOT"),
     log:
-        "results/logs/fetch_model/{hub_model}.log",
+        results("logs/fetch_model/{hub_model}.log"),
     wildcard_constraints:
         hub_model="|".join(re.escape(name) for name in HUB_MODELS) or "(?!x)x",
     localrule: True

@@ -5,9 +5,9 @@ rule parallel_set:
     input:
         translated(TRAIN_DATASET, LANGUAGES),
     output:
-        "results/data/sets/{budget}-x{x}.parquet",
+        results("data/sets/{budget}-x{x}.parquet"),
     log:
-        "results/logs/parallel_set/{budget}-x{x}.log",
+        results("logs/parallel_set/{budget}-x{x}.log"),
     conda:
         "../../envs/data.yaml"
     params:

@@ -11,12 +11,12 @@
 rule train_grpo:
     input:
         model=initial_model_input,
-        train_set="results/data/sets/{budget}-x{x}.parquet",
+        train_set=results("data/sets/{budget}-x{x}.parquet"),
         prompts=PROMPTS,
     output:
-        model=directory("results/models/{model}/{method}-{budget}-x{x}-s{seed}"),
+        model=directory(results("models/{model}/{method}-{budget}-x{x}-s{seed}")),
     log:
-        "results/logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log",
+        results("logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log"),
     wildcard_constraints:
         method="grpo",
     conda:
@@ -26,6 +26,7 @@ rule train_grpo:
         mem_mb=res("train", "mem_mb"),
         runtime=res("train", "runtime"),
         gpu=res("train", "gpu"),
+        slurm_extra=train_slurm_extra,
     params:
         model_path=train_model_path,
         work_dir=train_work_dir,

@@ -29,17 +29,17 @@ TRANSLATION_PROMPT_VERSION = (
 
 rule translate:
     input:
-        source="results/data/source/{dataset}.parquet",
+        source=results("data/source/{dataset}.parquet"),
         reference=reference_corpus,
     output:
         translated=expand(
-            "results/data/translated/{{dataset}}/{lang}.parquet",
+            results("data/translated/{{dataset}}/{lang}.parquet"),
             lang=LANGUAGES,
         ),
-        qc="results/translation/qc/{dataset}.parquet",
-        usage="results/translation/usage/{dataset}.json",
+        qc=results("translation/qc/{dataset}.parquet"),
+        usage=results("translation/usage/{dataset}.json"),
     log:
-        "results/logs/translate/{dataset}.log",
+        results("logs/translate/{dataset}.log"),
     localrule: True
     conda:
         "../../envs/translate.yaml"
