@@ -26,11 +26,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # a run or one of its jobs is alive here), and incomplete outputs are redone.
 # REDO="file ..." remakes files a stage reported as damaged, and everything downstream of them.
 REDO    ?=
+# The run and its report read one copy of CONFIG, taken when the run starts: an edit made
+# while it runs waits for the next `make run`, and the report describes the tables it shows.
+RUN_CONFIG = results/work/run-config.yaml
+# A job asked to redo finished work adopts it (pscale.receipts); REDO's files are made anew.
+# CONFIG and REDO are quoted: a config path may hold spaces (CONFIG="my runs/a b.yaml").
 run: venv
-	python -m pscale.snakelock --configfile $(CONFIG)
-	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs \
-		$(if $(strip $(REDO)),--forcerun $(REDO))
-	snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
+	python -m pscale.snakelock --configfile '$(CONFIG)'
+	$(if $(strip $(REDO)),python -m pscale.receipts --forget $(foreach f,$(REDO),'$(f)'))
+	mkdir -p results/work && cp '$(CONFIG)' $(RUN_CONFIG)
+	snakemake --cores $(CORES) --configfile $(RUN_CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs \
+		$(if $(strip $(REDO)),--forcerun $(foreach f,$(REDO),'$(f)'))
+	snakemake --cores 1 --configfile $(RUN_CONFIG) --report results/report.html
 	@echo "Done: open results/report.html (tables in results/tables, figures in results/figures)."
 
 test: lint
@@ -50,7 +57,7 @@ format: venv
 	snakefmt Snakefile workflow/rules
 
 dry-run: venv
-	snakemake -n --configfile $(CONFIG)
+	snakemake -n --configfile '$(CONFIG)'
 
 clean:
 	rm -rf results .snakemake

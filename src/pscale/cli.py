@@ -11,6 +11,7 @@ a config key (--seed, --languages, ...) takes the --config value when it is not 
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import json
 import logging
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from pscale.config import Part, load_config, load_schema, validate_options
-from pscale.errors import UserError
+from pscale.errors import FREE_SPACE, UserError
 from pscale.prompts import PromptStyle
+from pscale.receipts import adopt, fingerprint, kept, record
 
 log = logging.getLogger("pscale")
 
@@ -578,16 +580,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Stages that keep no receipts: translation resumes from its own cache (it pays per request) and
+#: fetch-model asks the hub for the newest commit each time.
+NOT_ADOPTED = frozenset({"translate", "fetch-model"})
+
+
+def _results_of(args: argparse.Namespace) -> list[str]:
+    """What a stage makes (its receipts cover): its outputs, not its checkpoint folder."""
+    return [path for path in _outputs_of(args) if path != getattr(args, "work_dir", None)]
+
+
+def _outputs_of(args: argparse.Namespace) -> list[str]:
+    """The files and folders a stage writes (its --output, --*-out, --summary, --work-dir flags)."""
+    found: list[str] = []
+    for name, value in vars(args).items():
+        if name == "output" or name.endswith("_out") or name in ("summary", "work_dir", "source", "reference"):
+            if args.stage == "translate" and name == "source":
+                continue
+            found += [value] if isinstance(value, str) else list(value or [])
+    return found
+
+
+def no_space_message(err: OSError, outputs: list[str]) -> str:
+    """'no space left on <folder>': the folder of the file being written, else of the stage's output."""
+    where = Path(err.filename).parent if err.filename else Path(outputs[0]).parent if outputs else Path.cwd()
+    return f"no space left on {where} (writing {err.filename or ', '.join(outputs)}): {FREE_SPACE}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pscale.runtime import configure_logging
 
     configure_logging(args.verbose)
+    outputs = _results_of(args)
+    receipts = args.stage not in NOT_ADOPTED and kept(outputs) and os.environ.get("PSCALE_ADOPT", "1") != "0"
     try:
+        if receipts:
+            work = fingerprint(args.stage, sys.argv[1:] if argv is None else argv, outputs)
+            if adopt(work, outputs):
+                return 0
         args.func(args)
+        if receipts:
+            record(work, outputs)
     except UserError as err:
         # The user's input (config, data file, endpoint): the message names it; the traceback with --verbose.
         log.error("%s", err, exc_info=args.verbose)
+        return 1
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        # A full disk mid-save (a checkpoint, a model, generations) is no bug and no corrupt input.
+        log.error("%s", no_space_message(err, _outputs_of(args)), exc_info=args.verbose)
         return 1
     # Anything else (KeyError, ValueError, TypeError, ...) is a bug: Python prints its full traceback.
     return 0

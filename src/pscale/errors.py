@@ -17,3 +17,7 @@ class MissingEntryError(UserError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+#: What to do after a full disk (the finished outputs are whole: every write is atomic).
+FREE_SPACE = "free space there, then `make run` again (finished outputs are kept; this one is redone)"

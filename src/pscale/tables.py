@@ -15,6 +15,7 @@ a missing intermediate file whose downstream results are up to date).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -24,11 +25,27 @@ from typing import Any
 
 import polars as pl
 
-from pscale.errors import UserError
+from pscale.errors import FREE_SPACE, UserError
 
 
 class TableError(UserError):
     """An input table breaks its stage's contract; the message names file, column and row."""
+
+
+def _umask() -> int:
+    """The process umask: from /proc on Linux (os.umask can only read it by setting it, which
+    another thread writing a file at that moment would see), else set and set straight back."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Prefix and suffix of atomic_path's temporary files: a file named so is a write cut off by a
+#: kill (`stale_temporaries` finds them; `make run` removes them before it starts).
+TMP_PREFIX, TMP_SUFFIX = ".", ".tmp"
 
 
 @contextlib.contextmanager
@@ -36,14 +53,30 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path next to `path`; renamed onto `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    # mkstemp makes the file 0600 and a rename keeps that: give it the mode a plain open() would
+    # (0666 less the umask), so results stay readable by the group as the user's umask intends.
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:  # the old file (if any) is untouched: say where, not a traceback
+            raise UserError(f"no space left on {path.parent} while writing {path.name}: {FREE_SPACE}") from None
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def stale_temporaries(folder: str | Path) -> list[Path]:
+    """atomic_path's temporary files under `folder`: left only by a write that was killed (a
+    finished or failed write removes its own), so safe to delete when no job runs there."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob(f"{TMP_PREFIX}*{TMP_SUFFIX}") if p.is_file() and p.name.count(".") >= 3)
 
 
 def write_parquet(frame: pl.DataFrame, path: str | Path) -> None:
