@@ -315,6 +315,65 @@ def test_lock_check_removes_temporaries_of_killed_writes(tmp_path: Path) -> None
     assert [p.name for p in figures.iterdir()] == ["scaling_law.png"]
 
 
+# ---- every file a stage consumes is named when damaged, with the REDO that remakes it ---------------
+
+
+def test_damaged_analysis_inputs_are_named_with_their_redo(tmp_path: Path, caplog) -> None:
+    garbage = tmp_path / "runs.csv"
+    garbage.write_bytes(b"\x00\xff\x13 not a table\n\x01")
+    out = str(tmp_path / "fit.json")
+    assert main(["fit", "--runs", str(garbage), "--replicates", "r.parquet", "--output", out, "--options", "{}"]) == 1
+    _one_clear_line(caplog, f"runs table {garbage}", f"REDO={garbage}")
+    caplog.clear()
+    runs = tmp_path / "good_runs.csv"
+    runs.write_text("model,run\ntiny,init\n")
+    replicates = tmp_path / "bootstrap.parquet"
+    pl.DataFrame({"model": ["tiny"], "run": ["init"], "seed": ["all"], "quantity": ["mti"], "replicates": [[1.0]]}
+                 ).write_parquet(replicates)  # fmt: skip
+    replicates.write_bytes(replicates.read_bytes()[:40])
+    assert main(["fit", "--runs", str(runs), "--replicates", str(replicates), "--output", out, "--options", "{}"]) == 1
+    _one_clear_line(caplog, f"bootstrap replicates {replicates} cannot be read", f"REDO={replicates}")
+    caplog.clear()
+    fits = tmp_path / "scaling_law.json"
+    fits.write_text('{"mti": {"alpha": 2.0, "be')
+    png = str(tmp_path / "law.png")
+    assert main(["figures", "--names", "scaling_law", "--output", png, "--fits", str(fits)]) == 1
+    _one_clear_line(caplog, f"scaling-law fits {fits} cannot be read", f"REDO={fits}")
+    caplog.clear()
+    model = tmp_path / "results" / "models" / "tiny" / "grpo-grow-x2-s0"
+    model.mkdir(parents=True)
+    (model / "log_history.json").write_text('[{"step": 1, "reward": 0.5}, {"st')
+    png = str(tmp_path / "rewards.png")
+    assert main(["figures", "--names", "training_rewards", "--output", png, "--histories", str(model)]) == 1
+    _one_clear_line(caplog, f"training log history {model / 'log_history.json'} cannot be read", f"REDO={model}")
+
+
+def test_truncated_model_weights_are_named_before_loading(tmp_path: Path, prompt_file: Path, caplog) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    model = tmp_path / "results" / "models" / "tiny" / "init"
+    model.mkdir(parents=True)
+    weights = model / "model.safetensors"
+    save_file({"w": torch.zeros(64, 64)}, str(weights))
+    weights.write_bytes(weights.read_bytes()[:5000])  # a save cut off by a full disk
+    args = ["generate", "--model", str(model), "--benchmark-dir", str(tmp_path), "--languages", "en",
+            "--prompts", str(prompt_file), "--output", str(tmp_path / "g.parquet"), "--options", "{}"]  # fmt: skip
+    assert main(args) == 1
+    _one_clear_line(caplog, f"model weights {weights} cannot be read", "5000 bytes, its header says", f"REDO={model}")
+
+
+def test_benchmark_language_without_rows_stops_naming_the_file(tmp_path: Path) -> None:
+    from pscale.generate import load_benchmark
+
+    corpus = make_demo_corpus(4, 2, seed=0)["demo_test"]
+    files = [tmp_path / "en.parquet", tmp_path / "es.parquet"]
+    write_parquet(corpus.filter(pl.col("lang") == "en"), files[0])
+    write_parquet(corpus.filter(pl.col("lang") == "xx"), files[1])  # the columns, no row
+    with pytest.raises(TableError, match=f"benchmark file {files[1]} has 0 rows"):
+        load_benchmark(files)
+
+
 # ---- receipts: a job asked to redo finished work adopts it; changed inputs or damage recompute -------
 
 

@@ -177,6 +177,42 @@ def test_translation_runtime_settings_rerun_nothing(workdir: Path) -> None:
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_demo_test_size_reruns_only_what_reads_the_test_sets(workdir: Path) -> None:
+    # demo_train is drawn before the test sets: the initial model, the sets and the trainings stay
+    counts = job_counts(snakemake(workdir, "-n", config=_with(data={"demo": {"n_test": 5}})).stdout)
+    assert counts == {"demo_data": 2, "translate": 2, "generate": 4, "score": 8, **ANALYSIS}
+
+
+def _aside(path: Path) -> Path:
+    aside = path.with_name(f"{path.name}.aside")
+    path.rename(aside)
+    return aside
+
+
+def test_missing_model_or_generations_are_rebuilt_not_reported_done(workdir: Path) -> None:
+    # what a failed or interrupted `make run REDO=<model>` leaves, or a deleted generations file
+    model = workdir / "results/models/tiny/grpo-grow-x2-s0"
+    aside = _aside(model)
+    try:
+        counts = job_counts(snakemake(workdir, "-n", config=SMALL_CONFIG).stdout)
+    finally:
+        aside.rename(model)
+    assert counts == {"train_grpo": 1, "generate": 1, "score": 2, **ANALYSIS}
+    generations = workdir / "results/eval/generations/tiny/init/demo_hard.parquet"
+    aside = _aside(generations)
+    try:
+        counts = job_counts(snakemake(workdir, "-n", config=SMALL_CONFIG).stdout)
+    finally:
+        aside.rename(generations)
+    assert counts == {"generate": 1, "score": 2, **ANALYSIS}
+
+
+def test_unknown_benchmark_is_a_config_error(workdir: Path) -> None:
+    result = snakemake(workdir, "-n", config=_with(data={"benchmarks": ["demo_test", "gsm8k"]}))
+    assert result.returncode != 0 and "MissingInputException" not in result.stderr
+    assert "config key 'data.benchmarks': ['gsm8k'] not in the demo corpus" in result.stderr + result.stdout
+
+
 def test_bad_config_stops_before_any_job(workdir: Path) -> None:
     result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": "fast"}}))
     assert result.returncode != 0

@@ -212,9 +212,11 @@ def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyl
 
 def cmd_train(args: argparse.Namespace) -> None:
     from pscale.runtime import require_gpus
+    from pscale.tables import check_model_folder
     from pscale.train import train_grpo, train_sft
 
     require_gpus(args.gpus, "this training job")
+    check_model_folder(args.model)
 
     training = _options(args, lambda c: {**c["training"], "scoring": c["scoring"]}, TRAINING_PART)
     common = {
@@ -242,8 +244,10 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from pscale.generate import generate_benchmarks
     from pscale.generation.base import SamplingOptions
     from pscale.runtime import require_gpus
+    from pscale.tables import check_model_folder
 
     require_gpus(args.gpus, "this generation job")
+    check_model_folder(args.model)
     evaluation = _options(args, lambda c: c["evaluation"], "/properties/evaluation")
     if args.benchmark_dir:  # by hand: <dir>/<lang>.parquet
         if len(args.benchmark_dir) != len(args.output):
@@ -352,15 +356,18 @@ def cmd_fit(args: argparse.Namespace) -> None:
     import polars as pl
 
     from pscale.analysis import read_replicates, scaling_law
-    from pscale.tables import write_json
+    from pscale.tables import read_table, write_json
 
     options = _options(
         args,
         lambda c: {**c["analysis"], "models": list(c["models"])},
         _analysis_part(models={"type": "array", "items": {"type": "string"}}),
     )
+    runs = read_table(
+        args.runs, {"model": "string", "run": "string"}, what="runs table", csv_schema={"seed": pl.String}
+    )
     fits = scaling_law(
-        pl.read_csv(args.runs, infer_schema_length=None, schema_overrides={"seed": pl.String}),
+        runs,
         read_replicates(Path(args.replicates)),
         options["fit_min_x"],
         options["confidence"],

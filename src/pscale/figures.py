@@ -6,7 +6,6 @@ summary says in words which effects are distinguishable from zero.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -22,7 +21,7 @@ import polars as pl
 
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, POOLED, parse_run, power_law
 from pscale.errors import UserError
-from pscale.tables import atomic_path
+from pscale.tables import atomic_path, read_json, read_table
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,12 @@ PAPER_MTI_FIT = (2.00, 0.29)
 
 def read_csv(path: str | Path) -> pl.DataFrame:
     """A table of `pscale tables`, with `seed` as text ("all" or a seed number)."""
-    return pl.read_csv(path, infer_schema_length=None, schema_overrides={"seed": pl.String})
+    return read_table(path, {"model": "string", "run": "string"}, what="table", csv_schema={"seed": pl.String})
+
+
+def read_fits(path: str | Path) -> dict[str, Any]:
+    """The scaling-law fits (`pscale fit`), checked: a damaged file is named with its REDO."""
+    return read_json(path, "scaling-law fits", keys=("mti", "accuracy"))
 
 
 def _pooled(frame: pl.DataFrame) -> pl.DataFrame:
@@ -354,7 +358,9 @@ def plot_training_curves(histories: dict[str, Path], output: Path) -> None:
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.5), constrained_layout=True)
     keys = ("reward", "rewards/accuracy_reward/mean", "rewards/format_reward/mean", "rewards/language_reward/mean")
     for run, path in histories.items():
-        history = [h for h in json.loads(Path(path).read_text()) if "reward" in h]
+        folder = Path(path).parent if Path(path).name == "log_history.json" else Path(path)
+        records = read_json(path, "training log history", kind=list, redo=folder)
+        history = [h for h in records if isinstance(h, dict) and "reward" in h]
         if not history:  # SFT runs log a loss, not rewards
             continue
         for ax, key in zip(axes, keys, strict=True):
@@ -401,7 +407,7 @@ def draw(
         return languages or frame["lang"].unique(maintain_order=True).to_list()
 
     if figure == "scaling_law":
-        plot_scaling_law(json.loads(Path(need(fits, "fits")).read_text()), output)
+        plot_scaling_law(read_fits(need(fits, "fits")), output)
     elif figure in ("accuracy_heatmap", "off_target"):
         frame = read_csv(need(accuracy, "accuracy"))
         (plot_accuracy_heatmap if figure == "accuracy_heatmap" else plot_off_target)(frame, langs(frame), output)
@@ -512,4 +518,4 @@ def summary_text(runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any]) 
 def write_summary(runs: Path, gains: Path, fits: Path, output: Path) -> None:
     from pscale.tables import write_text
 
-    write_text(summary_text(read_csv(runs), read_csv(gains), json.loads(fits.read_text())), output)
+    write_text(summary_text(read_csv(runs), read_csv(gains), read_fits(fits)), output)

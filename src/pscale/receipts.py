@@ -94,7 +94,7 @@ def fingerprint(stage: str, argv: Sequence[str], outputs: Iterable[str]) -> str:
             continue
         digest.update(f"{token}\0".encode())
         path = Path(token)
-        if len(token) < 4096 and os.path.abspath(token) not in outs and path.exists():
+        if os.path.exists(token) and os.path.abspath(token) not in outs:  # (False for an option's JSON)
             inside = path.is_dir()
             for file in _files(path):
                 digest.update(f"{file.relative_to(path) if inside else ''}\0{_stat(file, inside)}\0".encode())

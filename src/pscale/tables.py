@@ -19,13 +19,15 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from pscale.errors import FREE_SPACE, UserError
+
+T = TypeVar("T")
 
 
 class TableError(UserError):
@@ -124,6 +126,65 @@ def _remake(path: Path) -> str:
     return f"remake it with `make run REDO={path}` (snakemake --forcerun {path})"
 
 
+def _detail(err: BaseException) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:200]
+
+
+def read_checked(path: str | Path, what: str, read: Callable[[Path], T], redo: str | Path | None = None) -> T:
+    """`read(path)` for any file a stage consumes (JSON, CSV, a model's weights): a missing or
+    unreadable file stops the stage with one line naming it, what is wrong, and the REDO that
+    remakes it (`redo`: the output that holds it, e.g. a model folder; default the file)."""
+    path = Path(path)
+    remake = _remake(Path(redo) if redo is not None else path)
+    if not path.exists():
+        raise TableError(f"{what} {path} does not exist; {remake}")
+    try:
+        return read(path)
+    except UserError:
+        raise
+    except Exception as err:  # json, polars, safetensors... each raises its own type for a damaged file
+        problem = f"cannot be read ({_detail(err)}): it is truncated or damaged"
+        raise TableError(f"{what} {path} {problem}; {remake}") from None
+
+
+def read_json(
+    path: str | Path, what: str, kind: type = dict, keys: Iterable[str] = (), redo: str | Path | None = None
+) -> Any:
+    """A JSON file a stage consumes, checked: readable, of the expected `kind`, with `keys` (dict)."""
+    value = read_checked(path, what, lambda p: json.loads(p.read_text(encoding="utf-8")), redo)
+    remake = _remake(Path(redo) if redo is not None else Path(path))
+    if not isinstance(value, kind):
+        raise TableError(f"{what} {path} holds a {type(value).__name__}, expected a {kind.__name__}; {remake}")
+    missing = [key for key in keys if key not in value]
+    if missing:
+        raise TableError(f"{what} {path} lacks {missing}: written by another version of the stage? {remake}")
+    return value
+
+
+def check_model_folder(folder: str | Path) -> None:
+    """A local model folder's weights are whole: every *.safetensors file's header parses and its
+    size is what the header says (a save cut off by a full disk or a kill is shorter). Reads the
+    headers only (bytes, not gigabytes); a hub id or an empty folder is left to the loader."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+
+    def whole(path: Path) -> None:
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if size <= 0 or size > 100_000_000:
+                raise ValueError(f"header length {size} is impossible")
+            header = json.loads(handle.read(size))
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+        actual = path.stat().st_size
+        if actual != 8 + size + end:
+            raise ValueError(f"{actual} bytes, its header says {8 + size + end}")
+
+    for path in sorted(folder.glob("*.safetensors")):
+        read_checked(path, "model weights", whole, redo=folder)
+
+
 def _describe_row(frame: pl.DataFrame, index: int) -> str:
     where = f"row {index}"
     extra = [f"{key} {frame[key][index]!r}" for key in ("id", "lang", "sample") if key in frame.columns]
@@ -136,19 +197,26 @@ def read_table(
     required: Iterable[str] = (),
     non_empty: Iterable[str] = (),
     what: str = "table",
+    csv_schema: Mapping[str, Any] | None = None,
+    min_rows: int = 0,
 ) -> pl.DataFrame:
     """Reads a Parquet (or .csv) file and checks it against its stage contract.
 
     `columns` maps each required column to a kind (`string`, `int`, `float`, `number`,
     `bool`, `list`; None = any); `required` columns may hold no nulls; `non_empty` string
-    columns may hold no null and no blank string. Raises TableError naming the file, the
-    column and the first bad row, and saying how to fix it.
+    columns may hold no null and no blank string; `min_rows`: fewer rows is an error (an empty
+    language file would silently drop out of every mean); `csv_schema`: column types a CSV
+    file is read with. Raises TableError naming the file, the column and the first bad row,
+    and saying how to fix it.
     """
     path = Path(path)
     if not path.exists():
         raise TableError(f"{what} {path} does not exist (was the stage that makes it run?)")
     try:
-        frame = pl.read_csv(path) if path.suffix == ".csv" else pl.read_parquet(path)
+        if path.suffix == ".csv":
+            frame = pl.read_csv(path, infer_schema_length=None, schema_overrides=csv_schema)
+        else:
+            frame = pl.read_parquet(path)
     except Exception as err:  # polars raises ComputeError, OSError, ... for a damaged file
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TableError(
@@ -169,6 +237,11 @@ def read_table(
             continue
         if not isinstance(dtype, _KINDS[kind]) and dtype not in _KINDS[kind]:
             raise TableError(f"{what} {path}: column '{name}' has type {dtype}, expected {kind}; {_remake(path)}")
+    if frame.height < min_rows:
+        raise TableError(
+            f"{what} {path} has {frame.height} rows (at least {min_rows} needed): what reads it would silently "
+            f"leave it out; {_remake(path)}"
+        )
     blanks = set(non_empty)
     for name in dict.fromkeys([*required, *non_empty]):
         bad = frame[name].is_null()
