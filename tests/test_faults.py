@@ -135,7 +135,7 @@ def test_valid_trl_options_pass() -> None:
      "'data.train_size': 900 problems, but the training dataset has 500 (data.hub.math.sample)"),
     ({"data": {"benchmarks": ["demo_test", "demo_tset"]}},
      "config key 'data.benchmarks': ['demo_tset'] not in the demo corpus"),
-    ({"trainig": {}}, "unknown config key(s) ['trainig']; did you mean 'training'?"),
+    ({"trainng": {}}, "unknown config key(s) ['trainng']; did you mean 'training'?"),
 ])  # fmt: skip
 def test_value_that_would_fail_in_a_job_is_refused_naming_the_key(config: dict, named: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -404,6 +404,26 @@ def test_a_finished_job_is_adopted_not_redone(translated: dict[str, Path], tmp_p
     caplog.clear()
     assert _parallel_set(translated, out) == 0 and "nothing was computed again" not in caplog.text
     assert pl.read_parquet(out).height > 0
+
+
+def test_a_stage_that_read_the_config_file_is_redone_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="pscale")
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config.yaml"  # read by default, not named on the command line
+    config.write_text(yaml.safe_dump({"data": {"demo": {"n_train": 5, "n_test": 2}}}))
+    source = tmp_path / "results" / "data" / "source" / "demo_test.parquet"
+    args = ["demo-data", "--datasets", "demo_test", "--source", str(source), "--reference",
+            str(tmp_path / "results" / "data" / "reference" / "demo_test.parquet")]  # fmt: skip
+    assert main(args) == 0
+    source.unlink()
+    caplog.clear()
+    assert main(args) == 0 and "nothing was computed again" in caplog.text
+    config.write_text(yaml.safe_dump({"data": {"demo": {"n_train": 5, "n_test": 3}}}))  # n_test read from it
+    caplog.clear()
+    assert main(args) == 0 and "nothing was computed again" not in caplog.text
+    assert pl.read_parquet(source).height == 3
 
 
 def test_redo_forgets_the_receipt(translated: dict[str, Path], tmp_path: Path, caplog) -> None:

@@ -219,6 +219,19 @@ def test_bad_config_stops_before_any_job(workdir: Path) -> None:
     assert "training.grpo.learning_rate" in result.stderr + result.stdout
 
 
+def test_grouping_switch_generates_nothing(workdir: Path) -> None:
+    # evaluation.group_benchmarks only schedules: Snakemake reruns the generation jobs (another rule
+    # shape), and each adopts the generations the grouped job made (pscale.receipts)
+    generations = workdir / "results/eval/generations/tiny/init/demo_test.parquet"
+    before = generations.read_bytes()
+    target = "results/eval/scores/tiny/init/demo_test.parquet"
+    result = snakemake(workdir, target, config=_with(evaluation={"group_benchmarks": False}))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for log in ("generate/tiny/init/demo_test.log", "score/tiny/init/demo_test.log"):
+        assert "nothing was computed again" in (workdir / "results/logs" / log).read_text()
+    assert generations.read_bytes() == before
+
+
 def test_report_builds(workdir: Path) -> None:
     snakemake(workdir, config=SMALL_CONFIG)  # restore the config of the finished run
     result = snakemake(workdir, "--report", "results/report.html")

@@ -24,7 +24,7 @@ from typing import Any
 from pscale.config import Part, load_config, load_schema, validate_options
 from pscale.errors import FREE_SPACE, UserError
 from pscale.prompts import PromptStyle
-from pscale.receipts import adopt, fingerprint, kept, record
+from pscale.receipts import adopt, extra_inputs, fingerprint, kept, record
 
 log = logging.getLogger("pscale")
 
@@ -597,6 +597,31 @@ def _results_of(args: argparse.Namespace) -> list[str]:
     return [path for path in _outputs_of(args) if path != getattr(args, "work_dir", None)]
 
 
+def _receipt_units(
+    args: argparse.Namespace, argv: list[str], outputs: list[str], extra: list[str]
+) -> list[tuple[str, list[str]]]:
+    """(fingerprint, outputs) of each piece of a job's work that has a receipt of its own: one per
+    benchmark for `generate` (a benchmark's generations depend on its own files only, so a job of
+    one benchmark adopts what a job of all benchmarks made: `evaluation.group_benchmarks` switches
+    reschedule but generate nothing), else the whole job."""
+    if args.stage != "generate" or not args.benchmark_files or len(args.benchmark_files) % len(args.output):
+        return [(fingerprint(args.stage, argv, outputs, extra), outputs)]
+    base, skipping = [], False
+    for token in argv:  # the command without its benchmark files and outputs
+        if token in ("--benchmark-files", "--output"):
+            skipping = True
+        elif token.startswith("--") or not skipping:
+            skipping = False
+            base.append(token)
+    size = len(args.benchmark_files) // len(args.output)
+    return [
+        (fingerprint("generate", [*base, "--benchmark-files", *files, "--output", output], [output], extra), [output])
+        for output, files in zip(
+            args.output, [args.benchmark_files[i * size : (i + 1) * size] for i in range(len(args.output))], strict=True
+        )
+    ]
+
+
 def _outputs_of(args: argparse.Namespace) -> list[str]:
     """The files and folders a stage writes (its --output, --*-out, --summary, --work-dir flags)."""
     found: list[str] = []
@@ -621,14 +646,15 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     outputs = _results_of(args)
     receipts = args.stage not in NOT_ADOPTED and kept(outputs) and os.environ.get("PSCALE_ADOPT", "1") != "0"
+    command = sys.argv[1:] if argv is None else argv
+    _config.cache_clear()  # (main may run several times in one process: count this stage's reads only)
     try:
-        if receipts:
-            work = fingerprint(args.stage, sys.argv[1:] if argv is None else argv, outputs)
-            if adopt(work, outputs):
-                return 0
+        if receipts and adopt(_receipt_units(args, command, outputs, extra_inputs(outputs))):
+            return 0
         args.func(args)
-        if receipts:
-            record(work, outputs)
+        if receipts:  # a stage that fell back on --config (run by hand) depends on that file too
+            extra = [args.config] if _config.cache_info().currsize else []
+            record(_receipt_units(args, command, outputs, extra), extra)
     except UserError as err:
         # The user's input (config, data file, endpoint): the message names it; the traceback with --verbose.
         log.error("%s", err, exc_info=args.verbose)

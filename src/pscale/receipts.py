@@ -77,8 +77,9 @@ def kept(outputs: Sequence[str]) -> bool:
     return bool(outputs) and all(store_for(o) is not None for o in outputs)
 
 
-def fingerprint(stage: str, argv: Sequence[str], outputs: Iterable[str]) -> str:
-    """What determines a job's result: stage, code version, command line, and the inputs it names."""
+def fingerprint(stage: str, argv: Sequence[str], outputs: Iterable[str], extra: Sequence[str] = ()) -> str:
+    """What determines a job's result: stage, code version, command line, the inputs it names, and
+    `extra` files it read without naming them (the config file a stage run by hand falls back on)."""
     from pscale.codeversion import CodeBase, package_root
 
     outs = {os.path.abspath(o) for o in outputs}
@@ -98,6 +99,8 @@ def fingerprint(stage: str, argv: Sequence[str], outputs: Iterable[str]) -> str:
             inside = path.is_dir()
             for file in _files(path):
                 digest.update(f"{file.relative_to(path) if inside else ''}\0{_stat(file, inside)}\0".encode())
+    for token in extra:
+        digest.update(f"\0extra\0{token}\0{_stat(Path(token), False) if os.path.isfile(token) else None}".encode())
     return digest.hexdigest()
 
 
@@ -123,13 +126,15 @@ def _link(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def adopt(fp: str, outputs: Sequence[str]) -> bool:
-    """Puts a finished job's outputs back when its receipt matches `fp` and its files are intact."""
-    if not outputs:
-        return False
-    receipt = _receipt(outputs[0])
+#: A piece of a job's work with a receipt of its own: (fingerprint, its outputs).
+Unit = tuple[str, Sequence[str]]
+
+
+def _plan(fp: str, outputs: Sequence[str]) -> list[tuple[Path, Path]] | None:
+    """(kept file, output path) to put back for one unit, or None when its receipt does not match."""
+    receipt = _receipt(outputs[0]) if outputs else None
     if not receipt or receipt.get("fingerprint") != fp or sorted(receipt.get("outputs", {})) != sorted(outputs):
-        return False
+        return None
     plan = []
     for output, files in receipt["outputs"].items():
         store = store_for(output)
@@ -137,49 +142,65 @@ def adopt(fp: str, outputs: Sequence[str]) -> bool:
             kept = _kept(store, name)
             if not kept.is_file() or _stat(kept, name != ".") != stat:
                 log.info("%s changed since its receipt (damaged or rewritten): computing it again", Path(output) / name)
-                return False
+                return None
             plan.append((kept, Path(output) / name if name != "." else Path(output)))
+    return plan
+
+
+def adopt(units: Sequence[Unit]) -> bool:
+    """Puts a finished job's outputs back when every unit's receipt matches and its files are intact."""
+    plans = [_plan(fp, outputs) for fp, outputs in units]
+    if not units or any(plan is None for plan in plans):
+        return False
+    outputs = [output for _, unit_outputs in units for output in unit_outputs]
     for output in outputs:  # what a killed attempt left half-written goes
         path = Path(output)
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-    for kept, target in plan:
-        if not (target.is_file() and os.path.samefile(kept, target)):
-            _link(kept, target)
-    for output in receipt.get("folders", []):
-        Path(output).mkdir(parents=True, exist_ok=True)
+    for plan in plans:
+        for kept, target in plan or []:
+            if not (target.is_file() and os.path.samefile(kept, target)):
+                _link(kept, target)
+    for output in outputs:
+        if output in (_receipt(output) or {}).get("folders", []):
+            Path(output).mkdir(parents=True, exist_ok=True)
     log.info(
-        "adopted %s: finished earlier with the same inputs, options and code (receipt %s, %s); "
+        "adopted %s: finished earlier with the same inputs, options and code (receipt %s, in %s); "
         "nothing was computed again",
         ", ".join(outputs),
-        fp[:12],
+        ", ".join(fp[:12] for fp, _ in units),
         store_for(outputs[0]),
     )
     return True
 
 
-def record(fp: str, outputs: Sequence[str]) -> None:
-    """Writes the receipt of a finished job (last: a receipt exists only for whole outputs)."""
-    if not outputs:
-        return
-    listing: dict[str, dict[str, list[int | str]]] = {}
-    for output in outputs:
-        path = Path(output)
-        store = store_for(output)
-        (store / "receipt.json").unlink(missing_ok=True)
-        (store / "file").unlink(missing_ok=True)
-        if (store / "files").exists():
-            shutil.rmtree(store / "files")
-        listing[output] = {}
-        for file in _files(path):
-            name = "." if file == path else file.relative_to(path).as_posix()
-            _link(file, _kept(store, name))
-            listing[output][name] = _stat(file, name != ".")
+def extra_inputs(outputs: Sequence[str]) -> list[str]:
+    """The unnamed files a job's last receipt says it read (its fingerprint covers their content)."""
+    return list((_receipt(outputs[0]) or {}).get("extra_inputs", [])) if outputs else []
+
+
+def record(units: Sequence[Unit], extra: Sequence[str] = ()) -> None:
+    """Writes the receipts of a finished job (each last: a receipt exists only for whole outputs)."""
     from pscale.tables import write_json
 
-    folders = [output for output in outputs if Path(output).is_dir()]
-    for output in outputs:
-        write_json({"fingerprint": fp, "outputs": listing, "folders": folders}, store_for(output) / "receipt.json")
+    for fp, outputs in units:
+        listing: dict[str, dict[str, list[int | str]]] = {}
+        for output in outputs:
+            path = Path(output)
+            store = store_for(output)
+            (store / "receipt.json").unlink(missing_ok=True)
+            (store / "file").unlink(missing_ok=True)
+            if (store / "files").exists():
+                shutil.rmtree(store / "files")
+            listing[output] = {}
+            for file in _files(path):
+                name = "." if file == path else file.relative_to(path).as_posix()
+                _link(file, _kept(store, name))
+                listing[output][name] = _stat(file, name != ".")
+        folders = [output for output in outputs if Path(output).is_dir()]
+        for output in outputs:
+            receipt = {"fingerprint": fp, "outputs": listing, "folders": folders, "extra_inputs": list(extra)}
+            write_json(receipt, store_for(output) / "receipt.json")
 
 
 def forget(paths: Iterable[str]) -> list[Path]:

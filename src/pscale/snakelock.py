@@ -5,7 +5,9 @@ in `.snakemake/locks/`, and every later run stops with "Directory cannot be lock
 cannot tell a dead owner from a live one, so it asks for `--unlock` by hand -- which, typed
 while another run is still going, lets two runs write the same files. Here the lock is
 cleared only when no Snakemake process and no job it started (`pscale ...`) is alive in
-this folder; otherwise the run is refused with the process ids, and nothing is touched.
+this folder; otherwise the run is refused with the process ids, and nothing is touched. Only
+processes that write count: a `grep snakemake`, an editor or a `snakemake -n` do not. Before a run
+starts, temporary files left by writes a kill cut off are removed (pscale.tables.atomic_path).
 
     python -m pscale.snakelock [--configfile FILE]   # exit 0: go ahead; 1: a live run owns the folder
 """
