@@ -289,6 +289,45 @@ def test_full_disk_is_named_and_keeps_the_finished_file(
     assert out.read_bytes() == before and [p.name for p in out.parent.iterdir()] == ["set.parquet"]
 
 
+@pytest.fixture()
+def small_disk(tmp_path: Path):
+    """A real 600 KiB file system (tmpfs; needs the right to mount, else the test is skipped)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root?)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.mark.slow
+def test_full_disk_while_saving_a_checkpoint_is_named(
+    small_disk: Path, tmp_path: Path, prompt_file: Path, caplog
+) -> None:
+    from helpers import train_cli_args
+
+    from pscale.model_init import init_model
+
+    corpus = make_demo_corpus(30, 2, seed=3)["demo_train"]
+    files = []
+    for lang in ("en", "es"):
+        files.append(tmp_path / f"{lang}.parquet")
+        corpus.filter(pl.col("lang") == lang).write_parquet(files[-1])
+    init = tmp_path / "init"
+    init_model(files, files[0], prompt_file, init, TINY_ARCH, threads=2)
+    train_set = tmp_path / "set.parquet"
+    pl.concat(pl.read_parquet(f).head(8) for f in files).write_parquet(train_set)
+    options = {"grpo": {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4,
+                        "max_completion_length": 8, "logging_steps": 1, "save_steps": 1}}  # fmt: skip
+    out, work = tmp_path / "model", small_disk / "work"
+    assert main(train_cli_args(init, train_set, prompt_file, out, work, options, "en,es")) == 1
+    _one_clear_line(caplog, f"no space left on {work}", "free space there, then `make run` again")
+    assert not out.exists()
+
+
 def test_lock_check_ignores_processes_that_write_nothing() -> None:
     from pscale.snakelock import _is_pipeline
 

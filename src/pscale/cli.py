@@ -11,18 +11,18 @@ a config key (--seed, --languages, ...) takes the --config value when it is not 
 from __future__ import annotations
 
 import argparse
-import errno
 import functools
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pscale.config import Part, load_config, load_schema, validate_options
-from pscale.errors import FREE_SPACE, UserError
+from pscale.errors import FREE_SPACE, UserError, is_disk_full
 from pscale.prompts import PromptStyle
 from pscale.receipts import adopt, extra_inputs, fingerprint, kept, record
 
@@ -633,10 +633,22 @@ def _outputs_of(args: argparse.Namespace) -> list[str]:
     return found
 
 
-def no_space_message(err: OSError, outputs: list[str]) -> str:
-    """'no space left on <folder>': the folder of the file being written, else of the stage's output."""
-    where = Path(err.filename).parent if err.filename else Path(outputs[0]).parent if outputs else Path.cwd()
-    return f"no space left on {where} (writing {err.filename or ', '.join(outputs)}): {FREE_SPACE}"
+def _full_folder(outputs: list[str]) -> Path | None:
+    """The output (file or folder) whose file system has less than 1 MiB left, if any."""
+    for output in outputs:
+        folder = Path(output).absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if shutil.disk_usage(folder).free < 1 << 20:
+            return Path(output)
+    return None
+
+
+def no_space_message(err: BaseException, full: Path | None, outputs: list[str]) -> str:
+    """'no space left on <folder>': the file being written's folder, else the output on the full disk."""
+    filename = getattr(err, "filename", None)
+    where = Path(filename).parent if filename else full if full is not None else Path(outputs[0]).parent
+    return f"no space left on {where} (writing {filename or ', '.join(outputs)}): {FREE_SPACE}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -659,11 +671,14 @@ def main(argv: list[str] | None = None) -> int:
         # The user's input (config, data file, endpoint): the message names it; the traceback with --verbose.
         log.error("%s", err, exc_info=args.verbose)
         return 1
-    except OSError as err:
-        if err.errno != errno.ENOSPC:
+    except Exception as err:
+        # A full disk mid-save (a checkpoint, a model, generations) is no bug and no corrupt input;
+        # torch.save says only "unexpected pos", so a write error with no room left counts too.
+        outputs = _outputs_of(args)
+        full = _full_folder(outputs)
+        if not (is_disk_full(err) or (isinstance(err, OSError | RuntimeError) and full is not None)):
             raise
-        # A full disk mid-save (a checkpoint, a model, generations) is no bug and no corrupt input.
-        log.error("%s", no_space_message(err, _outputs_of(args)), exc_info=args.verbose)
+        log.error("%s", no_space_message(err, full, outputs), exc_info=args.verbose)
         return 1
     # Anything else (KeyError, ValueError, TypeError, ...) is a bug: Python prints its full traceback.
     return 0

@@ -15,7 +15,6 @@ a missing intermediate file whose downstream results are up to date).
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from pscale.errors import FREE_SPACE, UserError
+from pscale.errors import FREE_SPACE, UserError, is_disk_full
 
 T = TypeVar("T")
 
@@ -64,8 +63,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
-    except OSError as err:
-        if err.errno == errno.ENOSPC:  # the old file (if any) is untouched: say where, not a traceback
+    except Exception as err:
+        if is_disk_full(err):  # the old file (if any) is untouched: say where, not a traceback
             raise UserError(f"no space left on {path.parent} while writing {path.name}: {FREE_SPACE}") from None
         raise
     finally:
