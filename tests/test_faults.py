@@ -343,6 +343,25 @@ def test_lock_check_ignores_processes_that_write_nothing() -> None:
     assert not _is_pipeline("vim /work/pscale/config.yaml")
 
 
+def test_make_run_quotes_paths_and_runs_and_reports_from_one_copy_of_the_config(repo: Path) -> None:
+    import shlex
+
+    result = subprocess.run(["make", "-n", "run", "CONFIG=my runs/a b.yaml", "REDO=results/x.parquet results/y"],
+                            cwd=repo, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [shlex.split(line) for line in result.stdout.replace("\\\n", " ").splitlines() if line.strip()]
+    lock = next(line for line in lines if "pscale.snakelock" in line)
+    assert lock[-2:] == ["--configfile", "my runs/a b.yaml"]
+    copy = next(line for line in lines if "cp" in line)
+    assert copy[copy.index("cp") + 1 :] == ["my runs/a b.yaml", "results/work/run-config.yaml"]
+    runs = [line for line in lines if line[:1] == ["snakemake"]]
+    assert len(runs) == 2  # the run and its report, both from the copy taken when the run started
+    assert all(line[line.index("--configfile") + 1] == "results/work/run-config.yaml" for line in runs)
+    assert runs[0][runs[0].index("--forcerun") + 1 :] == ["results/x.parquet", "results/y"]
+    forget = next(line for line in lines if "pscale.receipts" in line)  # REDO's files are made anew
+    assert forget[forget.index("--forget") + 1 :] == ["results/x.parquet", "results/y"]
+
+
 def test_lock_check_removes_temporaries_of_killed_writes(tmp_path: Path) -> None:
     from pscale.snakelock import check
 

@@ -28,6 +28,7 @@ SMALL_CONFIG = {
         "tiny": {
             "source": "scratch",
             "scratch": {
+                "pretrain_steps": 20,  # (the schema's default, 300, is a real demo's: minutes here)
                 "sft_steps": 20,
                 "hidden_size": 32,
                 "intermediate_size": 64,

@@ -604,8 +604,9 @@ def _receipt_units(
     benchmark for `generate` (a benchmark's generations depend on its own files only, so a job of
     one benchmark adopts what a job of all benchmarks made: `evaluation.group_benchmarks` switches
     reschedule but generate nothing), else the whole job."""
+    written = _outputs_of(args)  # outputs and the checkpoint folder: not inputs of the fingerprint
     if args.stage != "generate" or not args.benchmark_files or len(args.benchmark_files) % len(args.output):
-        return [(fingerprint(args.stage, argv, outputs, extra), outputs)]
+        return [(fingerprint(args.stage, argv, written, extra), outputs)]
     base, skipping = [], False
     for token in argv:  # the command without its benchmark files and outputs
         if token in ("--benchmark-files", "--output"):
@@ -615,7 +616,7 @@ def _receipt_units(
             base.append(token)
     size = len(args.benchmark_files) // len(args.output)
     return [
-        (fingerprint("generate", [*base, "--benchmark-files", *files, "--output", output], [output], extra), [output])
+        (fingerprint("generate", [*base, "--benchmark-files", *files, "--output", output], written, extra), [output])
         for output, files in zip(
             args.output, [args.benchmark_files[i * size : (i + 1) * size] for i in range(len(args.output))], strict=True
         )
