@@ -699,21 +699,21 @@ def test_orphans_that_finish_after_snakemake_died_are_adopted_not_retrained(
     workdir = _workdir(tmp_path / "orphans", repo, TINY)
     run = subprocess.Popen([*SNAKEMAKE], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: len(_jobs(workdir, "train")) == 2, 300, "both training jobs")
+        _wait_for(lambda: _jobs(workdir, "train"), 300, "a training job")
         run.send_signal(signal.SIGKILL)
         run.wait(10)
     finally:
         run.kill()
-    _wait_for(lambda: not live_processes(workdir), 300, "the orphaned training jobs to finish")
-    models = workdir / "results" / "models" / "tiny"
-    trained = sorted(models.glob("grpo-*/model.safetensors"))
-    assert len(trained) == 2, "the orphans did not finish their models"
+    orphans = [p.command.split("--output ", 1)[1].split()[0] for p in live_processes(workdir) if " train " in p.command]
+    _wait_for(lambda: not live_processes(workdir), 300, "the orphaned jobs to finish")
+    trained = [workdir / output / "model.safetensors" for output in set(orphans)]
+    assert trained and all(p.exists() for p in trained), "the orphans did not finish their models"
     finished = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in trained}
     logs = {p: (workdir / "results/logs/train/tiny" / f"{p.parent.name}.log").read_text() for p in trained}
 
     result = _resume(workdir)
     assert result.returncode == 0, result.stderr[-4000:]
-    assert result.stdout.count("Forced execution") + result.stderr.count("Forced execution") >= 2  # Snakemake redid
+    assert "Forced execution" in result.stdout + result.stderr  # Snakemake deleted and reran them
     for path, (mtime, inode) in finished.items():
         log = (workdir / "results/logs/train/tiny" / f"{path.parent.name}.log").read_text()
         assert "adopted" in log and "nothing was computed again" in log, log[-2000:]
