@@ -28,11 +28,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 REDO    ?=
 # The config's `results_dir` (results for config.yaml), read when a recipe needs it.
 RESULTS_DIR = $(shell python -c "from pscale.config import load_config; print(load_config('$(CONFIG)')['results_dir'])" 2>/dev/null || echo results)
+# The run and its report read one copy of CONFIG, taken when the run starts: an edit made
+# while it runs waits for the next `make run`, and the report describes the tables it shows.
+RUN_CONFIG = $(RESULTS_DIR)/work/run-config.yaml
+# A job asked to redo finished work adopts it (pscale.receipts); REDO's files are made anew.
+# CONFIG and REDO are quoted: a config path may hold spaces (CONFIG="my runs/a b.yaml").
 run: venv
-	python -m pscale.snakelock --configfile $(CONFIG)
-	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs \
-		$(if $(strip $(REDO)),--forcerun $(REDO))
-	snakemake --cores 1 --configfile $(CONFIG) --report $(RESULTS_DIR)/report.html
+	python -m pscale.snakelock --configfile '$(CONFIG)'
+	$(if $(strip $(REDO)),PSCALE_RESULTS_DIR='$(RESULTS_DIR)' python -m pscale.receipts --forget $(foreach f,$(REDO),'$(f)'))
+	mkdir -p '$(RESULTS_DIR)/work' && cp '$(CONFIG)' '$(RUN_CONFIG)'
+	snakemake --cores $(CORES) --configfile '$(RUN_CONFIG)' --rerun-incomplete --printshellcmds --show-failed-logs \
+		$(if $(strip $(REDO)),--forcerun $(foreach f,$(REDO),'$(f)'))
+	snakemake --cores 1 --configfile '$(RUN_CONFIG)' --report '$(RESULTS_DIR)/report.html'
 	@echo "Done: open $(RESULTS_DIR)/report.html (tables in $(RESULTS_DIR)/tables, figures in $(RESULTS_DIR)/figures)."
 
 test: lint
@@ -52,11 +59,11 @@ format: venv
 	snakefmt Snakefile workflow/rules
 
 dry-run: venv
-	snakemake -n --configfile $(CONFIG)
+	snakemake -n --configfile '$(CONFIG)'
 
 # What CONFIG will cost before it runs: GPU-hours, disk and translation API dollars (pscale plan).
 plan: venv
-	pscale plan --configfile $(CONFIG)
+	pscale plan --configfile '$(CONFIG)'
 
 clean:
-	rm -rf $(RESULTS_DIR) .snakemake
+	rm -rf '$(RESULTS_DIR)' .snakemake

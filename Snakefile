@@ -58,3 +58,4 @@ rule all:
         FIGURES,
         SUMMARY,
         expand(results("translation/qc/{dataset}.parquet"), dataset=DATASETS),
+        STUDY_FILES,

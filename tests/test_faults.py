@@ -12,7 +12,9 @@ API -- kill -9 mid-stage, 5xx, 429 -- are in test_translate_openai.py.)
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import logging
 import os
 import shutil
 import signal
@@ -31,9 +33,17 @@ from pscale.cli import main
 from pscale.config import ConfigError, validate_config
 from pscale.data.demo import make_demo_corpus
 from pscale.errors import UserError
-from pscale.option_fields import GRPO_FIELDS, SFT_FIELDS, VLLM_FIELDS
+from pscale.option_fields import (
+    GRPO_FIELDS,
+    GRPO_LOSS_TYPES,
+    OPTIMIZERS,
+    SCHEDULERS,
+    SFT_FIELDS,
+    SFT_LOSS_TYPES,
+    VLLM_FIELDS,
+)
 from pscale.snakelock import live_processes, lock_files
-from pscale.tables import TableError, atomic_path, read_table, write_parquet
+from pscale.tables import TableError, atomic_path, read_table, write_json, write_parquet
 
 TINY = {
     "languages": ["en", "es", "de"],
@@ -98,6 +108,58 @@ def test_valid_trl_options_pass() -> None:
     config = validate_config({"training": {"grpo": {"gradient_accumulation_steps": 2, "per_device_train_batch_size": 4,
                                                     "num_generations": 8, "weight_decay": 0.1}}})  # fmt: skip
     assert config["training"]["grpo"]["weight_decay"] == 0.1
+
+
+# Values that used to pass the check and fail inside a job, after Snakemake had deleted its finished
+# output (issue 20): each now stops the config check, which runs before Snakemake deletes anything.
+@pytest.mark.parametrize(("config", "named"), [
+    ({"training": {"grpo": {"optim": "adamw_bogus"}}},
+     "'training.grpo.optim': 'adamw_bogus' is not a value TRL accepts"),
+    ({"training": {"sft": {"lr_scheduler_type": "cosin"}}},
+     "'training.sft.lr_scheduler_type': 'cosin' is not a value TRL accepts; did you mean 'cosine'?"),
+    ({"training": {"grpo": {"loss_type": "ppo"}}}, "'training.grpo.loss_type': 'ppo' is not a value TRL accepts"),
+    ({"models": {"tiny": {"source": "scratch", "scratch": {"hidden_size": 64, "num_attention_heads": 3}}}},
+     "'models.tiny.scratch.num_attention_heads': 3 heads do not divide hidden_size 64"),
+    ({"models": {"tiny": {"source": "scratch", "scratch": {"num_attention_heads": 4, "num_key_value_heads": 3}}}},
+     "'models.tiny.scratch.num_key_value_heads': 3 KV heads do not divide num_attention_heads 4"),
+    ({"models": {"tiny": {"source": "scratch", "scratch": {"hidden_size": 60, "num_attention_heads": 4}}}},
+     "head size hidden_size/heads = 60/4 = 15 is odd"),
+    ({"subset_sizes": [1, 2, 3], "analysis": {"fit_min_x": 4}},
+     "'analysis.fit_min_x': 4 is above every X in subset_sizes [1, 2, 3]"),
+    ({"models": {"org/tiny": {"source": "scratch"}}},
+     "config key 'models': 'org/tiny' cannot be a file or folder name"),
+    ({"data": {"train_size": 2000, "demo": {"n_train": 1500}}},
+     "'data.train_size': 2000 problems, but the training dataset has 1500 (data.demo.n_train)"),
+    ({"data": {"source": "hub", "train_dataset": "math", "train_size": 900, "benchmarks": ["math"],
+               "hub": {"math": {"path": "x/math", "sample": 500}}}},
+     "'data.train_size': 900 problems, but the training dataset has 500 (data.hub.math.sample)"),
+    ({"data": {"benchmarks": ["demo_test", "demo_tset"]}},
+     "config key 'data.benchmarks': ['demo_tset'] not in the demo corpus"),
+    ({"trainng": {}}, "unknown config key(s) ['trainng']; did you mean 'training'?"),
+])  # fmt: skip
+def test_value_that_would_fail_in_a_job_is_refused_naming_the_key(config: dict, named: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert named in str(err.value)
+
+
+def test_shipped_enumerations_match_the_installed_libraries() -> None:
+    import re
+
+    from transformers.trainer_utils import SchedulerType
+    from transformers.training_args import OptimizerNames
+    from trl import GRPOConfig, SFTConfig
+
+    assert {o.value for o in OptimizerNames} == OPTIMIZERS, "update OPTIMIZERS in src/pscale/option_fields.py"
+    assert {s.value for s in SchedulerType} == SCHEDULERS, "update SCHEDULERS in src/pscale/option_fields.py"
+    grpo_help = next(f for f in dataclasses.fields(GRPOConfig) if f.name == "loss_type").metadata["help"]
+    listed = grpo_help.split("Supported values are", 1)[1].split(".", 1)[0]
+    assert set(re.findall(r"'([a-z_]+)'", listed)) == GRPO_LOSS_TYPES
+    sft_help = next(f for f in dataclasses.fields(SFTConfig) if f.name == "loss_type").metadata["help"]
+    assert set(re.findall(r"`'([a-z_]+)'`", sft_help)) <= SFT_LOSS_TYPES
+    for value in GRPO_LOSS_TYPES:  # every value passes TRL's own config checks
+        GRPOConfig(output_dir="/nonexistent", loss_type=value, importance_sampling_level="token", use_cpu=True,
+                   report_to="none", bf16=False)  # fmt: skip
 
 
 # ---- data: a bad table is named -- file, column, first bad row -- in one line, no traceback -------------
@@ -197,6 +259,241 @@ def test_a_bug_keeps_its_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(pscale.generate, "generate_benchmarks", bad_input)
     assert main(args) == 1
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_parquet(pl.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+        os.umask(0o077)
+        write_json({"a": 1}, tmp_path / "private.json")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "t.parquet").stat().st_mode & 0o777 == 0o644  # mkstemp alone gave 0600
+    assert (tmp_path / "private.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_full_disk_is_named_and_keeps_the_finished_file(
+    translated: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    out = tmp_path / "sets" / "set.parquet"
+    assert _parallel_set(translated, out) == 0
+    before = out.read_bytes()
+
+    def full(source: object, target: object) -> None:  # the OS boundary: the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(source))
+
+    monkeypatch.setattr(os, "replace", full)
+    assert _parallel_set(translated, out) == 1
+    _one_clear_line(caplog, f"no space left on {out.parent} while writing set.parquet", "make run")
+    assert out.read_bytes() == before and [p.name for p in out.parent.iterdir()] == ["set.parquet"]
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path):
+    """A real 600 KiB file system (tmpfs; needs the right to mount, else the test is skipped)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root?)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.mark.slow
+def test_full_disk_while_saving_a_checkpoint_is_named(
+    small_disk: Path, tmp_path: Path, prompt_file: Path, caplog
+) -> None:
+    from helpers import train_cli_args
+
+    from pscale.model_init import init_model
+
+    corpus = make_demo_corpus(30, 2, seed=3)["demo_train"]
+    files = []
+    for lang in ("en", "es"):
+        files.append(tmp_path / f"{lang}.parquet")
+        corpus.filter(pl.col("lang") == lang).write_parquet(files[-1])
+    init = tmp_path / "init"
+    init_model(files, files[0], prompt_file, init, TINY_ARCH, threads=2)
+    train_set = tmp_path / "set.parquet"
+    pl.concat(pl.read_parquet(f).head(8) for f in files).write_parquet(train_set)
+    options = {"grpo": {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4,
+                        "max_completion_length": 8, "logging_steps": 1, "save_steps": 1}}  # fmt: skip
+    out, work = tmp_path / "model", small_disk / "work"
+    assert main(train_cli_args(init, train_set, prompt_file, out, work, options, "en,es")) == 1
+    _one_clear_line(caplog, f"no space left on {work}", "free space there, then `make run` again")
+    assert not out.exists()
+
+
+def test_lock_check_ignores_processes_that_write_nothing() -> None:
+    from pscale.snakelock import _is_pipeline
+
+    assert _is_pipeline("/venv/bin/python3 /venv/bin/snakemake --cores 2 --rerun-incomplete")
+    assert _is_pipeline("python -m snakemake --cores 2")
+    assert _is_pipeline("/venv/bin/python /venv/bin/pscale train --method grpo --output results/models/tiny/x")
+    assert _is_pipeline("python -u -m pscale.cli generate --model m")
+    assert _is_pipeline("accelerate launch --num_processes 2 -m pscale.cli train")
+    assert not _is_pipeline("grep -r snakemake results/logs")
+    assert not _is_pipeline("/venv/bin/python3 /venv/bin/snakemake -n --configfile config.yaml")
+    assert not _is_pipeline("snakemake --cores 1 -np")
+    assert not _is_pipeline("less results/logs/train/pscale.log")
+    assert not _is_pipeline("vim /work/pscale/config.yaml")
+
+
+def test_make_run_quotes_paths_and_runs_and_reports_from_one_copy_of_the_config(repo: Path) -> None:
+    import shlex
+
+    result = subprocess.run(["make", "-n", "run", "CONFIG=my runs/a b.yaml", "REDO=results/x.parquet results/y"],
+                            cwd=repo, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [shlex.split(line) for line in result.stdout.replace("\\\n", " ").splitlines() if line.strip()]
+    lock = next(line for line in lines if "pscale.snakelock" in line)
+    assert lock[-2:] == ["--configfile", "my runs/a b.yaml"]
+    copy = next(line for line in lines if "cp" in line)
+    assert copy[copy.index("cp") + 1 :] == ["my runs/a b.yaml", "results/work/run-config.yaml"]
+    runs = [line for line in lines if line[:1] == ["snakemake"]]
+    assert len(runs) == 2  # the run and its report, both from the copy taken when the run started
+    assert all(line[line.index("--configfile") + 1] == "results/work/run-config.yaml" for line in runs)
+    assert runs[0][runs[0].index("--forcerun") + 1 :] == ["results/x.parquet", "results/y"]
+    forget = next(line for line in lines if "pscale.receipts" in line)  # REDO's files are made anew
+    assert forget[forget.index("--forget") + 1 :] == ["results/x.parquet", "results/y"]
+
+
+def test_lock_check_removes_temporaries_of_killed_writes(tmp_path: Path) -> None:
+    from pscale.snakelock import check
+
+    figures = tmp_path / "results" / "figures"
+    figures.mkdir(parents=True)
+    (figures / ".scaling_law.png.k2j3x9.tmp").write_bytes(b"half a figure")  # what a kill -9 mid-write leaves
+    (figures / "scaling_law.png").write_bytes(b"a figure")
+    assert check(tmp_path) == 0
+    assert [p.name for p in figures.iterdir()] == ["scaling_law.png"]
+
+
+# ---- every file a stage consumes is named when damaged, with the REDO that remakes it ---------------
+
+
+def test_damaged_analysis_inputs_are_named_with_their_redo(tmp_path: Path, caplog) -> None:
+    garbage = tmp_path / "runs.csv"
+    garbage.write_bytes(b"\x00\xff\x13 not a table\n\x01")
+    out = str(tmp_path / "fit.json")
+    assert main(["fit", "--runs", str(garbage), "--replicates", "r.parquet", "--output", out, "--options", "{}"]) == 1
+    _one_clear_line(caplog, f"runs table {garbage}", f"REDO={garbage}")
+    caplog.clear()
+    runs = tmp_path / "good_runs.csv"
+    runs.write_text("model,run\ntiny,init\n")
+    replicates = tmp_path / "bootstrap.parquet"
+    pl.DataFrame({"model": ["tiny"], "run": ["init"], "seed": ["all"], "quantity": ["mti"], "replicates": [[1.0]]}
+                 ).write_parquet(replicates)  # fmt: skip
+    replicates.write_bytes(replicates.read_bytes()[:40])
+    assert main(["fit", "--runs", str(runs), "--replicates", str(replicates), "--output", out, "--options", "{}"]) == 1
+    _one_clear_line(caplog, f"bootstrap replicates {replicates} cannot be read", f"REDO={replicates}")
+    caplog.clear()
+    fits = tmp_path / "scaling_law.json"
+    fits.write_text('{"mti": {"alpha": 2.0, "be')
+    png = str(tmp_path / "law.png")
+    assert main(["figures", "--names", "scaling_law", "--output", png, "--fits", str(fits)]) == 1
+    _one_clear_line(caplog, f"scaling-law fits {fits} cannot be read", f"REDO={fits}")
+    caplog.clear()
+    model = tmp_path / "results" / "models" / "tiny" / "grpo-grow-x2-s0"
+    model.mkdir(parents=True)
+    (model / "log_history.json").write_text('[{"step": 1, "reward": 0.5}, {"st')
+    png = str(tmp_path / "rewards.png")
+    assert main(["figures", "--names", "training_rewards", "--output", png, "--histories", str(model)]) == 1
+    _one_clear_line(caplog, f"training log history {model / 'log_history.json'} cannot be read", f"REDO={model}")
+
+
+def test_truncated_model_weights_are_named_before_loading(tmp_path: Path, prompt_file: Path, caplog) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    model = tmp_path / "results" / "models" / "tiny" / "init"
+    model.mkdir(parents=True)
+    weights = model / "model.safetensors"
+    save_file({"w": torch.zeros(64, 64)}, str(weights))
+    weights.write_bytes(weights.read_bytes()[:5000])  # a save cut off by a full disk
+    args = ["generate", "--model", str(model), "--benchmark-dir", str(tmp_path), "--languages", "en",
+            "--prompts", str(prompt_file), "--output", str(tmp_path / "g.parquet"), "--options", "{}"]  # fmt: skip
+    assert main(args) == 1
+    _one_clear_line(caplog, f"model weights {weights} cannot be read", "5000 bytes, its header says", f"REDO={model}")
+
+
+def test_benchmark_language_without_rows_stops_naming_the_file(tmp_path: Path) -> None:
+    from pscale.generate import load_benchmark
+
+    corpus = make_demo_corpus(4, 2, seed=0)["demo_test"]
+    files = [tmp_path / "en.parquet", tmp_path / "es.parquet"]
+    write_parquet(corpus.filter(pl.col("lang") == "en"), files[0])
+    write_parquet(corpus.filter(pl.col("lang") == "xx"), files[1])  # the columns, no row
+    with pytest.raises(TableError, match=f"benchmark file {files[1]} has 0 rows"):
+        load_benchmark(files)
+
+
+# ---- receipts: a job asked to redo finished work adopts it; changed inputs or damage recompute -------
+
+
+def test_a_finished_job_is_adopted_not_redone(translated: dict[str, Path], tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="pscale")
+    out = tmp_path / "results" / "data" / "sets" / "grow-x2.parquet"
+    assert _parallel_set(translated, out) == 0
+    made = out.read_bytes()
+    out.unlink()  # what Snakemake does before rerunning a job it saw start but not finish
+    caplog.clear()
+    assert _parallel_set(translated, out) == 0
+    assert "adopted" in caplog.text and "nothing was computed again" in caplog.text, caplog.text
+    assert out.read_bytes() == made
+    # other options: computed, not adopted
+    caplog.clear()
+    other = ["parallel-set", "--translated", *map(str, translated.values()), "--x", "2", "--parallel-order", "es",
+             "--train-size", "5", "--output", str(out)]  # fmt: skip
+    assert main(other) == 0 and "nothing was computed again" not in caplog.text
+    assert out.read_bytes() != made
+    # an input that changed: computed
+    assert _parallel_set(translated, out) == 0  # (back to the first options: their receipt was replaced)
+    frame = pl.read_parquet(translated["es"])
+    write_parquet(frame.with_columns(pl.col("question") + " ?"), translated["es"])
+    caplog.clear()
+    assert _parallel_set(translated, out) == 0 and "nothing was computed again" not in caplog.text
+    # a damaged output (truncated in place: its kept link is the same file) is not adopted
+    out.write_bytes(out.read_bytes()[:100])
+    caplog.clear()
+    assert _parallel_set(translated, out) == 0 and "nothing was computed again" not in caplog.text
+    assert pl.read_parquet(out).height > 0
+
+
+def test_a_stage_that_read_the_config_file_is_redone_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="pscale")
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config.yaml"  # read by default, not named on the command line
+    config.write_text(yaml.safe_dump({"data": {"demo": {"n_train": 5, "n_test": 2}}}))
+    source = tmp_path / "results" / "data" / "source" / "demo_test.parquet"
+    args = ["demo-data", "--datasets", "demo_test", "--source", str(source), "--reference",
+            str(tmp_path / "results" / "data" / "reference" / "demo_test.parquet")]  # fmt: skip
+    assert main(args) == 0
+    source.unlink()
+    caplog.clear()
+    assert main(args) == 0 and "nothing was computed again" in caplog.text
+    config.write_text(yaml.safe_dump({"data": {"demo": {"n_train": 5, "n_test": 3}}}))  # n_test read from it
+    caplog.clear()
+    assert main(args) == 0 and "nothing was computed again" not in caplog.text
+    assert pl.read_parquet(source).height == 3
+
+
+def test_redo_forgets_the_receipt(translated: dict[str, Path], tmp_path: Path, caplog) -> None:
+    from pscale.receipts import main as receipts_main
+
+    caplog.set_level(logging.INFO, logger="pscale")
+    out = tmp_path / "results" / "data" / "sets" / "grow-x2.parquet"
+    assert _parallel_set(translated, out) == 0
+    assert receipts_main(["--forget", str(out)]) == 0
+    out.unlink()
+    caplog.clear()
+    assert _parallel_set(translated, out) == 0 and "nothing was computed again" not in caplog.text
 
 
 # ---- checkpoints: a save cut off by a kill is moved aside, training resumes from the one before --------
@@ -390,6 +687,39 @@ def test_kill9_of_snakemake_and_of_a_job_then_make_run_resumes_losing_nothing(
     _assert_same(_outputs(workdir), reference_run[1])
     for path, mtime in finished.items():  # models finished before a fault were kept, not redone
         assert path.stat().st_mtime_ns == mtime, f"{path} was deleted and made again"
+
+
+@pytest.mark.slow
+def test_orphans_that_finish_after_snakemake_died_are_adopted_not_retrained(
+    reference_run: tuple[Path, dict[str, object]], tmp_path: Path, repo: Path
+) -> None:
+    """kill -9 of Snakemake mid-GRPO: its training jobs finish as orphans; the next `make run` sees
+    their outputs marked incomplete ("Forced execution"), and each job adopts its finished model
+    from its receipt instead of training it again (issue 20)."""
+    workdir = _workdir(tmp_path / "orphans", repo, TINY)
+    run = subprocess.Popen([*SNAKEMAKE], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: _jobs(workdir, "train"), 300, "a training job")
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+    finally:
+        run.kill()
+    orphans = [p.command.split("--output ", 1)[1].split()[0] for p in live_processes(workdir) if " train " in p.command]
+    _wait_for(lambda: not live_processes(workdir), 300, "the orphaned jobs to finish")
+    trained = [workdir / output / "model.safetensors" for output in set(orphans)]
+    assert trained and all(p.exists() for p in trained), "the orphans did not finish their models"
+    finished = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in trained}
+    logs = {p: (workdir / "results/logs/train/tiny" / f"{p.parent.name}.log").read_text() for p in trained}
+
+    result = _resume(workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "Forced execution" in result.stdout + result.stderr  # Snakemake deleted and reran them
+    for path, (mtime, inode) in finished.items():
+        log = (workdir / "results/logs/train/tiny" / f"{path.parent.name}.log").read_text()
+        assert "adopted" in log and "nothing was computed again" in log, log[-2000:]
+        assert "'loss'" not in log and log != logs[path]  # no training step ran in the second job
+        assert (path.stat().st_mtime_ns, path.stat().st_ino) == (mtime, inode), f"{path} was trained again"
+    _assert_same(_outputs(workdir), reference_run[1])
 
 
 @pytest.mark.slow

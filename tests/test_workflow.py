@@ -28,6 +28,7 @@ SMALL_CONFIG = {
         "tiny": {
             "source": "scratch",
             "scratch": {
+                "pretrain_steps": 20,  # (the schema's default, 300, is a real demo's: minutes here)
                 "sft_steps": 20,
                 "hidden_size": 32,
                 "intermediate_size": 64,
@@ -183,10 +184,59 @@ def test_translation_runtime_settings_rerun_nothing(workdir: Path) -> None:
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_demo_test_size_reruns_only_what_reads_the_test_sets(workdir: Path) -> None:
+    # demo_train is drawn before the test sets: the initial model, the sets and the trainings stay
+    counts = job_counts(snakemake(workdir, "-n", config=_with(data={"demo": {"n_test": 5}})).stdout)
+    assert counts == {"demo_data": 2, "translate": 2, "generate": 4, "score": 8, **ANALYSIS}
+
+
+def _aside(path: Path) -> Path:
+    aside = path.with_name(f"{path.name}.aside")
+    path.rename(aside)
+    return aside
+
+
+def test_missing_model_or_generations_are_rebuilt_not_reported_done(workdir: Path) -> None:
+    # what a failed or interrupted `make run REDO=<model>` leaves, or a deleted generations file
+    model = workdir / "results/models/tiny/grpo-grow-x2-s0"
+    aside = _aside(model)
+    try:
+        counts = job_counts(snakemake(workdir, "-n", config=SMALL_CONFIG).stdout)
+    finally:
+        aside.rename(model)
+    assert counts == {"train_grpo": 1, "generate": 1, "score": 2, **ANALYSIS}
+    generations = workdir / "results/eval/generations/tiny/init/demo_hard.parquet"
+    aside = _aside(generations)
+    try:
+        counts = job_counts(snakemake(workdir, "-n", config=SMALL_CONFIG).stdout)
+    finally:
+        aside.rename(generations)
+    assert counts == {"generate": 1, "score": 2, **ANALYSIS}
+
+
+def test_unknown_benchmark_is_a_config_error(workdir: Path) -> None:
+    result = snakemake(workdir, "-n", config=_with(data={"benchmarks": ["demo_test", "gsm8k"]}))
+    assert result.returncode != 0 and "MissingInputException" not in result.stderr
+    assert "config key 'data.benchmarks': ['gsm8k'] not in the demo corpus" in result.stderr + result.stdout
+
+
 def test_bad_config_stops_before_any_job(workdir: Path) -> None:
     result = snakemake(workdir, "-n", config=_with(training={"grpo": {"learning_rate": "fast"}}))
     assert result.returncode != 0
     assert "training.grpo.learning_rate" in result.stderr + result.stdout
+
+
+def test_grouping_switch_generates_nothing(workdir: Path) -> None:
+    # evaluation.group_benchmarks only schedules: Snakemake reruns the generation jobs (another rule
+    # shape), and each adopts the generations the grouped job made (pscale.receipts)
+    generations = workdir / "results/eval/generations/tiny/init/demo_test.parquet"
+    before = generations.read_bytes()
+    target = "results/eval/scores/tiny/init/demo_test.parquet"
+    result = snakemake(workdir, target, config=_with(evaluation={"group_benchmarks": False}))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for log in ("generate/tiny/init/demo_test.log", "score/tiny/init/demo_test.log"):
+        assert "nothing was computed again" in (workdir / "results/logs" / log).read_text()
+    assert generations.read_bytes() == before
 
 
 def test_report_builds(workdir: Path) -> None:

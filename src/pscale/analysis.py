@@ -594,7 +594,11 @@ def write_replicates(replicates: dict[tuple[str, str, str], dict[str, np.ndarray
 
 def read_replicates(path: Path) -> dict[tuple[str, str, str], dict[str, np.ndarray]]:
     out: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
-    for r in pl.read_parquet(path).iter_rows(named=True):
+    from pscale.tables import read_table
+
+    columns = {"model": "string", "run": "string", "seed": "string", "quantity": "string", "replicates": "list"}
+    frame = read_table(path, columns, required=columns, what="bootstrap replicates")
+    for r in frame.iter_rows(named=True):
         out.setdefault((r["model"], r["run"], r["seed"]), {})[r["quantity"]] = np.array(r["replicates"], dtype=float)
     return out
 

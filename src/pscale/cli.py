@@ -15,14 +15,16 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pscale.config import Part, load_config, load_schema, validate_options
-from pscale.errors import UserError
+from pscale.errors import FREE_SPACE, UserError, is_disk_full
 from pscale.prompts import PromptStyle
+from pscale.receipts import adopt, extra_inputs, fingerprint, kept, record
 
 log = logging.getLogger("pscale")
 
@@ -225,9 +227,11 @@ def _style(args: argparse.Namespace, force_language: bool = False) -> PromptStyl
 
 def cmd_train(args: argparse.Namespace) -> None:
     from pscale.runtime import require_gpus
+    from pscale.tables import check_model_folder
     from pscale.train import train_grpo, train_sft
 
     require_gpus(args.gpus, "this training job")
+    check_model_folder(args.model)
 
     training = _options(args, lambda c: {**c["training"], "scoring": c["scoring"]}, TRAINING_PART)
     common = {
@@ -256,8 +260,10 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from pscale.generation.base import SamplingOptions
     from pscale.prompt_check import read_dropped
     from pscale.runtime import require_gpus
+    from pscale.tables import check_model_folder
 
     require_gpus(args.gpus, "this generation job")
+    check_model_folder(args.model)
     evaluation = _options(args, lambda c: c["evaluation"], "/properties/evaluation")
     if args.benchmark_dir:  # by hand: <dir>/<lang>.parquet
         if len(args.benchmark_dir) != len(args.output):
@@ -415,15 +421,18 @@ def cmd_fit(args: argparse.Namespace) -> None:
     import polars as pl
 
     from pscale.analysis import read_replicates, scaling_law
-    from pscale.tables import write_json
+    from pscale.tables import read_table, write_json
 
     options = _options(
         args,
         lambda c: {**c["analysis"], "models": list(c["models"])},
         _analysis_part(models={"type": "array", "items": {"type": "string"}}),
     )
+    runs = read_table(
+        args.runs, {"model": "string", "run": "string"}, what="runs table", csv_schema={"seed": pl.String}
+    )
     fits = scaling_law(
-        pl.read_csv(args.runs, infer_schema_length=None, schema_overrides={"seed": pl.String}),
+        runs,
         read_replicates(Path(args.replicates)),
         options["fit_min_x"],
         options["confidence"],
@@ -718,16 +727,99 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Stages that keep no receipts: translation resumes from its own cache (it pays per request) and
+#: fetch-model asks the hub for the newest commit each time.
+NOT_ADOPTED = frozenset({"translate", "fetch-model"})
+
+
+def _results_of(args: argparse.Namespace) -> list[str]:
+    """What a stage makes (its receipts cover): its outputs, not its checkpoint folder."""
+    return [path for path in _outputs_of(args) if path != getattr(args, "work_dir", None)]
+
+
+def _receipt_units(
+    args: argparse.Namespace, argv: list[str], outputs: list[str], extra: list[str]
+) -> list[tuple[str, list[str]]]:
+    """(fingerprint, outputs) of each piece of a job's work that has a receipt of its own: one per
+    benchmark for `generate` (a benchmark's generations depend on its own files only, so a job of
+    one benchmark adopts what a job of all benchmarks made: `evaluation.group_benchmarks` switches
+    reschedule but generate nothing), else the whole job."""
+    written = _outputs_of(args)  # outputs and the checkpoint folder: not inputs of the fingerprint
+    if args.stage != "generate" or not args.benchmark_files or len(args.benchmark_files) % len(args.output):
+        return [(fingerprint(args.stage, argv, written, extra), outputs)]
+    base, skipping = [], False
+    for token in argv:  # the command without its benchmark files and outputs
+        if token in ("--benchmark-files", "--output"):
+            skipping = True
+        elif token.startswith("--") or not skipping:
+            skipping = False
+            base.append(token)
+    size = len(args.benchmark_files) // len(args.output)
+    return [
+        (fingerprint("generate", [*base, "--benchmark-files", *files, "--output", output], written, extra), [output])
+        for output, files in zip(
+            args.output, [args.benchmark_files[i * size : (i + 1) * size] for i in range(len(args.output))], strict=True
+        )
+    ]
+
+
+def _outputs_of(args: argparse.Namespace) -> list[str]:
+    """The files and folders a stage writes (its --output, --*-out, --summary, --work-dir flags)."""
+    found: list[str] = []
+    for name, value in vars(args).items():
+        if name == "output" or name.endswith("_out") or name in ("summary", "work_dir", "source", "reference"):
+            if args.stage == "translate" and name == "source":
+                continue
+            found += [value] if isinstance(value, str) else list(value or [])
+    return found
+
+
+def _full_folder(outputs: list[str]) -> Path | None:
+    """The output (file or folder) whose file system has less than 1 MiB left, if any."""
+    for output in outputs:
+        folder = Path(output).absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if shutil.disk_usage(folder).free < 1 << 20:
+            return Path(output)
+    return None
+
+
+def no_space_message(err: BaseException, full: Path | None, outputs: list[str]) -> str:
+    """'no space left on <folder>': the file being written's folder, else the output on the full disk."""
+    filename = getattr(err, "filename", None)
+    where = Path(filename).parent if filename else full if full is not None else Path(outputs[0]).parent
+    return f"no space left on {where} (writing {filename or ', '.join(outputs)}): {FREE_SPACE}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pscale.runtime import configure_logging
 
     configure_logging(args.verbose)
+    outputs = _results_of(args)
+    receipts = args.stage not in NOT_ADOPTED and kept(outputs) and os.environ.get("PSCALE_ADOPT", "1") != "0"
+    command = sys.argv[1:] if argv is None else argv
+    _config.cache_clear()  # (main may run several times in one process: count this stage's reads only)
     try:
+        if receipts and adopt(_receipt_units(args, command, outputs, extra_inputs(outputs))):
+            return 0
         args.func(args)
+        if receipts:  # a stage that fell back on --config (run by hand) depends on that file too
+            extra = [args.config] if _config.cache_info().currsize else []
+            record(_receipt_units(args, command, outputs, extra), extra)
     except UserError as err:
         # The user's input (config, data file, endpoint): the message names it; the traceback with --verbose.
         log.error("%s", err, exc_info=args.verbose)
+        return 1
+    except Exception as err:
+        # A full disk mid-save (a checkpoint, a model, generations) is no bug and no corrupt input;
+        # torch.save says only "unexpected pos", so a write error with no room left counts too.
+        outputs = _outputs_of(args)
+        full = _full_folder(outputs)
+        if not (is_disk_full(err) or (isinstance(err, OSError | RuntimeError) and full is not None)):
+            raise
+        log.error("%s", no_space_message(err, full, outputs), exc_info=args.verbose)
         return 1
     # Anything else (KeyError, ValueError, TypeError, ...) is a bug: Python prints its full traceback.
     return 0

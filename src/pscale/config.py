@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,15 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
+        closest = {key: difflib.get_close_matches(key, allowed, n=1, cutoff=0.6) for key in unknown}
+        hints = [
+            f"'{close[0]}'" + (f" for '{key}'" if len(unknown) > 1 else "") for key, close in closest.items() if close
+        ]
+        hint = f"; did you mean {', '.join(hints)}?" if hints else ""
         return (
-            f"config key '{where}': unknown key(s) {unknown}; allowed: {allowed}"
+            f"config key '{where}': unknown key(s) {unknown}{hint}; allowed: {allowed}"
             if where != "<top level>"
-            else f"unknown config key(s) {unknown}; allowed: {allowed}"
+            else f"unknown config key(s) {unknown}{hint}; allowed: {allowed}"
         )
     if error.validator == "enum":
         return f"config key '{where}': {error.instance!r} is not allowed; choose one of {error.validator_value}"
@@ -161,9 +167,87 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
                 f"config key 'observational': '{entry['name']}' has base '{entry['base']}', "
                 f"which is not a key of 'models' {sorted(config['models'])}"
             )
+    problems.extend(_check_names(config))
+    problems.extend(_check_data(config))
+    problems.extend(_check_architectures(config))
+    fit_min_x, sizes = config["analysis"]["fit_min_x"], config["subset_sizes"]
+    if all(x < fit_min_x for x in sizes):
+        problems.append(
+            f"config key 'analysis.fit_min_x': {fit_min_x} is above every X in subset_sizes {sizes}, "
+            "so the scaling-law fit would have no point; lower it"
+        )
     problems.extend(_check_training(config))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+#: A name that becomes a folder or file name (models, observational models, datasets): no
+#: separators, no spaces, no leading dot or dash.
+PATH_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _check_names(config: dict[str, Any]) -> list[str]:
+    """Names that end up as path parts (results/models/<model>/..., <dataset>.parquet)."""
+    named = [("models", name) for name in config["models"]]
+    named += [("observational", entry["name"]) for entry in config["observational"]]
+    named += [("data.train_dataset", config["data"]["train_dataset"])]
+    named += [("data.benchmarks", name) for name in config["data"]["benchmarks"]]
+    return [
+        f"config key '{where}': {name!r} cannot be a file or folder name (use letters, digits, '_', '.' and '-', "
+        "starting with a letter or digit)"
+        for where, name in named
+        if not PATH_PART.match(str(name))
+    ]
+
+
+def _check_data(config: dict[str, Any]) -> list[str]:
+    """Datasets that exist, and a train_size the training dataset can give."""
+    from pscale.data.demo_datasets import DEMO_DATASETS
+
+    data, problems = config["data"], []
+    if data["source"] == "demo":
+        for where, names in (("data.train_dataset", [data["train_dataset"]]), ("data.benchmarks", data["benchmarks"])):
+            unknown = [name for name in names if name not in DEMO_DATASETS]
+            if unknown:
+                problems.append(
+                    f"config key '{where}': {unknown} not in the demo corpus {list(DEMO_DATASETS)} "
+                    "(data.source is demo; hub datasets need data.source: hub and a data.hub entry)"
+                )
+        known, where = data["demo"]["n_train"], "data.demo.n_train"
+    else:
+        known = (data["hub"].get(data["train_dataset"]) or {}).get("sample")
+        where = f"data.hub.{data['train_dataset']}.sample"
+    if data["train_size"] is not None and known is not None and data["train_size"] > known:
+        problems.append(
+            f"config key 'data.train_size': {data['train_size']} problems, but the training dataset has "
+            f"{known} ({where}); lower train_size or raise {where}"
+        )
+    return problems
+
+
+def _check_architectures(config: dict[str, Any]) -> list[str]:
+    """A scratch model's shape that transformers would reject only inside the job (after the
+    old model was deleted): attention heads must split the hidden size, KV heads the heads."""
+    problems = []
+    for name, spec in config["models"].items():
+        if spec["source"] != "scratch":
+            continue
+        arch, where = spec["scratch"], f"models.{name}.scratch"
+        hidden, heads, kv = arch["hidden_size"], arch["num_attention_heads"], arch["num_key_value_heads"]
+        if hidden % heads:
+            problems.append(
+                f"config key '{where}.num_attention_heads': {heads} heads do not divide hidden_size {hidden}"
+            )
+        elif (hidden // heads) % 2:
+            problems.append(
+                f"config key '{where}.num_attention_heads': head size hidden_size/heads = {hidden}/{heads} = "
+                f"{hidden // heads} is odd; rotary position embeddings need an even head size"
+            )
+        if heads % kv:
+            problems.append(
+                f"config key '{where}.num_key_value_heads': {kv} KV heads do not divide num_attention_heads {heads}"
+            )
+    return problems
 
 
 def _unknown_keys(where: str, keys: Iterable[str], allowed: frozenset[str], library: str) -> list[str]:
@@ -189,7 +273,7 @@ def _check_training(config: dict[str, Any]) -> list[str]:
 
     Field names come from `pscale.option_fields` (no trl/vllm import: `snakemake -n` stays fast).
     """
-    from pscale.option_fields import GRPO_FIELDS, SFT_FIELDS, VLLM_FIELDS
+    from pscale.option_fields import GRPO_FIELDS, GRPO_VALUES, SFT_FIELDS, SFT_VALUES, VLLM_FIELDS
 
     problems: list[str] = []
     training = config["training"]
@@ -206,7 +290,16 @@ def _check_training(config: dict[str, Any]) -> list[str]:
     for where, spec in own:  # a model's own engine arguments (pscale.models.evaluation_for_model)
         extra = (spec.get("evaluation") or {}).get("vllm") or {}
         problems += _unknown_keys(f"{where}.evaluation.vllm", extra, VLLM_FIELDS, "vllm.LLM (engine arguments)")
-    for section, options in (("grpo", grpo), ("sft", sft)):
+    for section, options, allowed in (("grpo", grpo, GRPO_VALUES), ("sft", sft, SFT_VALUES)):
+        for key, values in allowed.items():
+            value = options.get(key)
+            if isinstance(value, str) and value not in values:
+                close = difflib.get_close_matches(value, sorted(values), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                problems.append(
+                    f"config key 'training.{section}.{key}': {value!r} is not a value TRL accepts; {hint}"
+                    f"choose one of {sorted(values)}"
+                )
         for key, why in _PIPELINE_SET.items():
             if key in options:
                 problems.append(f"config key 'training.{section}.{key}': {why}")

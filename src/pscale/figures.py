@@ -6,7 +6,6 @@ summary says in words which effects are distinguishable from zero.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from matplotlib.patches import Rectangle
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, POOLED, parse_run, power_law
 from pscale.errors import UserError
 from pscale.parallel_sets import subset_languages
-from pscale.tables import atomic_path
+from pscale.tables import atomic_path, read_json, read_table
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,12 @@ _LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha"
 
 def read_csv(path: str | Path) -> pl.DataFrame:
     """A table of `pscale tables`, with `seed` as text ("all" or a seed number)."""
-    return pl.read_csv(path, infer_schema_length=None, schema_overrides={"seed": pl.String})
+    return read_table(path, {"model": "string", "run": "string"}, what="table", csv_schema={"seed": pl.String})
+
+
+def read_fits(path: str | Path) -> dict[str, Any]:
+    """The scaling-law fits (`pscale fit`), checked: a damaged file is named with its REDO."""
+    return read_json(path, "scaling-law fits", keys=("mti", "accuracy"))
 
 
 def _pooled(frame: pl.DataFrame) -> pl.DataFrame:
@@ -433,7 +437,9 @@ def plot_training_curves(histories: dict[str, Path], output: Path) -> None:
     keys = ("reward", "rewards/accuracy_reward/mean", "rewards/format_reward/mean", "rewards/language_reward/mean")
     window = 1
     for run, path in histories.items():
-        history = [h for h in json.loads(Path(path).read_text()) if "reward" in h]
+        folder = Path(path).parent if Path(path).name == "log_history.json" else Path(path)
+        records = read_json(path, "training log history", kind=list, redo=folder)
+        history = [h for h in records if isinstance(h, dict) and "reward" in h]
         if not history:  # SFT runs log a loss, not rewards
             continue
         steps = np.array([h["step"] for h in history], dtype=float)
@@ -486,7 +492,7 @@ def draw(
         return column_order(languages or frame["lang"].unique(maintain_order=True).to_list(), parallel_order)
 
     if figure == "scaling_law":
-        plot_scaling_law(json.loads(Path(need(fits, "fits")).read_text()), output)
+        plot_scaling_law(read_fits(need(fits, "fits")), output)
     elif figure in ("accuracy_heatmap", "off_target"):
         frame = read_csv(need(accuracy, "accuracy"))
         plot = plot_accuracy_heatmap if figure == "accuracy_heatmap" else plot_off_target
@@ -690,4 +696,4 @@ def write_summary(runs: Path, gains: Path, fits: Path, output: Path, accuracy: P
     from pscale.tables import write_text
 
     acc = read_csv(accuracy) if accuracy else None
-    write_text(summary_text(read_csv(runs), read_csv(gains), json.loads(fits.read_text()), acc), output)
+    write_text(summary_text(read_csv(runs), read_csv(gains), read_fits(fits), acc), output)

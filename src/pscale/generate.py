@@ -196,6 +196,7 @@ def load_benchmark(files: list[Path]) -> pl.DataFrame:
             {"id": "string", "lang": "string", "question": "string", "answer": "string"},
             non_empty=("id", "lang", "question", "answer"),
             what="benchmark file",
+            min_rows=1,
         )
         choices = frame["choices"] if "choices" in frame.columns else pl.Series([None] * frame.height)
         frames.append(

@@ -606,3 +606,91 @@ VLLM_FIELDS: frozenset[str] = frozenset(
         "worker_extension_cls",
     }
 )
+
+
+# ---- allowed values: the enumerated options, checked before any job (tests/test_faults.py keeps them equal
+# to the installed transformers enums and the values TRL's docs list) ----
+
+#: transformers.training_args.OptimizerNames values (`optim` of GRPOConfig and SFTConfig).
+OPTIMIZERS: frozenset[str] = frozenset(
+    {
+        "adafactor",
+        "adagrad",
+        "adalomo",
+        "adamw_8bit",
+        "adamw_anyprecision",
+        "adamw_bnb_8bit",
+        "adamw_torch",
+        "adamw_torch_4bit",
+        "adamw_torch_8bit",
+        "adamw_torch_fused",
+        "adamw_torch_npu_fused",
+        "adamw_torch_xla",
+        "ademamix",
+        "ademamix_8bit",
+        "apollo_adamw",
+        "apollo_adamw_layerwise",
+        "galore_adafactor",
+        "galore_adafactor_layerwise",
+        "galore_adamw",
+        "galore_adamw_8bit",
+        "galore_adamw_8bit_layerwise",
+        "galore_adamw_layerwise",
+        "grokadamw",
+        "lion_32bit",
+        "lion_8bit",
+        "lomo",
+        "paged_adamw_32bit",
+        "paged_adamw_8bit",
+        "paged_ademamix_32bit",
+        "paged_ademamix_8bit",
+        "paged_lion_32bit",
+        "paged_lion_8bit",
+        "rmsprop",
+        "rmsprop_bnb",
+        "rmsprop_bnb_32bit",
+        "rmsprop_bnb_8bit",
+        "schedule_free_adamw",
+        "schedule_free_radam",
+        "schedule_free_sgd",
+        "sgd",
+        "stable_adamw",
+    }
+)
+
+#: transformers.trainer_utils.SchedulerType values (`lr_scheduler_type`).
+SCHEDULERS: frozenset[str] = frozenset(
+    {
+        "constant",
+        "constant_with_warmup",
+        "cosine",
+        "cosine_warmup_with_min_lr",
+        "cosine_with_min_lr",
+        "cosine_with_restarts",
+        "greedy",
+        "inverse_sqrt",
+        "linear",
+        "polynomial",
+        "reduce_lr_on_plateau",
+        "warmup_stable_decay",
+    }
+)
+
+#: GRPOConfig.loss_type values (its help text lists them; the trainer raises on any other).
+GRPO_LOSS_TYPES: frozenset[str] = frozenset({"grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"})
+#: SFTConfig.loss_type values (SFTTrainer raises on any other; chunked_nll is read as nll).
+SFT_LOSS_TYPES: frozenset[str] = frozenset({"nll", "dft", "chunked_nll"})
+
+#: option -> allowed values, per options block (`training.grpo`, `training.sft`).
+GRPO_VALUES: dict[str, frozenset[str]] = {
+    "optim": OPTIMIZERS,
+    "lr_scheduler_type": SCHEDULERS,
+    "loss_type": GRPO_LOSS_TYPES,
+    "importance_sampling_level": frozenset({"token", "sequence"}),
+    "vllm_mode": frozenset({"server", "colocate"}),
+}
+SFT_VALUES: dict[str, frozenset[str]] = {
+    "optim": OPTIMIZERS,
+    "lr_scheduler_type": SCHEDULERS,
+    "loss_type": SFT_LOSS_TYPES,
+}

@@ -5,7 +5,9 @@ in `.snakemake/locks/`, and every later run stops with "Directory cannot be lock
 cannot tell a dead owner from a live one, so it asks for `--unlock` by hand -- which, typed
 while another run is still going, lets two runs write the same files. Here the lock is
 cleared only when no Snakemake process and no job it started (`pscale ...`) is alive in
-this folder; otherwise the run is refused with the process ids, and nothing is touched.
+this folder; otherwise the run is refused with the process ids, and nothing is touched. Only
+processes that write count: a `grep snakemake`, an editor or a `snakemake -n` do not. Before a run
+starts, temporary files left by writes a kill cut off are removed (pscale.tables.atomic_path).
 
     python -m pscale.snakelock [--configfile FILE]   # exit 0: go ahead; 1: a live run owns the folder
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -55,17 +58,61 @@ def live_processes(folder: Path) -> list[Process]:
     return found
 
 
+#: Snakemake flags that only read (a dry run, a summary, lint): such a process writes nothing here.
+READ_ONLY_FLAGS = frozenset(
+    {"-n", "--dry-run", "--dryrun", "--lint", "--summary", "-S", "--detailed-summary", "-D", "--list-rules", "-l"}
+    | {"--dag", "--rulegraph", "--filegraph", "--list-changes", "--lc", "--list-code-changes", "--list-input-changes"}
+)
+
+
+def _program(words: list[str]) -> tuple[str, list[str]]:
+    """The program a command line runs and its arguments: `python [-flags] -m mod args` -> (mod, args),
+    `python script args` -> (script's name, args), else (the executable's name, args)."""
+    first = Path(words[0]).name
+    if not first.startswith("python"):
+        return first, words[1:]
+    rest = words[1:]
+    while rest and rest[0].startswith("-") and rest[0] != "-m":
+        rest = rest[2:] if rest[0] in ("-X", "-W") else rest[1:]
+    if rest[:1] == ["-m"]:
+        return (rest[1], rest[2:]) if len(rest) > 1 else ("python", [])
+    return (Path(rest[0]).name, rest[1:]) if rest else ("python", [])
+
+
+def _dry_run(args: list[str]) -> bool:
+    return any(a in READ_ONLY_FLAGS or re.fullmatch(r"-[A-Za-z]*n[A-Za-z]*", a) for a in args)
+
+
 def _is_pipeline(command: str) -> bool:
+    """A process that writes this folder's results: a Snakemake run (not a dry run) or a pipeline job
+    (`pscale <stage>`, `python -m pscale.cli`, accelerate launching it). A `grep snakemake`, an editor
+    or a `snakemake -n` mentions the folder or the names but changes nothing, so it does not count."""
     words = command.split()
-    if "pscale.snakelock" in command or not words:
+    if not words:
         return False
-    names = {Path(w).name for w in words[:3]}
-    return bool(names & {"snakemake", "pscale"}) or "snakemake" in words[:3] or "pscale.cli" in words[:4]
+    program, args = _program(words)
+    if program in ("snakemake", "snakemake.__main__"):
+        return not _dry_run(args)
+    if program in ("pscale", "pscale.cli"):
+        return True
+    return program in ("accelerate", "torchrun") and "pscale.cli" in args
 
 
 def lock_files(folder: Path) -> list[Path]:
     locks = folder / ".snakemake" / "locks"
     return sorted(locks.glob("*.lock")) if locks.is_dir() else []
+
+
+def _clean_temporaries(folder: Path) -> None:
+    """Temporary files of writes a kill cut off (pscale.tables.atomic_path): no job runs now, so none
+    is being written; removed, so a killed figures or tables job leaves nothing behind."""
+    from pscale.tables import stale_temporaries
+
+    stale = stale_temporaries(folder / "results")
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        print(f"Removed {len(stale)} temporary file(s) left by a killed job, e.g. {stale[0]}", file=sys.stderr)
 
 
 def check(folder: Path, configfile: str | None = None) -> int:
@@ -79,6 +126,7 @@ def check(folder: Path, configfile: str | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    _clean_temporaries(folder)
     if not lock_files(folder):
         return 0
     print(

@@ -2,6 +2,7 @@
 # Rules stay thin; everything that computes lives here or in the pscale package.
 
 import json
+import os
 import re
 import shlex
 
@@ -35,6 +36,8 @@ _dry_run_without_conda()
 #: Where every output goes (config `results_dir`): two configs with different folders never share
 #: or overwrite each other's outputs (experiments/paper.yaml sets results-paper).
 RESULTS = config["results_dir"].rstrip("/")
+# Jobs (local, or sbatch's exported environment) keep their receipts under it (pscale.receipts).
+os.environ.update(PSCALE_RESULTS_DIR=RESULTS)
 
 
 def results(path):
@@ -316,6 +319,14 @@ def scratch_options(wildcards):
     return as_json(model_spec(wildcards.model)["scratch"])
 
 
+def demo_sizes(wildcards):
+    """The demo generator's sizes a dataset depends on: demo_train is drawn first, from n_train alone
+    (0 test problems: this job writes no test set); the test sets are drawn after it, from both."""
+    demo = config["data"]["demo"]
+    n_test = 0 if wildcards.dataset == "demo_train" else demo["n_test"]
+    return f"--n-train {demo['n_train']} --n-test {n_test}"
+
+
 def train_size_arg():
     size = config["data"]["train_size"]
     return f"--train-size {size}" if size else ""
@@ -563,3 +574,21 @@ def training_labels(wildcards):
 def trained_model_labels(wildcards):
     """`pscale figures --history-labels`: <model>/<run> of each trained model, in trained_models' order."""
     return " ".join(shlex.quote(f"{model}/{run}") for model, run in TRAINED_MODELS)
+
+
+#: What a finished study holds besides its tables and figures: every model, generations file and
+#: score file. `all` asks for them, so one that went missing (a failed or interrupted REDO, a
+#: deleted file) is rebuilt by the next `make run` instead of the run reporting "Done" without it
+#: (Snakemake remakes a missing intermediate file only when something that is asked for needs it).
+STUDY_FILES = [
+    *[initial_model_path(model) for model in MODELS if model_spec(model)["source"] == "scratch"],
+    *[results(f"models/{model}/{run}") for model, run in TRAINED_MODELS],
+    *[
+        results(f"eval/generations/{model}/{run}/{benchmark}.parquet")
+        for model in MODELS
+        for run in runs_of(model)
+        if run not in SHARED_RUNS
+        for benchmark in EVAL_DATASETS
+    ],
+    *all_scores(None),
+]

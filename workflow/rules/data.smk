@@ -2,23 +2,23 @@
 
 if config["data"]["source"] == "demo":
 
+    # One job per dataset, so a change of n_test reruns the test sets and what reads them only
+    # (common.smk: demo_sizes).
     rule demo_data:
         output:
-            source=expand(results("data/source/{dataset}.parquet"), dataset=DEMO_DATASETS),
-            reference=expand(results("data/reference/{dataset}.parquet"), dataset=DEMO_DATASETS),
+            source=results("data/source/{dataset}.parquet"),
+            reference=results("data/reference/{dataset}.parquet"),
         log:
-            results("logs/demo_data.log"),
+            results("logs/demo_data/{dataset}.log"),
         conda:
             "../../envs/data.yaml"
         params:
-            datasets=" ".join(DEMO_DATASETS),
-            n_train=config["data"]["demo"]["n_train"],
-            n_test=config["data"]["demo"]["n_test"],
+            sizes=demo_sizes,
             seed=config["data"]["seed"],
             code=CODE["demo-data"],
         shell:
-            "pscale demo-data --datasets {params.datasets} --source {output.source} --reference {output.reference}"
-            " --n-train {params.n_train} --n-test {params.n_test} --seed {params.seed} > {log} 2>&1"
+            "pscale demo-data --datasets {wildcards.dataset} --source {output.source} --reference {output.reference}"
+            " {params.sizes} --seed {params.seed} > {log} 2>&1"
 
 else:
 
