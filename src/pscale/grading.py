@@ -41,7 +41,7 @@ from typing import Any
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-from pscale.languages import digit_table
+from pscale.languages import cjk_integer, digit_table
 from pscale.prompts import LETTERS
 
 _BOXED_ONLY = [LatexExtractionConfig(boxed_match_priority=0, try_extract_without_anchor=False)]
@@ -68,49 +68,6 @@ def _answer_table() -> dict[int, str]:
     table[0x066B] = "."  # Arabic decimal separator
     table[0x066C] = ","  # Arabic thousands separator
     return table
-
-
-_CJK_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "○": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "兩": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CJK_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CJK_LARGE_UNITS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
-_CJK_NUMERAL = re.compile(f"-?[{''.join(_CJK_DIGITS)}{''.join(_CJK_SMALL_UNITS)}{''.join(_CJK_LARGE_UNITS)}]+")
-
-
-def cjk_integer(text: str) -> int | None:
-    """The integer a CJK numeral names (二百零四 -> 204, 二〇二四 -> 2024), None if `text` is not one."""
-    text = text.strip()
-    if not _CJK_NUMERAL.fullmatch(text):
-        return None
-    sign = -1 if text.startswith("-") else 1
-    text = text.lstrip("-")
-    if all(ch in _CJK_DIGITS for ch in text):  # positional: 二〇二四
-        return sign * int("".join(str(_CJK_DIGITS[ch]) for ch in text))
-    total, section, number = 0, 0, 0
-    for ch in text:
-        if ch in _CJK_DIGITS:
-            number = _CJK_DIGITS[ch]
-        elif ch in _CJK_SMALL_UNITS:
-            section += (number or 1) * _CJK_SMALL_UNITS[ch]
-            number = 0
-        else:
-            total = (total + section + number) * _CJK_LARGE_UNITS[ch]
-            section = number = 0
-    return sign * (total + section + number)
 
 
 def normalize_answer(text: str) -> str:

@@ -42,8 +42,10 @@ from typing import Any
 
 from pscale.config import validate_options
 from pscale.languages import (
+    CJK_LARGE_UNITS,
     LANGUAGE_NAMES,
     ascii_digits,
+    cjk_integer,
     detect_language,
     dominant_language,
     language_shares,
@@ -111,23 +113,6 @@ _CLOCK_TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|AM|PM)(?![a-
 # A list item's number at the start of a line ("3. O3/H2O", "2) ..."): a translator may renumber a list.
 _ENUMERATOR = re.compile(r"^(\s*)\(?\d{1,2}[.)](?=\s)", re.MULTILINE)
 # Chinese / Japanese numerals and myriads (8万 = 80000, 四 = 4).
-_CJK_DIGITS = {
-    "〇": 0,
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "兩": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CJK_MYRIADS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 # A numeral counts only before a counter or unit (四周 = 4 weeks); 三角形 (triangle) is not 3.
 _CJK_NUMERAL = re.compile(
     r"[〇零一二两兩三四五六七八九十百千]+(?=[个個人本枚匹头頭台回次度倍周週日天年月时時分秒岁歳元円块塊张張条條只件杯名位打盒箱袋瓶]"
@@ -174,17 +159,6 @@ def _source_numbers(text: str) -> Counter[str]:
     return found - (numbers_in_words(text) | locants)
 
 
-def _cjk_value(numeral: str) -> int:
-    total, current = 0, 0
-    for char in numeral:
-        if char in _CJK_DIGITS:
-            current = current * 10 + _CJK_DIGITS[char] if current else _CJK_DIGITS[char]
-        elif char in _CJK_UNITS:
-            total += (current or 1) * _CJK_UNITS[char]
-            current = 0
-    return total + current
-
-
 def _output_readings(text: str) -> list[Counter[str]]:
     """The numbers of a translation read three ways: grouping-aware ("1 000", "0,75"), plain decimals
     ("0.128,0.2218" is two numbers) and every digit run on its own ("A1 293 K" is not 1293; "8,5"
@@ -192,10 +166,10 @@ def _output_readings(text: str) -> list[Counter[str]]:
     text = _ascii_numbers(text)
     extra: Counter[str] = Counter()
     for match in _MYRIAD_NUMBER.finditer(text):
-        value = float(match.group(1)) * _CJK_MYRIADS[match.group(2)]
+        value = float(match.group(1)) * CJK_LARGE_UNITS[match.group(2)]
         extra[str(int(value)) if value.is_integer() else str(value)] += 1
     for match in _CJK_NUMERAL.finditer(text):
-        extra[str(_cjk_value(match.group()))] += 1
+        extra[str(cjk_integer(match.group()))] += 1
     grouped = Counter(_canonical(m.group()) for m in _NUMBER.finditer(text) if m.group())
     plain = Counter(_canonical(m.group()) for m in _PLAIN_NUMBER.finditer(text))
     runs = Counter(run.lstrip("0") or "0" for run in re.findall(r"\d+", text))
