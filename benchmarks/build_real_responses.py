@@ -8,7 +8,8 @@ generations from a pinned snapshot of BatsResearch/crosslingual-test-time-scalin
 * MGSM (math, every study language + en) answered by s1.1-14B told to reason in a given language
   (``experiments/language_forcing/artifacts/14B_NxN/<query>/s1_infer_8000_<forced>.jsonl``);
 * Global-MMLU (multiple choice, bn de en fr ja sw zh) answered by s1.1-32B, 8,000 thinking tokens
-  (lm-evaluation-harness ``samples_*.jsonl``).
+  (lm-evaluation-harness ``samples_*.jsonl``);
+* a stress stratum of MGSM responses whose last box is not a plain integer, or that have none.
 
     python benchmarks/build_real_responses.py --mirror DIR/BatsResearch+crosslingual-test-time-scaling/repo
 
@@ -22,6 +23,7 @@ import argparse
 import json
 import lzma
 import random
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ MMLU_DIR = "experiments/crossdomain/artifacts/global_mmlu/s1.1-32B-global_mmlu_8
 NXN_DIR = "experiments/language_forcing/artifacts/14B_NxN"
 MATH_PER_FILE = 6  # two files (forced language = query language, and another) per query language
 MC_PER_LANG = 10
+STRESS_PER_LANG = 5  # plus one response without a box, per query language
 
 
 def _show(mirror: Path, path: str) -> str:
@@ -131,12 +134,63 @@ def choice_rows(mirror: Path, rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
+def _last_box(text: str) -> str | None:
+    """The raw content of the last \\boxed{...} (brace-matched), for choosing the stress stratum only."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return None
+    depth, end = 1, start + 7
+    while end < len(text) and depth:
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        end += 1
+    return text[start + 7 : end - 1]
+
+
+def stress_rows(mirror: Path, rng: random.Random, taken: set[str]) -> list[dict[str, Any]]:
+    """MGSM responses whose last box is not a plain integer (decimals, decimal commas, fractions,
+    units, words) or that have no box: the surface forms the grader must read. Chosen by the box's
+    form, never by the grade."""
+    rows = []
+    for query in LANGS:
+        odd: list[dict[str, Any]] = []
+        unboxed: list[dict[str, Any]] = []
+        for path in _files(mirror, f"{NXN_DIR}/{query}"):
+            if not path.endswith(".jsonl") or not _present(mirror, path):
+                continue
+            forced = path.rsplit("_", 1)[1].removesuffix(".jsonl")
+            for index, record in enumerate(_jsonl(_show(mirror, path))):
+                row_id = f"mgsm/{query}/{forced}/{index}"
+                if row_id in taken:
+                    continue
+                response = record["output"].split("<|im_start|>assistant\n", 1)[-1]
+                box = _last_box(response)
+                row = {
+                    "id": row_id,
+                    "benchmark": "mgsm",
+                    "model": "simplescaling/s1.1-14B",
+                    "path": path,
+                    "row": index,
+                    "query_lang": query,
+                    "forced_lang": forced,
+                    "gold": str(record["gold_answer"]),
+                    "choices": None,
+                    "response": response,
+                }
+                if box is None:
+                    unboxed.append(row)
+                elif not re.fullmatch(r"-?\d+", box.strip()):
+                    odd.append(row)
+        rows += rng.sample(odd, STRESS_PER_LANG) + rng.sample(unboxed, 1)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mirror", type=Path, required=True, help=f"bare clone of {REPO}")
     args = parser.parse_args()
     rng = random.Random(16)
     rows = math_rows(args.mirror, rng) + choice_rows(args.mirror, rng)
+    rows += stress_rows(args.mirror, rng, {row["id"] for row in rows})
     OUT.mkdir(parents=True, exist_ok=True)
     with lzma.open(OUT / "sample.jsonl.xz", "wt", encoding="utf-8", preset=9) as handle:
         for row in rows:

@@ -3,7 +3,7 @@
     python benchmarks/grading_real.py            # the table (about 10 s on one core)
     python benchmarks/grading_real.py --list     # also every disagreement
 
-Sample: tests/data/real_responses/ (README there: 202 published responses of s1.1-14B to MGSM
+Sample: tests/data/real_responses/ (README there: 268 published responses of s1.1-14B to MGSM
 and s1.1-32B to Global-MMLU in the study languages, and my labels, made by reading each one).
 Grading: :func:`pscale.grading.grade` as ``pscale score`` calls it (math: boxed answers
 required, the query language's number conventions; multiple choice: the option texts, and

@@ -1,8 +1,9 @@
 """The grader and the language share against hand labels on real model responses.
 
-tests/data/real_responses/ holds 202 published responses (s1.1-14B on MGSM in en + the ten study
-languages, told to reason in a given language; s1.1-32B on Global-MMLU in seven of them) and
-labels made by reading each response: correct / wrong / no answer, and its main language.
+tests/data/real_responses/ holds 268 published responses (s1.1-14B on MGSM in en + the ten study
+languages, told to reason in a given language, with a stratum whose last box is not a plain
+integer or that have none; s1.1-32B on Global-MMLU in seven of them) and labels made by reading
+each response: correct / wrong / no answer, and its main language.
 Every disagreement must be listed here and in that README as a known limitation; the bounds
 follow from the lists (one unlisted disagreement fails). The grader before the real-text fixes
 disagreed on two multiple-choice responses ("**Answer**: C. Ad hoc" read as no answer, and a
@@ -25,8 +26,12 @@ from pscale.languages import detect_language, lang_share
 DATA = Path(__file__).parent / "data" / "real_responses"
 ON_TARGET_SHARE = 0.5  # scoring.on_target_share's default
 
-#: Grading disagreements accepted as known limitations (none at present).
-KNOWN_GRADE: dict[str, str] = {}
+#: Grading disagreements accepted as known limitations: a duration boxed in hours and minutes
+#: against a gold in minutes (the grader cannot know the gold's unit; 1 h 10 min is not 70).
+KNOWN_GRADE = {
+    "mgsm/en/ja/220": "\\boxed{1時間10分}, gold 70 (minutes)",
+    "mgsm/ru/te/174": "\\boxed{1 \\text{ hour } 35 \\text{ minutes}}, gold 95 (minutes)",
+}
 #: Main-language disagreements: Japanese/English mixes, where kana count 3 letters each (as CJK),
 #: while the MGSM translations hold about 1.9 English letters per Japanese character.
 KNOWN_MAIN_LANGUAGE = {
@@ -70,7 +75,7 @@ def _judged() -> list[dict[str, Any]]:
 
 def test_the_sample_covers_every_study_language_and_both_kinds() -> None:
     judged = _judged()
-    assert len(judged) == 202
+    assert len(judged) == 268
     assert {j["lang"] for j in judged if j["benchmark"] == "mgsm"} == {*"en es fr de ru zh ja th sw bn te".split()}
     assert sum(j["benchmark"] == "global_mmlu" for j in judged) == 70
     assert {j["label"]["verdict"] for j in judged} == {"correct", "wrong", "none"}
@@ -81,7 +86,7 @@ def test_grades_agree_with_the_hand_labels(benchmark: str) -> None:
     items = [j for j in _judged() if j["benchmark"] == benchmark]
     disagree = {j["id"] for j in items if j["correct"] != (j["label"]["verdict"] == "correct")}
     assert disagree <= set(KNOWN_GRADE), sorted(disagree - set(KNOWN_GRADE))
-    assert 1 - len(disagree) / len(items) >= 0.99
+    assert 1 - len(disagree) / len(items) >= 0.98  # MGSM: 196 of 198, the two known durations
 
 
 def test_the_option_letter_read_is_the_one_the_response_names() -> None:
