@@ -99,6 +99,17 @@ def test_the_option_letter_read_is_the_one_the_response_names() -> None:
     assert wrong == []
 
 
+def test_boxed_choices_read_the_same_with_boxes_required() -> None:
+    """The default (`require_boxed: true`) on the responses that did box a letter."""
+    rows = [json.loads(line) for line in lzma.decompress((DATA / "sample.jsonl.xz").read_bytes()).decode().splitlines()]
+    by_id = {j["id"]: j for j in _judged()}
+    boxed = [row for row in rows if row["choices"] and "\\boxed{" in row["response"]]
+    assert len(boxed) >= 15
+    for row in boxed:
+        extracted, _ = grade(row["gold"], row["response"], n_choices=4, choices=row["choices"])
+        assert extracted == by_id[row["id"]]["label"]["answer"], row["id"]
+
+
 def test_off_target_agrees_with_the_main_language_label() -> None:
     judged = _judged()
     disagree = {j["id"] for j in judged if (j["share"] < ON_TARGET_SHARE) != (j["label"]["lang"] != j["lang"])}
