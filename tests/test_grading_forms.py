@@ -268,6 +268,46 @@ def test_unboxed_bold_letter_after_an_answer_phrase(lang: str, response: str) ->
     assert grade("D", response, n_choices=4) == (None, False)  # boxes required: no box, no answer
 
 
+#: Unboxed conclusions of real responses (tests/data/real_responses, s1.1-32B on Global-MMLU): the
+#: phrase in bold, or the letter first and "the correct answer" after it. The draft "maybe answer
+#: A" earlier in the thinking must not win over the conclusion.
+UNBOXED_CONCLUSION = [
+    ("bold phrase", "B", "So maybe answer A. Hmm.\n\n**Conclusion**: the rest are plan types.   **Answer**: B. Ad hoc"),
+    (
+        "letter first, bold",
+        "B",
+        "So maybe answer A.\n<|im_start|>answer\nThus, making **B. kilimo** the correct answer.",
+    ),
+    ("option in parentheses", "B", "So maybe answer A.\n\nAvoiding saturation (Option B) is the best choice here."),
+    (
+        "option text in CJK",
+        "C",
+        "So answer A?\n\nmaking **C. 市民としての誇り (Civic Pride)** the most appropriate answer.",
+    ),
+    ("French", "C", "Donc la réponse est A ?\n\nFinalement, C est la bonne réponse."),
+    ("phrase after a named option", "C", "Option B: maybe, but the correct answer is C."),
+]
+
+
+@pytest.mark.parametrize(("case", "gold", "response"), UNBOXED_CONCLUSION, ids=[c[0] for c in UNBOXED_CONCLUSION])
+def test_unboxed_conclusion_names_the_letter(case: str, gold: str, response: str) -> None:
+    assert grade(gold, response, require_boxed=False, n_choices=4) == (gold, True), case
+
+
+#: Sentences with "the correct answer" that name no letter: a word, an article, a negation.
+NO_CONCLUSION = [
+    "I think the correct answer is not obvious.",
+    "A kilogram of feathers is the best answer to compare.",
+    "Option B is not the correct answer.",
+    "B: is it the correct answer?",
+]
+
+
+@pytest.mark.parametrize("response", NO_CONCLUSION)
+def test_no_letter_from_words_before_the_correct_answer(response: str) -> None:
+    assert grade("B", response, require_boxed=False, n_choices=4) == (None, False)
+
+
 def test_hedges_still_name_no_option() -> None:
     for content in ("A) or C)", "(A) (C)", "A, C", "A or C", "B. A"):
         for options in (None, OPTIONS):
@@ -368,7 +408,10 @@ def _grade_with_old_code(old_src: str) -> None:
     for lang, response in UNBOXED_BOLD:
         if old_grade("D", response, require_boxed=False, n_choices=4)[1]:
             already.append(f"unboxed bold {lang}")
-    total = len(READ_AS_GOLD) + len(CHOICE_FORMS) + len(NO_OPTION) + len(UNBOXED_BOLD)
+    for case, gold, response in UNBOXED_CONCLUSION:
+        if old_grade(gold, response, require_boxed=False, n_choices=4)[1]:
+            already.append(f"unboxed conclusion {case}")
+    total = len(READ_AS_GOLD) + len(CHOICE_FORMS) + len(NO_OPTION) + len(UNBOXED_BOLD) + len(UNBOXED_CONCLUSION)
     print(f"old grader right on {len(already)} of {total} cases: {already}")
 
 

@@ -22,7 +22,8 @@ The rules, the same for math and multiple choice, for every language and script:
   one option's text (normalised) reads as that option's letter. A letter inside a word or after
   a number (``D-glucose``, ``4 A``) is not an option; several distinct letters are no answer.
 * With ``require_boxed: false`` an unboxed answer is taken from an "answer is (B)"-style phrase
-  in any study language (multiple choice) or math-verify's own anchors (math; English-only,
+  in any study language or a later letter-first conclusion ("**B. …** the correct answer")
+  (multiple choice) or math-verify's own anchors (math; English-only,
   which is why boxes are required by default).
 
 math-verify stays the judge of mathematical equality (``verify(gold, pred)``, gold first). Its
@@ -449,12 +450,58 @@ _ANSWER_PHRASE = re.compile(
     r"réponse(?:\s+(?:correcte\s+)?est)?|reponse(?:\s+est)?|antwort(?:\s+ist)?|ответ(?:\s+—|\s+-)?|"
     r"правильный\s+ответ|答案(?:是|为|為)?|答えは|答え|正解は|正解|คำตอบ(?:คือ|ที่ถูกต้องคือ)?|"
     r"jibu(?:\s+sahihi)?(?:\s+ni)?|উত্তর(?:\s+হল|\s+হলো|\s+হচ্ছে)?|సమాధానం|జవాబు)"
-    r"\s*[:：]?\s*(?:\*\*)?\s*(?:option\s+|opción\s+|l'option\s+|option\s+|вариант\s+|选项|選択肢)?"
+    r"(?:\*\*|__)?\s*[:：]?\s*(?:\*\*)?\s*(?:option\s+|opción\s+|l'option\s+|option\s+|вариант\s+|选项|選択肢)?"
     r"(?:\$?\\(?:textbf|mathbf|text|mathrm)\s*\{\s*)?"  # "the answer is \textbf{D}"
     # a capital letter, or a lowercase one only in parentheses ("the answer is a prime" names no option)
     r"(?:[(\[（]\s*([A-JＡ-Ｊa-jａ-ｊАВСЕНІЈавсеΑΒΕΗΙ])\s*[)\]）]|(?-i:([A-JＡ-ＪАВСЕНІЈΑΒΕΗΙ]))(?![A-Za-zА-Яа-я]))",
     re.IGNORECASE,
 )
+
+
+# The letter first, the phrase after: "**B. kilimo** the correct answer", "(Option B) is the best
+# choice", "C est la bonne réponse". The rare phrase is searched first and the letter just before
+# it (fast on long responses). Option text may follow the letter only after ")", "." or ":", so a
+# word ("I think the correct answer ...") is never read as a letter; a question names nothing.
+_CONCLUSION_PHRASE = re.compile(
+    r"(?:correct|right|best|most\s+(?:appropriate|accurate|plausible))\s+(?:answer|choice|option)(?!\s*\?)|"
+    r"es\s+la\s+respuesta\s+correcta|est\s+la\s+bonne\s+réponse|ist\s+die\s+richtige\s+antwort",
+    re.IGNORECASE,
+)
+_LETTER_BEFORE_PHRASE = re.compile(
+    r"(?<![A-Za-z0-9])(?:option\s+|opción\s+|l'option\s+)?(?-i:([A-J]))(?:[).:][^\n*]{0,100}?)?(?:\*\*|__)?\)?"
+    r"\s*,?\s*(?:(?:is|as|makes?\s+it|which\s+is)\s+)?(?:the\s+)?\Z",
+    re.IGNORECASE,
+)
+
+
+def _letter_then_phrase(response: str, start: int = 0) -> tuple[int, str] | None:
+    """(end, letter) of the last "B is the correct answer"-style conclusion whose phrase starts at or
+    after `start`, None if there is none."""
+    for phrase in reversed(list(_CONCLUSION_PHRASE.finditer(response, start))):
+        found = _LETTER_BEFORE_PHRASE.search(response, max(0, phrase.start() - 140), phrase.start())
+        if found:
+            return phrase.end(), found.group(1)
+    return None
+
+
+# The first word of every _ANSWER_PHRASE, lowercase: found in the lowercased response, then the
+# full phrase is tried from the last one back (a case-sensitive scan is several times faster).
+_PHRASE_START = re.compile(
+    r"answer|correct|option|respuesta|r[ée]ponse|antwort|ответ|правильный|答案|答え|正解|คำตอบ|jibu|উত্তর|సమాధానం|జవాబు"
+)
+
+
+def _last_answer_phrase(response: str) -> re.Match[str] | None:
+    """The last "the answer is (B)"-style phrase in `response`, None if there is none."""
+    lower = response.lower()
+    if len(lower) != len(response):  # a letter whose lowercase is longer: positions would shift
+        matches = list(_ANSWER_PHRASE.finditer(response))
+        return matches[-1] if matches else None
+    for start in reversed(list(_PHRASE_START.finditer(lower))):
+        match = _ANSWER_PHRASE.match(response, start.start())
+        if match:
+            return match
+    return None
 
 
 def _plain_option_text(text: str, lookalikes: bool = True) -> str:
@@ -467,11 +514,14 @@ def _plain_option_text(text: str, lookalikes: bool = True) -> str:
 
 
 def unboxed_choice(response: str, n_choices: int) -> str | None:
-    """The letter of the last "the answer is (B)"-style phrase (any study language)."""
-    matches = list(_ANSWER_PHRASE.finditer(response))
-    if not matches:
-        return None
-    return choice_letter(matches[-1].group(1) or matches[-1].group(2), n_choices)
+    """The letter of the last "the answer is (B)"-style phrase (any study language), or of the
+    last "B is the correct answer" one when that comes later (a conclusion after the reasoning)."""
+    phrase = _last_answer_phrase(response)
+    last = (phrase.end(), phrase.group(1) or phrase.group(2)) if phrase else None
+    conclusion = _letter_then_phrase(response, phrase.start() if phrase else 0)  # only a later one counts
+    if conclusion is not None and (last is None or conclusion[0] > last[0]):
+        last = conclusion
+    return None if last is None else choice_letter(last[1], n_choices)
 
 
 def grade_choice(
