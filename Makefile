@@ -43,7 +43,7 @@ run: venv
 	@echo "Done: open $(RESULTS_DIR)/report.html (tables in $(RESULTS_DIR)/tables, figures in $(RESULTS_DIR)/figures)."
 
 test: lint
-	pytest -q
+	pytest -q --durations=15
 
 # Lint and formatting checks, also run by `make test` (so CI runs them). `make format` fixes.
 lint: venv

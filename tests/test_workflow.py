@@ -187,7 +187,8 @@ def test_translation_runtime_settings_rerun_nothing(workdir: Path) -> None:
 def test_demo_test_size_reruns_only_what_reads_the_test_sets(workdir: Path) -> None:
     # demo_train is drawn before the test sets: the initial model, the sets and the trainings stay
     counts = job_counts(snakemake(workdir, "-n", config=_with(data={"demo": {"n_test": 5}})).stdout)
-    assert counts == {"demo_data": 2, "translate": 2, "generate": 4, "score": 8, **ANALYSIS}
+    # check_prompts reads the test sets too (their prompts' lengths)
+    assert counts == {"demo_data": 2, "translate": 2, "check_prompts": 1, "generate": 4, "score": 8, **ANALYSIS}
 
 
 def _aside(path: Path) -> Path:

@@ -41,8 +41,10 @@ STORE = Path("work") / "done"
 RESULTS_ENV = "PSCALE_RESULTS_DIR"
 #: Files Snakemake itself writes into directory outputs after a job: not part of the result.
 IGNORED = frozenset({".snakemake_timestamp"})
-#: Flags that do not change what a stage computes.
-RUNTIME_FLAGS = frozenset({"--threads", "-v", "--verbose"})
+#: Flags that do not change what a stage computes; those in RUNTIME_OPTIONS take a value (a work
+#: folder holds checkpoints or finished benchmarks of a job: where, not what).
+RUNTIME_FLAGS = frozenset({"--threads", "--work-dir", "-v", "--verbose"})
+RUNTIME_OPTIONS = frozenset({"--threads", "--work-dir"})
 
 
 def _files(path: Path) -> list[Path]:
@@ -65,17 +67,16 @@ def _stat(path: Path, inside: bool) -> list[int | str]:
 
 
 def store_for(output: str | Path) -> Path | None:
-    """The receipt folder of an output: <results>/work/done/<path below results>; None outside the
+    """The receipt folder of an output: <results>/work/done/<path below results>; None outside a
     results folder (a stage run by hand keeps no receipts). The results folder is the workflow's
-    `results_dir` (PSCALE_RESULTS_DIR, set by the workflow for its jobs), else the innermost
-    folder named `results` above the output."""
+    `results_dir` (PSCALE_RESULTS_DIR, set by the workflow for its jobs) when the output is below
+    it, else the innermost folder named `results` above the output."""
     out = Path(os.path.abspath(output))
     root = os.environ.get(RESULTS_ENV)
     if root:
         base = Path(os.path.abspath(root))
-        if base == out or base not in out.parents:
-            return None
-        return base / STORE / out.relative_to(base)
+        if base in out.parents:
+            return base / STORE / out.relative_to(base)
     parts = out.parts
     if "results" not in parts[:-1]:
         return None
@@ -102,7 +103,7 @@ def fingerprint(stage: str, argv: Sequence[str], outputs: Iterable[str], extra: 
             skip = False
             continue
         if token in RUNTIME_FLAGS:
-            skip = token == "--threads"
+            skip = token in RUNTIME_OPTIONS
             continue
         digest.update(f"{token}\0".encode())
         path = Path(token)

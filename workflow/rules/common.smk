@@ -37,7 +37,7 @@ _dry_run_without_conda()
 #: or overwrite each other's outputs (experiments/paper.yaml sets results-paper).
 RESULTS = config["results_dir"].rstrip("/")
 # Jobs (local, or sbatch's exported environment) keep their receipts under it (pscale.receipts).
-os.environ.update(PSCALE_RESULTS_DIR=RESULTS)
+os.environ.update(PSCALE_RESULTS_DIR=os.path.abspath(RESULTS))
 
 
 def results(path):
