@@ -73,9 +73,16 @@ def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
             *map(str, outputs),
             "--summary",
             str(analysed / "out" / "results.rst"),
+            "--headline",
+            "scaling_law",
+            str(analysed / "out" / "headline.rst"),
         ]
     )
     assert code == 0
+    # the report's first page embeds the picture (docutils refuses lines over 10,000 characters)
+    headline = (analysed / "out" / "headline.rst").read_text().splitlines()
+    assert headline[0] == ".. image::" and headline[1].strip().startswith("data:image/png;base64,")
+    assert max(map(len, headline)) < 100 and len(headline) > 100
     for path in outputs:
         assert path.stat().st_size > 5000, path
     summary = (analysed / "out" / "results.rst").read_text()

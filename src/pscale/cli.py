@@ -453,10 +453,11 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    from pscale.figures import draw, write_summary, write_tables_html
+    from pscale.figures import draw, write_headline, write_summary, write_tables_html
 
     histories = _paired(args.history_labels or args.histories, args.histories, "--history-labels", "--histories")
-    for name, output in _paired(args.names, args.output, "--names", "--output").items():
+    figures = _paired(args.names, args.output, "--names", "--output")
+    for name, output in figures.items():
         draw(
             name,
             output,
@@ -468,6 +469,11 @@ def cmd_figures(args: argparse.Namespace) -> None:
             languages=args.languages.split(",") if args.languages else None,
             parallel_order=args.parallel_order.split(",") if args.parallel_order else None,
         )
+    if args.headline:
+        name, rst = args.headline
+        if name not in figures:
+            raise UserError(f"--headline {name}: not one of the figures drawn (--names {' '.join(figures)})")
+        write_headline(Path(figures[name]), Path(rst))
     if args.tables_html:
         named = {"runs": args.runs, "MTI": args.mti, "gains": args.gains, "accuracy": args.accuracy}
         write_tables_html({k: Path(v) for k, v in named.items() if v}, Path(args.tables_html))
@@ -704,6 +710,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", nargs="*", default=[], help="figure files (format from the suffix), one per --names")
     p.add_argument("--summary", help="the results summary (reStructuredText; needs --runs, --gains, --fits)")
+    p.add_argument(
+        "--headline",
+        nargs=2,
+        metavar=("NAME", "RST"),
+        help="write RST: the figure NAME (one of --names) embedded as an image, for the report's first page",
+    )
     p.add_argument("--accuracy", help="accuracy table (heatmaps)")
     p.add_argument("--gains", help="gains table (language_gain, summary)")
     p.add_argument("--runs", help="runs table (comparisons, summary)")

@@ -675,6 +675,20 @@ def summary_text(
     return "\n".join(lines) + "\n"
 
 
+def write_headline(figure: Path, output: Path) -> None:
+    """An reStructuredText image of `figure` with the picture inside (a data URI): the report's
+    first page shows it wherever the report is opened. (Snakemake's `embeddedimage` directive
+    links the file instead of embedding it, so the report would show a broken image.)"""
+    import base64
+
+    from pscale.tables import write_text
+
+    # docutils joins the lines of an image URI (and refuses lines over 10,000 characters)
+    uri = "data:image/png;base64," + base64.b64encode(figure.read_bytes()).decode("ascii")
+    lines = "\n".join(f"   {uri[i : i + 76]}" for i in range(0, len(uri), 76))
+    write_text(f".. image::\n{lines}\n   :width: 100%\n   :alt: {figure.name}\n", output)
+
+
 def write_tables_html(tables: Mapping[str, Path], output: Path) -> None:
     """The result tables as one HTML page, so the report shows them inline (a browser downloads a
     CSV data link instead of showing it). The CSV files stay the machine-readable copies."""

@@ -68,6 +68,7 @@ rule figures:
     output:
         figures=FIGURE_OUTPUTS,
         summary=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
+        headline=results("report/headline.rst"),
         tables=report(
             results("tables/tables.html"),
             caption="../report/tables_html.rst",
@@ -82,10 +83,12 @@ rule figures:
         history_labels=trained_model_labels,
         languages=",".join(LANGUAGES),
         parallel_order=",".join(config["parallel_order"]),
+        headline_figure=HEADLINE_FIGURE,
         code=CODE["figures"],
     shell:
         "pscale figures --accuracy {input.accuracy} --gains {input.gains} --runs {input.runs} --fits {input.fits}"
         " --histories {input.models} --history-labels {params.history_labels} --languages {params.languages}"
         " --parallel-order {params.parallel_order}"
         " --names {params.names} --output {output.figures} --summary {output.summary}"
-        " --mti {input.mti} --tables-html {output.tables} > {log} 2>&1"
+        " --mti {input.mti} --tables-html {output.tables}"
+        " --headline {params.headline_figure} {output.headline} > {log} 2>&1"

@@ -126,6 +126,9 @@ def _figure_output(name, path):
 
 
 FIGURE_OUTPUTS = [_figure_output(name, path) for name, path in zip(FIGURE_NAMES, FIGURES)]
+#: The figure on the report's first page: the scaling law, or the accuracy heatmap when the
+#: config has too few X for a fit.
+HEADLINE_FIGURE = "scaling_law" if "scaling_law" in FIGURE_NAMES else "accuracy_heatmap"
 SUMMARY = results("summary.rst")
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
