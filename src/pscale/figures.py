@@ -586,8 +586,8 @@ def _headline(runs: pl.DataFrame, accuracy: pl.DataFrame | None, seeds_resampled
                 head += f"; outside English {_num(rates[INIT_RUN], 100)}% of its responses are off-target"
             trained = {r: v for r, v in rates.items() if r != INIT_RUN and v is not None}
             if trained:
-                low, high = min(trained.values()), max(trained.values())
-                head += f", {_num(low, 100)}–{_num(high, 100)}% after training"
+                low, high = _num(min(trained.values()), 100), _num(max(trained.values()), 100)
+                head += f", {low}% after training" if low == high else f", {low}–{high}% after training"
         lines += [head + ".", ""]
         trained_runs = part.filter((pl.col("run") != INIT_RUN) & (pl.col("method") != "observational"))
         for r in trained_runs.sort("method", "budget", "n_languages").iter_rows(named=True):
