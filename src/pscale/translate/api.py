@@ -185,7 +185,7 @@ class ApiCaller:
             )
         if len(self._streak) >= self.breaker_limit and len(set(self._streak[-self.breaker_limit :])) == 1:
             raise TranslationError(
-                f"circuit breaker: the last {len(self._streak)} requests to {self.where} all failed the same way "
+                f"circuit breaker: the last {self.breaker_limit} requests to {self.where} all failed the same way "
                 f"({kind}) with no success in between; stopped instead of retrying every text. Completed work is "
                 "cached: rerun when the API answers again"
             )
