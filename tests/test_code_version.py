@@ -54,6 +54,28 @@ def test_only_result_relevant_edits_change_a_stages_version(repo: Path, tmp_path
     assert _versions(root) == after
 
 
+@pytest.mark.parametrize("module", ["score.py", "analysis.py", "figures.py"])
+def test_evaluation_code_never_retrains_or_regenerates(repo: Path, tmp_path: Path, module: str) -> None:
+    """A change that cannot alter a trained weight or a generated token (the scorer's speed
+    constants, the tables, the figures) leaves training's and generation's versions alone."""
+    root = _copy_package(repo, tmp_path)
+    before = _versions(root)
+    edited = root / module
+    edited.write_text(edited.read_text() + "\nCHUNK_ROWS_EXTRA = 4000\n")
+    after = _versions(root)
+    changed = {stage for stage in STAGES if after[stage] != before[stage]}
+    assert changed and not changed & {"train", "generate", "demo-data", "translate", "parallel-set"}, changed
+
+
+@pytest.mark.parametrize("module", ["rewards.py", "grading.py", "languages.py"])
+def test_reward_and_grader_code_retrains(repo: Path, tmp_path: Path, module: str) -> None:
+    root = _copy_package(repo, tmp_path)
+    before = _versions(root)
+    edited = root / module
+    edited.write_text(edited.read_text() + "\nEXTRA_RULE = 1\n")
+    assert _versions(root)["train"] != before["train"]
+
+
 def test_package_data_is_code(repo: Path, tmp_path: Path) -> None:
     """A template edit reruns the demo-data stage; a comment or layout edit in it does not."""
     root = _copy_package(repo, tmp_path)

@@ -80,12 +80,18 @@ def test_options_by_hand_are_validated_with_the_schemas_defaults() -> None:
     }
     spec = validate_options({"path": "x.parquet"}, "/$defs/hub_dataset")
     assert spec == {"path": "x.parquet", "split": "train", "question_field": "problem", "answer_field": "answer"}
-    parts = {"order": "/properties/parallel_order", "share": "/properties/scoring/properties/on_target_share"}
+    parts = {"order": "/properties/parallel_order", "share": "/properties/analysis/properties/on_target_share"}
     assert validate_options({}, parts) == {"order": validate_config({})["parallel_order"], "share": 0.5}
     with pytest.raises(ConfigError, match=r"'order.0'.*'xx'"):
         validate_options({"order": ["xx"]}, parts)
     with pytest.raises(ConfigError, match=r"unknown.*'n_sample'"):
         validate_options({"n_sample": 3}, "/properties/evaluation")
+
+
+def test_a_moved_key_names_its_new_place() -> None:
+    moved = r"'scoring.on_target_share' has moved: write it as 'analysis.on_target_share'"
+    with pytest.raises(ConfigError, match=moved):
+        validate_config({"scoring": {"on_target_share": 0.6}})
 
 
 def test_unknown_key_is_named_with_allowed_keys() -> None:

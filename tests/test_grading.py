@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from pscale.grading import (
+    ScoringSettings,
     boxed_contents,
     choice_letter,
     cjk_integer,
@@ -20,7 +21,7 @@ from pscale.grading import (
     last_boxed,
     normalize_answer,
 )
-from pscale.score import ScoringSettings, check_gold, score_frame
+from pscale.score import check_gold, score_frame
 
 # --- digits of every script, full-width forms, CJK numerals (gold 204) -----------------------
 DIGIT_CASES = [

@@ -16,10 +16,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pscale.grading import grade, math_candidates
+from pscale.grading import ScoringSettings, grade, math_candidates
 from pscale.languages import STUDY_LANGUAGES
 from pscale.prompts import PromptSet, PromptStyle
-from pscale.score import ScoringSettings, check_gold, score_frame
+from pscale.score import check_gold, score_frame
 
 # --- math: (case, query language, gold, box content) that must read as the gold ------------
 READ_AS_GOLD = [

@@ -24,7 +24,7 @@ from pscale.grading import grade
 from pscale.languages import detect_language, lang_share
 
 DATA = Path(__file__).parent / "data" / "real_responses"
-ON_TARGET_SHARE = 0.5  # scoring.on_target_share's default
+ON_TARGET_SHARE = 0.5  # analysis.on_target_share's default
 
 #: Grading disagreements accepted as known limitations: a duration boxed in hours and minutes
 #: against a gold in minutes (the grader cannot know the gold's unit; 1 h 10 min is not 70).

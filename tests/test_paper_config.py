@@ -140,7 +140,7 @@ def test_per_model_evaluation_overrides_reach_generate(workdir: Path) -> None:
     assert len(others) == 1 and '"max_model_len":8192' in others[0] and '"max_new_tokens":4096' in others[0]
     for line in lines:  # the format is asked for; the prompt check's dropped problems are left out
         assert " --format-prompt" in line and "--dropped results-paper/eval/prompt_check/" in line, line
-        assert "--work-dir results-paper/work/generate/" in line  # finished benchmarks survive a failed job
+        assert "--benchmarks math500 aime24 aime25 gpqa_diamond" in line  # both groupings: the same inputs
     check = [line for line in out.splitlines() if "pscale check-prompts" in line]
     assert len(check) == 2 and all('"too_long":"drop"' in line and " --format-prompt" in line for line in check)
     (math_check,) = [line for line in check if "--model-name qwen2.5-math-7b" in line]

@@ -113,42 +113,49 @@ def test_drop_leaves_the_problem_out_of_every_language(model: Path, bench, promp
 
 
 def test_a_grouped_job_killed_between_benchmarks_keeps_the_finished_one(
-    model: Path, bench, prompt_file: Path, tmp_path: Path, caplog
+    model: Path, bench, prompt_file: Path, tmp_path: Path, caplog, monkeypatch
 ) -> None:
-    from pscale.generate import generate_benchmarks
+    """`pscale generate` as the workflow runs it (receipts under results/work/done): the benchmark a
+    killed grouped job finished is adopted on the retry, and by a job of that benchmark alone."""
+    from pscale.cli import main
 
-    options = SamplingOptions(n_samples=2, temperature=0.7, top_p=0.95, max_new_tokens=6, seed=1, batch_size=16)
+    monkeypatch.delenv("PSCALE_RESULTS_DIR", raising=False)
+    options = {"n_samples": 2, "temperature": 0.7, "top_p": 0.95, "max_new_tokens": 6, "seed": 1, "batch_size": 16}
     broken = tmp_path / "broken"
     broken.mkdir()
     for path in bench["demo_hard"]:  # the second benchmark cannot be read: the job dies after the first
         (broken / path.name).write_bytes(path.read_bytes()[:50])
-    work, outputs = tmp_path / "work", [tmp_path / "out" / "demo_test.parquet", tmp_path / "out" / "demo_hard.parquet"]
-    crashed = [(bench["demo_test"], outputs[0]), (sorted(broken.iterdir()), outputs[1])]
-    with pytest.raises(UserError):
-        generate_benchmarks(str(model), crashed, prompt_file, options, work_dir=work)
-    assert (work / "demo_test.parquet").is_file() and not any(o.exists() for o in outputs)
-    finished = (work / "demo_test.parquet").stat().st_mtime_ns
+    out = tmp_path / "results" / "eval" / "generations"
+    outputs = [out / "demo_test.parquet", out / "demo_hard.parquet"]
+
+    def generate(hard: list[Path], only: list[Path] = outputs, **changed) -> int:
+        return main([
+            "generate", "--model", str(model), "--benchmarks", "demo_test", "demo_hard",
+            "--benchmark-files", *map(str, bench["demo_test"]), *map(str, hard), "--prompts", str(prompt_file),
+            "--output", *map(str, only), "--options", json.dumps({**options, **changed}),
+        ])  # fmt: skip
+
+    assert generate(sorted(broken.iterdir())) == 1
+    assert outputs[0].is_file() and not outputs[1].exists()
+    finished = pl.read_parquet(outputs[0])
+    outputs[0].unlink()  # as Snakemake deletes the outputs of a failed job before its retry
 
     caplog.set_level("INFO")
-    retry = [(bench["demo_test"], outputs[0]), (bench["demo_hard"], outputs[1])]
-    frames = generate_benchmarks(str(model), retry, prompt_file, options, work_dir=work)
-    assert "demo_test: finished by an earlier attempt" in caplog.text
-    assert "demo_hard: finished by an earlier attempt" not in caplog.text
-    assert not work.exists() and all(o.is_file() for o in outputs)
-    # What was kept is what a job of its own generates.
-    fresh = generate_benchmarks(str(model), retry, prompt_file, options, work_dir=tmp_path / "fresh")
-    assert all(a.equals(b) for a, b in zip(frames, fresh, strict=True))
-    assert pl.read_parquet(outputs[0]).equals(fresh[0])
+    assert generate(bench["demo_hard"]) == 0
+    assert f"adopted {outputs[0]}" in caplog.text and f"adopted {outputs[1]}" not in caplog.text
+    assert pl.read_parquet(outputs[0]).equals(finished) and outputs[1].is_file()
+    # What was kept is what a job of its own generates, and such a job adopts it.
+    caplog.clear()
+    assert generate(bench["demo_hard"], only=[outputs[1]]) == 0
+    assert f"adopted {outputs[1]}" in caplog.text
+    alone = tmp_path / "alone" / "demo_test.parquet"
+    assert generate(bench["demo_hard"], only=[alone]) == 0
+    assert pl.read_parquet(alone).equals(finished)
 
     # A kept benchmark of other settings is generated again.
-    crashed_again = [(bench["demo_test"], outputs[0]), (sorted(broken.iterdir()), outputs[1])]
-    with pytest.raises(UserError):
-        generate_benchmarks(str(model), crashed_again, prompt_file, options, work_dir=work)
     caplog.clear()
-    other = SamplingOptions(**{**options.__dict__, "seed": 2})
-    generate_benchmarks(str(model), retry, prompt_file, other, work_dir=work)
-    assert "finished by an earlier attempt" not in caplog.text
-    assert finished > 0
+    assert generate(bench["demo_hard"], seed=2) == 0
+    assert "adopted" not in caplog.text
 
 
 def test_the_cli_checks_with_the_workflows_arguments(model: Path, bench, prompt_file: Path, tmp_path: Path) -> None:

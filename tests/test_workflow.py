@@ -153,10 +153,10 @@ def test_eval_sample_change_reruns_evaluation_and_analysis_only(workdir: Path) -
     assert counts == {"generate": 4, "score": 8, **ANALYSIS}
 
 
-def test_scoring_change_reruns_scoring_and_analysis_only(workdir: Path) -> None:
-    # on_target_share is read by scoring and the tables only: re-score, never regenerate
-    counts = job_counts(snakemake(workdir, "-n", config=_with(scoring={"on_target_share": 0.6})).stdout)
-    assert counts == {"score": 8, **ANALYSIS}
+def test_on_target_share_reruns_the_analysis_only(workdir: Path) -> None:
+    # the tables read on_target_share (the scores hold each response's lang_share): nothing re-scores
+    counts = job_counts(snakemake(workdir, "-n", config=_with(analysis={"on_target_share": 0.6})).stdout)
+    assert counts == ANALYSIS
 
 
 def test_reward_grading_change_retrains(workdir: Path) -> None:
@@ -227,16 +227,24 @@ def test_bad_config_stops_before_any_job(workdir: Path) -> None:
     assert "training.grpo.learning_rate" in result.stderr + result.stdout
 
 
-def test_grouping_switch_generates_nothing(workdir: Path) -> None:
-    # evaluation.group_benchmarks only schedules: Snakemake reruns the generation jobs (another rule
-    # shape), and each adopts the generations the grouped job made (pscale.receipts)
+def test_grouping_switch_reruns_nothing(workdir: Path) -> None:
+    # evaluation.group_benchmarks only schedules: the generate rule has the same inputs, params
+    # and command in both groupings, so Snakemake has nothing to rerun
+    result = snakemake(workdir, "-n", config=_with(evaluation={"group_benchmarks": False}))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr, job_counts(result.stdout)
+
+
+def test_a_per_benchmark_job_adopts_what_the_grouped_job_made(workdir: Path) -> None:
+    # a generations file lost after the switch is made by a job of its own benchmark, which adopts
+    # what the grouped job generated (pscale.receipts): nothing is generated again
     generations = workdir / "results/eval/generations/tiny/init/demo_test.parquet"
     before = generations.read_bytes()
-    target = "results/eval/scores/tiny/init/demo_test.parquet"
+    generations.unlink()
+    target = str(generations.relative_to(workdir))
     result = snakemake(workdir, target, config=_with(evaluation={"group_benchmarks": False}))
     assert result.returncode == 0, result.stderr[-3000:]
-    for log in ("generate/tiny/init/demo_test.log", "score/tiny/init/demo_test.log"):
-        assert "nothing was computed again" in (workdir / "results/logs" / log).read_text()
+    assert "nothing was computed again" in (workdir / "results/logs/generate/tiny/init/demo_test.log").read_text()
     assert generations.read_bytes() == before
 
 

@@ -21,23 +21,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pscale.config import Part, load_config, load_schema, validate_options
+from pscale.config import load_config, validate_options
 from pscale.errors import FREE_SPACE, UserError, is_disk_full
+from pscale.figure_registry import FIGURES
 from pscale.prompts import PromptStyle
 from pscale.receipts import adopt, extra_inputs, fingerprint, kept, record
+from pscale.stages import STAGES, TRAINING_OPTIONS, WHOLE, schema_part, stage_options
 
 log = logging.getLogger("pscale")
 
 LANGUAGES_HELP = "comma-separated language codes (default: the config's `languages`)"
+
+
 #: Where `pscale train --options` parts live in the config schema.
-TRAINING_PART: Part = {
-    "grpo": "/properties/training/properties/grpo",
-    "sft": "/properties/training/properties/sft",
-    "reward_weights": "/properties/training/properties/reward_weights",
-    "scoring": "/properties/scoring",
-}
-
-
 @functools.cache
 def _config(path: str) -> dict[str, Any]:
     """The validated pipeline config, read once per command (stages ask it for several sections)."""
@@ -52,26 +48,20 @@ def _json(value: str) -> Any:
         raise UserError(f"not JSON or a readable @file.json: {value[:200]!r} ({err})") from None
 
 
-def _options(args: argparse.Namespace, section: Callable[[dict[str, Any]], Any], part: Part) -> Any:
-    """Stage options: --options JSON (or @file.json) if given, validated against `part` of the
-    config schema with its defaults filled in; else that section of --config (validated too)."""
+def _options(args: argparse.Namespace, stage: str, only: tuple[str, ...] | None = None, **names: str) -> Any:
+    """A stage's options (pscale.stages: which config keys): --options JSON (or @file.json) if
+    given, validated against those keys' schema with defaults filled in; else read from --config."""
     if args.options:
         options = _json(args.options)
         if not isinstance(options, dict):
             raise UserError(f"--options: expected a JSON object, got {type(options).__name__}")
-        return validate_options(options, part)
-    return section(_config(args.config))
+        return validate_options(options, schema_part(stage, only))
+    return stage_options(stage, _config(args.config), only, **names)
 
 
 def _or_config(args: argparse.Namespace, value: Any, section: Callable[[dict[str, Any]], Any]) -> Any:
     """A flag's value, or the --config value it stands for when the flag is not given."""
     return value if value is not None else section(_config(args.config))
-
-
-def _analysis_part(**extra: str | dict[str, Any]) -> dict[str, str | dict[str, Any]]:
-    """Where the analysis stages' options live in the schema: the `analysis` keys, plus `extra`."""
-    keys = load_schema()["properties"]["analysis"]["properties"]
-    return {**{key: f"/properties/analysis/properties/{key}" for key in keys}, **extra}
 
 
 def _paired(names: list[str], files: list[str], what: str, flag: str) -> dict[str, Path]:
@@ -87,10 +77,21 @@ def _languages(args: argparse.Namespace) -> list[str]:
     return _config(args.config)["languages"]
 
 
-def _add_common(parser: argparse.ArgumentParser, options_help: str | None = None) -> None:
+def _stage_parser(sub: Any, stage: str) -> argparse.ArgumentParser:
+    """A stage's subcommand, described by the stage table (pscale.stages)."""
+    return sub.add_parser(stage, help=STAGES[stage].help, description=STAGES[stage].help)
+
+
+def _add_common(parser: argparse.ArgumentParser, stage: str) -> None:
     parser.add_argument("--config", default="config.yaml", help="pipeline config (default: %(default)s)")
-    if options_help:
-        parser.add_argument("--options", help=f"JSON (or @file.json) with {options_help}; overrides --config")
+    keys = STAGES[stage].options
+    if keys:
+        what = (
+            f"the `{keys[WHOLE]}` block"
+            if WHOLE in keys
+            else "keys " + ", ".join(f"{o} (`{k}`)" for o, k in keys.items())
+        )
+        parser.add_argument("--options", help=f"JSON (or @file.json) with {what}; overrides --config")
     parser.add_argument(
         "--threads",
         type=int,
@@ -159,9 +160,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
     from pscale.translate.stage import print_estimate, translate_dataset
 
     runtime = args.runtime_options or os.environ.get("PSCALE_TRANSLATION_RUNTIME")
-    options = merge_options(
-        _options(args, lambda c: c["translation"], "/properties/translation"), _json(runtime) if runtime else None
-    )
+    options = merge_options(_options(args, "translate"), _json(runtime) if runtime else None)
     if args.reference_corpus:
         options["reference_corpus"] = args.reference_corpus
     if args.estimate:
@@ -204,7 +203,7 @@ def cmd_parallel_set(args: argparse.Namespace) -> None:
 def cmd_init_model(args: argparse.Namespace) -> None:
     from pscale.model_init import init_model
 
-    arch = _options(args, lambda c: c["models"][args.model_name]["scratch"], "/$defs/model/properties/scratch")
+    arch = _options(args, "init-model", model=args.model_name)
     init_model(
         [Path(p) for p in args.corpus],
         Path(args.sft_file),
@@ -233,7 +232,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     require_gpus(args.gpus, "this training job")
     check_model_folder(args.model)
 
-    training = _options(args, lambda c: {**c["training"], "scoring": c["scoring"]}, TRAINING_PART)
+    training = _options(args, "train", TRAINING_OPTIONS[args.method])
     common = {
         "model_path": args.model,
         "train_set": Path(args.train_set),
@@ -264,21 +263,16 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
     require_gpus(args.gpus, "this generation job")
     check_model_folder(args.model)
-    evaluation = _options(args, lambda c: c["evaluation"], "/properties/evaluation")
-    if args.benchmark_dir:  # by hand: <dir>/<lang>.parquet
-        if len(args.benchmark_dir) != len(args.output):
-            raise UserError(f"{len(args.benchmark_dir)} --benchmark-dir but {len(args.output)} --output: give one each")
-        languages = _languages(args)
-        groups = [[Path(d) / f"{lang}.parquet" for lang in languages] for d in args.benchmark_dir]
-    else:
-        files, n = [Path(f) for f in args.benchmark_files], len(args.output)
-        if len(files) % n:
-            raise UserError(f"{len(files)} --benchmark-files do not split into {n} benchmarks (one per --output)")
-        size = len(files) // n
-        groups = [files[i * size : (i + 1) * size] for i in range(n)]
+    evaluation = _options(args, "generate")
+    groups = {output: files for files, output, _ in _benchmark_groups(args)}
+    # One receipt per benchmark, kept as each finishes: a retry, or a job that groups benchmarks
+    # differently (evaluation.group_benchmarks), adopts the finished ones and generates the rest.
+    extra = [args.config] if _config.cache_info().currsize else []  # a stage run by hand reads the config
+    units = {unit[1][0]: unit for unit in _receipt_units(args, args.argv, args.output, extra)} if args.receipts else {}
+    todo = [output for output in args.output if not (units and adopt([units[output]]))]
     generate_benchmarks(
         model_path=args.model,
-        benchmarks=list(zip(groups, map(Path, args.output), strict=True)),
+        benchmarks=[([Path(f) for f in groups[output]], Path(output)) for output in todo],
         prompt_file=Path(args.prompts),
         options=SamplingOptions.from_config(evaluation),
         backend=evaluation["backend"],
@@ -286,8 +280,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
         style=_style(args, evaluation["force_language"]),
         engine_options=evaluation["vllm"],
         threads=args.threads,
-        work_dir=Path(args.work_dir) if args.work_dir else None,
         dropped=read_dropped(Path(args.dropped)) if args.dropped else None,
+        on_finished=(lambda output: record([units[str(output)]], extra)) if units else None,
     )
 
 
@@ -323,7 +317,7 @@ def cmd_check_prompts(args: argparse.Namespace) -> None:
 def cmd_source(args: argparse.Namespace) -> None:
     from pscale.data.hub import write_hub_source
 
-    spec = _options(args, lambda c: c["data"]["hub"][args.dataset], "/$defs/hub_dataset")
+    spec = _options(args, "source", dataset=args.dataset)
     seed = _or_config(args, args.seed, lambda c: c["data"]["seed"])
     write_hub_source(
         spec,
@@ -338,7 +332,7 @@ def cmd_source(args: argparse.Namespace) -> None:
 def cmd_fetch_model(args: argparse.Namespace) -> None:
     from pscale.models import fetch_model
 
-    evaluation = _options(args, lambda c: c["evaluation"], "/properties/evaluation")
+    evaluation = _options(args, "fetch-model")
     commit, snapshot = fetch_model(
         args.model,
         Path(args.revision_out),
@@ -354,7 +348,7 @@ def cmd_fetch_model(args: argparse.Namespace) -> None:
 def cmd_score(args: argparse.Namespace) -> None:
     from pscale.score import score_generations
 
-    scoring = _options(args, lambda c: c["scoring"], "/properties/scoring")
+    scoring = _options(args, "score")
     score_generations(Path(args.generations), Path(args.output), _languages(args), scoring, args.threads)
 
 
@@ -379,18 +373,7 @@ def cmd_tables(args: argparse.Namespace) -> None:
     from pscale.analysis import analyse, with_training, write_replicates
     from pscale.tables import write_csv
 
-    options = _options(
-        args,
-        lambda c: {
-            **c["analysis"],
-            "parallel_order": c["parallel_order"],
-            "on_target_share": c["scoring"]["on_target_share"],
-        },
-        _analysis_part(
-            parallel_order="/properties/parallel_order",
-            on_target_share="/properties/scoring/properties/on_target_share",
-        ),
-    )
+    options = _options(args, "tables")
     labels = _json(args.labels)
     if len(labels) != len(args.scores) or any(len(label) != 3 for label in labels):
         raise UserError(f"--labels needs one [model, run, benchmark] per --scores file ({len(args.scores)})")
@@ -423,11 +406,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
     from pscale.analysis import read_replicates, scaling_law
     from pscale.tables import read_table, write_json
 
-    options = _options(
-        args,
-        lambda c: {**c["analysis"], "models": list(c["models"])},
-        _analysis_part(models={"type": "array", "items": {"type": "string"}}),
-    )
+    options = _options(args, "fit")
+    models = _or_config(args, args.models, lambda c: list(c["models"]))
     runs = read_table(
         args.runs, {"model": "string", "run": "string"}, what="runs table", csv_schema={"seed": pl.String}
     )
@@ -436,7 +416,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         read_replicates(Path(args.replicates)),
         options["fit_min_x"],
         options["confidence"],
-        options.get("models"),
+        models,
     )
     write_json(fits, args.output)
     for name in ("mti", "accuracy"):
@@ -500,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="stage", required=True, metavar="<stage>")
 
-    p = sub.add_parser("demo-data", help="write the built-in multilingual arithmetic corpus")
+    p = _stage_parser(sub, "demo-data")
     p.add_argument("--datasets", nargs="+", help="the demo datasets to write (demo_train, demo_test, demo_hard)")
     p.add_argument("--source", nargs="+", help="English source file of each of --datasets, in order")
     p.add_argument("--reference", nargs="+", help="all-language parallel corpus file of each of --datasets, in order")
@@ -509,10 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-train", type=int, help="problems per language in demo_train (default: the config's data.demo)")
     p.add_argument("--n-test", type=int, help="problems per language in demo_test and demo_hard (default: the config)")
     p.add_argument("--seed", type=int, help="generator seed (default: the config's data.seed)")
-    _add_common(p)
+    _add_common(p, "demo-data")
     p.set_defaults(func=cmd_demo_data)
 
-    p = sub.add_parser("source", help="load one hub (or local) dataset into the English source schema")
+    p = _stage_parser(sub, "source")
     p.add_argument("--dataset", required=True, help="dataset name: a key under data.hub")
     p.add_argument(
         "--seed", type=int, help="seed for subsampling and option shuffling (default: the config's data.seed)"
@@ -520,10 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.add_argument("--qc-out", default=None, help="Parquet: rows skipped as unreadable, with the reason")
     p.add_argument("--revision-out", default=None, help="text file: the hub commit (or local digest) loaded")
-    _add_common(p, "the dataset's spec (data.hub.<name>)")
+    _add_common(p, "source")
     p.set_defaults(func=cmd_source)
 
-    p = sub.add_parser("translate", help="translate one dataset's English source into every language")
+    p = _stage_parser(sub, "translate")
     p.add_argument("--source", required=True, help="English source Parquet (id, question, answer)")
     p.add_argument(
         "--dataset",
@@ -543,10 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--qc-out", help="QC table Parquet (required unless --estimate)")
     p.add_argument("--usage-out", help="API usage/cost JSON (required unless --estimate)")
-    _add_common(p, "the `translation` section")
+    _add_common(p, "translate")
     p.set_defaults(func=cmd_translate)
 
-    p = sub.add_parser("parallel-set", help="build the training set for X languages")
+    p = _stage_parser(sub, "parallel-set")
     p.add_argument(
         "--translated",
         nargs="+",
@@ -560,10 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed for the problem sample (default: the config's data.seed)")
     p.add_argument("--parallel-order", help="comma-separated order of parallel languages")
     p.add_argument("--output", required=True)
-    _add_common(p)
+    _add_common(p, "parallel-set")
     p.set_defaults(func=cmd_parallel_set)
 
-    p = sub.add_parser("init-model", help="build the tiny Qwen2 + tokenizer and warm-start it (English SFT)")
+    p = _stage_parser(sub, "init-model")
     p.add_argument("--model-name", default="tiny", help="key under `models` in --config")
     p.add_argument("--corpus", nargs="+", required=True, help="Parquet files whose text trains the tokenizer")
     p.add_argument("--sft-file", required=True, help="English Parquet with question + solution")
@@ -574,10 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="warm-start on prompts that ask for the answer format (config `format_prompt`)",
     )
-    _add_common(p, "the model's `scratch` section")
+    _add_common(p, "init-model")
     p.set_defaults(func=cmd_init_model)
 
-    p = sub.add_parser("train", help="post-train on one parallel set (GRPO, or SFT for the comparison arm)")
+    p = _stage_parser(sub, "train")
     p.add_argument("--method", choices=["grpo", "sft"], default="grpo")
     p.add_argument("--model", required=True, help="initial model: hub id or local folder")
     p.add_argument("--train-set", required=True)
@@ -587,10 +567,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--languages", help=LANGUAGES_HELP)
     _add_prompt_style(p)
     _add_gpus(p)
-    _add_common(p, "the `training` section")
+    _add_common(p, "train")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("generate", help="generate responses for one benchmark in every language")
+    p = _stage_parser(sub, "generate")
     p.add_argument("--model", required=True, help="hub id or local folder")
     p.add_argument("--revision", default=None)
     benchmarks = p.add_mutually_exclusive_group(required=True)
@@ -598,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--benchmark-files",
         nargs="+",
         help="translated files (one per language) of each benchmark, benchmark by benchmark in "
-        "--output's order, the same number each; several benchmarks: one engine start for all",
+        "--benchmarks' order (else --output's), the same number each; several benchmarks: one engine start",
     )
     benchmarks.add_argument(
         "--benchmark-dir",
@@ -607,11 +587,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")
     p.add_argument("--languages", help=f"with --benchmark-dir: {LANGUAGES_HELP}")
-    p.add_argument("--output", required=True, nargs="+", help="one generations file per benchmark")
     p.add_argument(
-        "--work-dir",
-        help="each benchmark is kept here as it finishes; a rerun generates only the unfinished ones",
+        "--benchmarks",
+        nargs="+",
+        help="with --benchmark-files: the benchmarks they hold, in order; each --output (<benchmark>.parquet) "
+        "takes its own, so a job may generate some of them (the workflow passes all, in both groupings)",
     )
+    p.add_argument("--output", required=True, nargs="+", help="one generations file per benchmark")
     p.add_argument(
         "--dropped",
         help="CSV (pscale check-prompts --dropped-out): problems left out of every language, by benchmark "
@@ -619,13 +601,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_prompt_style(p)
     _add_gpus(p)
-    _add_common(p, "the `evaluation` section")
+    _add_common(p, "generate")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser(
-        "check-prompts",
-        help="check that every prompt of every benchmark and language fits each model's context (CPU)",
-    )
+    p = _stage_parser(sub, "check-prompts")
     p.add_argument("--model-name", required=True, help="the initial model (key under `models`)")
     p.add_argument("--models", nargs="+", required=True, help="folder (or hub id) of each run kind's tokenizer")
     p.add_argument(
@@ -644,26 +623,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lengths-out", required=True, help="Parquet: every prompt's token count and the room it has")
     p.add_argument("--dropped-out", required=True, help="CSV: problems left out (evaluation.too_long: drop)")
-    _add_common(p)
+    _add_common(p, "check-prompts")
     p.set_defaults(func=cmd_check_prompts)
 
-    p = sub.add_parser("fetch-model", help="download a hub model once (login node), record its commit and folder")
+    p = _stage_parser(sub, "fetch-model")
     p.add_argument("--model", required=True, help="hub id or local folder")
     p.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
     p.add_argument("--cache-dir", default=None, help="hub cache (default: $HF_HUB_CACHE or $HF_HOME/hub)")
     p.add_argument("--revision-out", required=True, help="file: the resolved commit")
     p.add_argument("--snapshot-out", required=True, help="file: the local folder jobs load")
-    _add_common(p, "the model's `evaluation` settings (its max_model_len is checked against the model)")
+    _add_common(p, "fetch-model")
     p.set_defaults(func=cmd_fetch_model)
 
-    p = sub.add_parser("score", help="grade responses (math-verify) and identify their language")
+    p = _stage_parser(sub, "score")
     p.add_argument("--generations", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--languages", help=LANGUAGES_HELP)
-    _add_common(p, "the `scoring` section")
+    _add_common(p, "score")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("tables", help="accuracy/off-target, MTI, gain and per-run tables with bootstrap CIs")
+    p = _stage_parser(sub, "tables")
     p.add_argument("--scores", nargs="+", required=True, help="score files (pscale score --output)")
     p.add_argument(
         "--labels",
@@ -682,31 +661,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="trained model folders (or their training.json): steps, epochs and prompts seen go to runs.csv",
     )
     p.add_argument("--training-labels", nargs="*", help="<model>/<run> of each of --trainings, in order")
-    _add_common(p, "the `analysis` section plus `parallel_order` and `on_target_share`")
+    _add_common(p, "tables")
     p.set_defaults(func=cmd_tables)
 
-    p = sub.add_parser("fit", help="fit the Parallel Scaling Law to MTI and accuracy, with bootstrap CIs")
+    p = _stage_parser(sub, "fit")
     p.add_argument("--runs", required=True, help="runs table (pscale tables --runs-out)")
+    p.add_argument("--models", nargs="+", help="the models, main one first (default: the config's `models`, in order)")
     p.add_argument("--replicates", required=True, help="its bootstrap replicates (pscale tables --replicates-out)")
     p.add_argument("--output", required=True)
-    _add_common(p, "the `analysis` section")
+    _add_common(p, "fit")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser(
-        "plan",
-        help="GPU-hours, disk and translation API dollars of a config, before running it (no download)",
-    )
+    p = _stage_parser(sub, "plan")
     p.add_argument("--configfile", help="the pipeline config to plan (as snakemake --configfile; default --config)")
-    _add_common(p)
+    _add_common(p, "plan")
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("figures", help="draw the paper's figures and the results summary")
+    p = _stage_parser(sub, "figures")
     p.add_argument(
         "--names",
         nargs="*",
         default=[],
-        help="the figure drawn into each --output file, in order: scaling_law, accuracy_heatmap, "
-        "language_gain, off_target, mti_by_model, rl_vs_sft, grow_vs_fixed, training_rewards",
+        choices=list(FIGURES),
+        metavar="NAME",
+        help="the figure drawn into each --output file, in order: "
+        + "; ".join(f"{f.name} ({f.caption}, from --{' --'.join(f.inputs)})" for f in FIGURES.values()),
     )
     p.add_argument("--output", nargs="*", default=[], help="figure files (format from the suffix), one per --names")
     p.add_argument("--summary", help="the results summary (reStructuredText; needs --runs, --gains, --fits)")
@@ -734,7 +713,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated order in which runs add parallel languages: heatmap columns follow it and each "
         "run's training languages are outlined",
     )
-    _add_common(p)
+    _add_common(p, "figures")
     p.set_defaults(func=cmd_figures)
     return parser
 
@@ -742,6 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
 #: Stages that keep no receipts: translation resumes from its own cache (it pays per request) and
 #: fetch-model asks the hub for the newest commit each time.
 NOT_ADOPTED = frozenset({"translate", "fetch-model"})
+#: Stages that adopt and record their receipts themselves, piece by piece (cmd_generate: one
+#: benchmark at a time, as each finishes).
+SELF_RECEIPTED = frozenset({"generate"})
 
 
 def _results_of(args: argparse.Namespace) -> list[str]:
@@ -749,29 +731,52 @@ def _results_of(args: argparse.Namespace) -> list[str]:
     return [path for path in _outputs_of(args) if path != getattr(args, "work_dir", None)]
 
 
+def _benchmark_groups(args: argparse.Namespace) -> list[tuple[list[str], str, list[str]]]:
+    """(files, output, the arguments that name its files) of each benchmark a `generate` job
+    writes. --benchmark-files are split evenly into --benchmarks (else one group per --output) and
+    each --output takes the group of its name; by hand, --benchmark-dir holds <lang>.parquet files."""
+    if args.benchmark_dir:
+        if len(args.benchmark_dir) != len(args.output):
+            raise UserError(f"{len(args.benchmark_dir)} --benchmark-dir but {len(args.output)} --output: give one each")
+        languages = _languages(args)
+        return [
+            ([str(Path(folder) / f"{lang}.parquet") for lang in languages], output, ["--benchmark-dir", folder])
+            for folder, output in zip(args.benchmark_dir, args.output, strict=True)
+        ]
+    files, names = args.benchmark_files, args.benchmarks or [Path(o).stem for o in args.output]
+    if len(files) % len(names):
+        raise UserError(f"{len(files)} --benchmark-files do not split into {len(names)} benchmarks")
+    size = len(files) // len(names)
+    by_name = {name: files[i * size : (i + 1) * size] for i, name in enumerate(names)}
+    unknown = [o for o in args.output if Path(o).stem not in by_name]
+    if unknown:
+        raise UserError(f"--output {' '.join(unknown)}: no benchmark of that name in --benchmarks {' '.join(names)}")
+    return [(by_name[Path(o).stem], o, ["--benchmark-files", *by_name[Path(o).stem]]) for o in args.output]
+
+
+#: The arguments of `pscale generate` that say which benchmarks a job writes.
+_BENCHMARK_ARGS = frozenset({"--benchmark-files", "--benchmark-dir", "--benchmarks", "--output"})
+
+
 def _receipt_units(
     args: argparse.Namespace, argv: list[str], outputs: list[str], extra: list[str]
 ) -> list[tuple[str, list[str]]]:
     """(fingerprint, outputs) of each piece of a job's work that has a receipt of its own: one per
     benchmark for `generate` (a benchmark's generations depend on its own files only, so a job of
-    one benchmark adopts what a job of all benchmarks made: `evaluation.group_benchmarks` switches
-    reschedule but generate nothing), else the whole job."""
+    one benchmark adopts what a job of all benchmarks made), else the whole job."""
     written = _outputs_of(args)  # outputs and the checkpoint folder: not inputs of the fingerprint
-    if args.stage != "generate" or not args.benchmark_files or len(args.benchmark_files) % len(args.output):
+    if args.stage != "generate":
         return [(fingerprint(args.stage, argv, written, extra), outputs)]
     base, skipping = [], False
-    for token in argv:  # the command without its benchmark files and outputs
-        if token in ("--benchmark-files", "--output"):
+    for token in argv:  # the command without the arguments that name its benchmarks
+        if token in _BENCHMARK_ARGS:
             skipping = True
         elif token.startswith("--") or not skipping:
             skipping = False
             base.append(token)
-    size = len(args.benchmark_files) // len(args.output)
     return [
-        (fingerprint("generate", [*base, "--benchmark-files", *files, "--output", output], written, extra), [output])
-        for output, files in zip(
-            args.output, [args.benchmark_files[i * size : (i + 1) * size] for i in range(len(args.output))], strict=True
-        )
+        (fingerprint("generate", [*base, *named, "--output", output], written, extra), [output])
+        for _, output, named in _benchmark_groups(args)
     ]
 
 
@@ -813,7 +818,11 @@ def main(argv: list[str] | None = None) -> int:
     receipts = args.stage not in NOT_ADOPTED and kept(outputs) and os.environ.get("PSCALE_ADOPT", "1") != "0"
     command = sys.argv[1:] if argv is None else argv
     _config.cache_clear()  # (main may run several times in one process: count this stage's reads only)
+    args.argv, args.receipts = command, receipts
     try:
+        if args.stage in SELF_RECEIPTED:
+            args.func(args)
+            return 0
         if receipts and adopt(_receipt_units(args, command, outputs, extra_inputs(outputs))):
             return 0
         args.func(args)

@@ -53,11 +53,18 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) if parts else "<top level>"
 
 
+#: Keys that moved to another section: old dotted path -> new one.
+MOVED_KEYS = {"scoring.on_target_share": "analysis.on_target_share"}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _key_path(error)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
+        moved = [f"{where}.{key}" for key in unknown if f"{where}.{key}" in MOVED_KEYS]
+        if moved:
+            return "; ".join(f"config key '{old}' has moved: write it as '{MOVED_KEYS[old]}'" for old in moved)
         closest = {key: difflib.get_close_matches(key, allowed, n=1, cutoff=0.6) for key in unknown}
         hints = [
             f"'{close[0]}'" + (f" for '{key}'" if len(unknown) > 1 else "") for key, close in closest.items() if close

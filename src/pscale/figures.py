@@ -22,6 +22,7 @@ from matplotlib.patches import Rectangle
 
 from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, POOLED, parse_run, power_law
 from pscale.errors import UserError
+from pscale.figure_registry import FIGURES
 from pscale.parallel_sets import subset_languages
 from pscale.tables import atomic_path, read_json, read_table
 
@@ -457,18 +458,6 @@ def plot_training_curves(histories: dict[str, Path], output: Path) -> None:
     _save(fig, output, dpi=110)
 
 
-FIGURES = (
-    "scaling_law",
-    "accuracy_heatmap",
-    "language_gain",
-    "off_target",
-    "mti_by_model",
-    "rl_vs_sft",
-    "grow_vs_fixed",
-    "training_rewards",
-)
-
-
 def draw(
     figure: str,
     output: Path,
@@ -481,35 +470,31 @@ def draw(
     languages: list[str] | None = None,
     parallel_order: list[str] | None = None,
 ) -> None:
-    """Draw one figure by name from the files it needs (`pscale figures`)."""
-
-    def need(value: str | None, flag: str) -> str:
-        if not value:
-            raise UserError(f"figure {figure} needs --{flag}")
-        return value
+    """Draw one figure by name (pscale.figure_registry) from the files it needs (`pscale figures`)."""
+    if figure not in FIGURES:
+        raise UserError(f"unknown figure '{figure}' (one of {', '.join(FIGURES)})")
+    spec = FIGURES[figure]
+    given = {"accuracy": accuracy, "gains": gains, "runs": runs, "fits": fits, "histories": histories}
+    missing = [name for name in spec.inputs if not given[name]]
+    if missing:
+        raise UserError(f"figure {figure} needs --{' --'.join(missing)}")
+    plot: Callable[..., None] = globals()[spec.plot]
 
     def langs(frame: pl.DataFrame) -> list[str]:
         return column_order(languages or frame["lang"].unique(maintain_order=True).to_list(), parallel_order)
 
-    if figure == "scaling_law":
-        plot_scaling_law(read_fits(need(fits, "fits")), output)
-    elif figure in ("accuracy_heatmap", "off_target"):
-        frame = read_csv(need(accuracy, "accuracy"))
-        plot = plot_accuracy_heatmap if figure == "accuracy_heatmap" else plot_off_target
+    if spec.inputs == ("fits",):
+        plot(read_fits(str(fits)), output)
+    elif spec.inputs == ("accuracy",):
+        frame = read_csv(str(accuracy))
         plot(frame, langs(frame), output, parallel_order)
-    elif figure == "language_gain":
-        frame = read_csv(need(gains, "gains"))
-        plot_language_gain(frame, [x for x in langs(frame) if x not in ("seen", "unseen")], output, parallel_order)
-    elif figure in ("mti_by_model", "rl_vs_sft", "grow_vs_fixed"):
-        plotter = {"mti_by_model": plot_mti_by_model, "rl_vs_sft": plot_rl_vs_sft, "grow_vs_fixed": plot_grow_vs_fixed}
-        plotter[figure](read_csv(need(runs, "runs")), output)
-    elif figure == "training_rewards":
-        histories = histories or {}
-        plot_training_curves(
-            {label: p / "log_history.json" if p.is_dir() else p for label, p in histories.items()}, output
-        )
-    else:
-        raise UserError(f"unknown figure '{figure}' (one of {', '.join(FIGURES)})")
+    elif spec.inputs == ("gains",):
+        frame = read_csv(str(gains))
+        plot(frame, [x for x in langs(frame) if x not in ("seen", "unseen")], output, parallel_order)
+    elif spec.inputs == ("runs",):
+        plot(read_csv(str(runs)), output)
+    else:  # histories: a model folder's log_history.json, or the file itself
+        plot({label: p / "log_history.json" if p.is_dir() else p for label, p in (histories or {}).items()}, output)
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,20 +5,18 @@ and all samples. The engines (pscale.generation) share one interface
 (`GenerationBackend.generate`): transformers runs anywhere (the demo's CPU path); vLLM is the
 GPU path.
 
-A job that generates several benchmarks (one engine start) keeps each finished benchmark in a work
-folder (`work_dir`) as it finishes, with a fingerprint of what it was generated with; a retry of
-the job (a time limit, a node failure) generates only the benchmarks not finished yet. Problems
+A job that generates several benchmarks (one engine start) writes each benchmark's output as it
+finishes and calls `on_finished`: the stage (`pscale generate`) records its receipt then
+(pscale.receipts), so a retry of the job (a time limit, a node failure) adopts the finished
+benchmarks and generates only the others. Problems
 whose prompts do not fit the context (pscale.prompt_check, `evaluation.too_long: drop`) are left
 out of every language.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shutil
-from dataclasses import asdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,47 +58,6 @@ def start_engine(
     raise UserError(f"unknown generation backend '{backend}' (choose transformers or vllm)")
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _model_stamp(model_path: str, revision: str | None) -> Any:
-    """What identifies the weights: a folder's file names, sizes and modification times (a
-    retrained model differs), else the hub id and revision."""
-    folder = Path(model_path)
-    if not folder.is_dir():
-        return [model_path, revision]
-    return sorted(
-        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()
-    )
-
-
-def benchmark_fingerprint(
-    model_path: str,
-    files: list[Path],
-    prompt_file: Path,
-    options: SamplingOptions,
-    backend: str,
-    revision: str | None,
-    style: PromptStyle | None,
-    engine_options: dict[str, Any] | None,
-    dropped: set[str],
-) -> str:
-    """Everything one benchmark's responses depend on: a finished benchmark of an earlier attempt
-    is kept only when this is unchanged."""
-    payload = {
-        "model": _model_stamp(model_path, revision),
-        "files": [_digest(path) for path in files],
-        "prompts": _digest(prompt_file),
-        "options": asdict(options),
-        "backend": backend,
-        "style": str(style or PromptStyle()),
-        "engine": engine_options or {},
-        "dropped": sorted(dropped),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def generate_benchmarks(
     model_path: str,
     benchmarks: list[tuple[list[Path], Path]],
@@ -111,47 +68,28 @@ def generate_benchmarks(
     style: PromptStyle | None = None,
     engine_options: dict[str, Any] | None = None,
     threads: int = 1,
-    work_dir: Path | None = None,
     dropped: dict[str, set[str]] | None = None,
+    on_finished: Callable[[Path], None] | None = None,
 ) -> list[pl.DataFrame]:
     """Several benchmarks with one engine start ((files, output) each): a 7B vLLM start takes
     minutes, as long as all of AIME. Each benchmark is sampled as in a job of its own (the
     seed is set per generate call), so grouping does not change the responses.
 
-    `work_dir`: each benchmark is written there as it finishes (with its fingerprint) and copied
-    to its output when all are done; benchmarks finished by an earlier attempt with the same
-    fingerprint are not generated again. `dropped`: benchmark (its output's file name) -> ids
-    to leave out.
+    Each output is written as its benchmark finishes, then `on_finished(output)` is called (the
+    stage keeps a receipt of it: a retry adopts it). `dropped`: benchmark (its output's file
+    name) -> ids to leave out.
     """
     set_threads(threads)
     dropped = dropped or {}
-    plan = []
-    for files, output in benchmarks:
-        left_out = dropped.get(output.stem, set())
-        stamp = benchmark_fingerprint(
-            model_path, files, prompt_file, options, backend, revision, style, engine_options, left_out
-        )
-        partial = work_dir / output.name if work_dir else output
-        done = work_dir is not None and _finished(partial, stamp)
-        if done:
-            log.info("%s: finished by an earlier attempt (%s), not generated again", output.stem, partial)
-        plan.append((files, output, partial, stamp, left_out, done))
-    engine = None
-    if not all(done for *_, done in plan):
-        engine = start_engine(model_path, options, backend, revision, engine_options)
+    engine = start_engine(model_path, options, backend, revision, engine_options) if benchmarks else None
     frames = []
-    for files, _output, partial, stamp, left_out, done in plan:
-        if done:
-            frames.append(pl.read_parquet(partial))
-            continue
-        if work_dir is not None:  # a stamp of other settings must not vouch for the data written next
-            _stamp_path(partial).unlink(missing_ok=True)
+    for files, output in benchmarks:
         frames.append(
             generate_benchmark(
                 model_path,
                 files,
                 prompt_file,
-                partial,
+                output,
                 options,
                 backend,
                 revision,
@@ -159,30 +97,12 @@ def generate_benchmarks(
                 engine_options,
                 threads,
                 engine=engine,
-                dropped=left_out,
+                dropped=dropped.get(output.stem, set()),
             )
         )
-        if work_dir is not None:
-            from pscale.tables import write_text
-
-            write_text(stamp, _stamp_path(partial))  # after the data: a stamp means the file is whole
-    if work_dir is not None:
-        from pscale.tables import write_parquet
-
-        for frame, (_, output, *_rest) in zip(frames, plan, strict=True):
-            write_parquet(frame, output)
-        shutil.rmtree(work_dir)  # partial outputs only serve an interrupted job
+        if on_finished is not None:
+            on_finished(output)
     return frames
-
-
-def _stamp_path(partial: Path) -> Path:
-    return partial.with_name(partial.name + ".fingerprint")
-
-
-def _finished(partial: Path, stamp: str) -> bool:
-    """A benchmark an earlier attempt finished with the same settings (its data and stamp both there)."""
-    path = _stamp_path(partial)
-    return partial.is_file() and path.is_file() and path.read_text().strip() == stamp
 
 
 def load_benchmark(files: list[Path]) -> pl.DataFrame:

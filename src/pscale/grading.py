@@ -38,12 +38,32 @@ import functools
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
+from pscale.config import validate_options
 from pscale.languages import cjk_integer, digit_table
 from pscale.prompts import LETTERS
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """The `scoring` config section: what a grade and a language share mean. Here, with the
+    grader, because the GRPO rewards read it too: the training code reaches this module, not
+    `pscale.score` (whose speed settings cannot change a trained model)."""
+
+    require_boxed: bool
+    min_letters: int
+
+    @classmethod
+    def from_config(cls, options: Mapping[str, Any] | None = None) -> ScoringSettings:
+        """From (part of) the `scoring` section, validated; keys left out take the schema's defaults."""
+        filled = validate_options(options or {}, "/properties/scoring")
+        return cls(**{f.name: filled[f.name] for f in fields(cls)})
+
 
 _BOXED_ONLY = [LatexExtractionConfig(boxed_match_priority=0, try_extract_without_anchor=False)]
 _ANY_ANSWER = [LatexExtractionConfig(), ExprExtractionConfig()]

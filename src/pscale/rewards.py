@@ -15,9 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pscale.errors import UserError
-from pscale.grading import grade
+from pscale.grading import ScoringSettings, grade
 from pscale.languages import STUDY_LANGUAGES, lang_share
-from pscale.score import ScoringSettings
 
 Completion = str | list[dict[str, Any]]
 

@@ -11,8 +11,9 @@ and a file without it is graded by option letters only. Output, one row per resp
     detected_lang (str: the dominant language among all the identifier knows; "und" if none),
     lang_share (float in [0, 1]: share of the response's letters in the query language `lang`)
 
-A response is on-target when ``lang_share >= scoring.on_target_share`` (analysis computes the
-off-target rate from that). Grading rules: :mod:`pscale.grading`; language: :mod:`pscale.languages`.
+A response is on-target when ``lang_share >= analysis.on_target_share``: the tables compute the
+off-target rate, so that threshold is not scoring's (a change re-scores nothing).
+Grading rules: :mod:`pscale.grading`; language: :mod:`pscale.languages`.
 
 Rows are scored in chunks by a pool of processes (one per thread of the stage), not threads:
 math-verify's timeouts use ``signal.alarm``, which works only on a process's main thread.
@@ -23,17 +24,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from pscale.config import validate_options
 from pscale.errors import UserError
-from pscale.grading import gold_letter, grade, parse_gold
+from pscale.grading import ScoringSettings, gold_letter, grade, parse_gold
 from pscale.languages import STUDY_LANGUAGES, dominant_language, language_shares
 
 log = logging.getLogger(__name__)
@@ -45,21 +44,6 @@ CHUNK_ROWS = 2000
 #: generations file predates its `choices` column: letters only then)
 Row = tuple[str, str, int, str, tuple[str, ...] | None]
 Scored = tuple[str | None, bool, str, float]  # extracted, correct, detected_lang, lang_share
-
-
-@dataclass(frozen=True)
-class ScoringSettings:
-    """The `scoring` config section."""
-
-    require_boxed: bool
-    min_letters: int
-    on_target_share: float
-
-    @classmethod
-    def from_config(cls, options: Mapping[str, Any] | None = None) -> ScoringSettings:
-        """From (part of) the `scoring` section, validated; keys left out take the schema's defaults."""
-        filled = validate_options(options or {}, "/properties/scoring")
-        return cls(**{f.name: filled[f.name] for f in fields(cls)})
 
 
 def score_response(

@@ -51,10 +51,11 @@ rule fit_scaling_law:
         "../../envs/analysis.yaml"
     params:
         options=fit_options,
+        models=" ".join(MODELS),  # the main model first: reported at the top level of the fits
         code=CODE["fit"],
     shell:
-        "pscale fit --runs {input.runs} --replicates {input.replicates} --output {output}"
-        " --options {params.options:q} > {log} 2>&1"
+        "pscale fit --runs {input.runs} --replicates {input.replicates} --models {params.models}"
+        " --output {output} --options {params.options:q} > {log} 2>&1"
 
 
 rule figures:

@@ -10,7 +10,10 @@ from pscale.analysis import BUDGET_PATTERN, INIT_RUN, OBSERVATIONAL_PREFIX, RUN_
 from pscale.codeversion import code_versions
 from pscale.config import validate_config
 from pscale.data.demo_datasets import DEMO_DATASETS
+from pscale.figure_registry import FIGURES as FIGURE_REGISTRY
+from pscale.figure_registry import HEADLINE_FIGURES, figures_for
 from pscale.models import evaluation_for_model
+from pscale.stages import STAGES, TRAINING_OPTIONS, stage_options
 from snakemake.logging import logger
 
 # Validate before any job starts: unknown keys and bad values stop here, naming the key.
@@ -47,24 +50,7 @@ def results(path):
 
 # Each rule's params carry its stage's code version (pscale.codeversion): a code change that can
 # change a stage's results reruns it and what follows; a comment or docstring edit reruns nothing.
-CODE = code_versions(
-    [
-        "demo-data",
-        "source",
-        "translate",
-        "parallel-set",
-        "init-model",
-        "fetch-model",
-        "train",
-        "generate",
-        "check-prompts",
-        "score",
-        "tables",
-        "fit",
-        "figures",
-    ],
-    workflow.basedir,
-)
+CODE = code_versions(list(STAGES), workflow.basedir)
 
 LANGUAGES = config["languages"]
 MODELS = list(config["models"])
@@ -85,50 +71,23 @@ TRAINED_RUNS = [
 OBSERVATIONAL = {f"{OBSERVATIONAL_PREFIX}{o['name']}": o for o in config["observational"]}
 
 
-def _figure_needs():
-    """Each figure of the paper's set, and why it is skipped when the config lacks its runs."""
-    training = config["training"]
-    fitted = [x for x in config["subset_sizes"] if x >= config["analysis"]["fit_min_x"]]
-    return {
-        "scaling_law": None if len(fitted) >= 2 else "needs two subset_sizes >= analysis.fit_min_x",
-        "accuracy_heatmap": None,
-        "language_gain": None,
-        "off_target": None,
-        "mti_by_model": None if len(MODELS) > 1 or OBSERVATIONAL else "needs several models or observational models",
-        "rl_vs_sft": None if {"grpo", "sft"} <= set(training["methods"]) else "needs training.methods grpo and sft",
-        "grow_vs_fixed": None if {"grow", "fixed"} <= set(config["budgets"]) else "needs budgets grow and fixed",
-        "training_rewards": None if "grpo" in training["methods"] else "needs GRPO runs",
-    }
-
-
-FIGURE_NAMES = [name for name, why in _figure_needs().items() if why is None]
-for _name, _why in _figure_needs().items():
-    if _why is not None:
-        logger.info(f"figure {_name} skipped: {_why}")
-#: Report category of each figure (captions: workflow/report/<name>.rst).
-FIGURE_CATEGORIES = {
-    "scaling_law": "Scaling law",
-    "accuracy_heatmap": "Per language",
-    "language_gain": "Per language",
-    "off_target": "Per language",
-    "mti_by_model": "Comparisons",
-    "rl_vs_sft": "Comparisons",
-    "grow_vs_fixed": "Comparisons",
-    "training_rewards": "Training",
-}
+FIGURE_NAMES, _SKIPPED = figures_for(config)  # pscale.figure_registry: one entry per figure
+for _name, _why in _SKIPPED.items():
+    logger.info(f"figure {_name} skipped: {_why}")
 FIGURES = expand(results("figures/{name}.png"), name=FIGURE_NAMES)
 #: The figure files of the `figures` rule, in FIGURE_NAMES' order (`pscale figures --names`).
 
 
 def _figure_output(name, path):
     # (a line may not start with `report(`: Snakemake's parser reads it as the rule keyword)
-    return report(path, caption=f"../report/{name}.rst", category=FIGURE_CATEGORIES[name])
+    figure = FIGURE_REGISTRY[name]
+    return report(path, caption=f"../report/{figure.caption_file}", category=figure.category)
 
 
 FIGURE_OUTPUTS = [_figure_output(name, path) for name, path in zip(FIGURE_NAMES, FIGURES)]
 #: The figure on the report's first page: the scaling law, or the accuracy heatmap when the
 #: config has too few X for a fit.
-HEADLINE_FIGURE = "scaling_law" if "scaling_law" in FIGURE_NAMES else "accuracy_heatmap"
+HEADLINE_FIGURE = next(name for name in HEADLINE_FIGURES if name in FIGURE_NAMES)
 SUMMARY = results("summary.rst")
 
 # Resources per rule family; config `resources.<family>` overrides (see experiments/).
@@ -282,11 +241,6 @@ def _run_spec(wildcards):
     return model_spec(wildcards.model)
 
 
-def model_revision_arg(wildcards):
-    """Nothing since hub models are fetched: the snapshot folder is the pinned revision."""
-    return ""
-
-
 def _style_args(spec):
     system = spec.get("system_prompt")
     system_arg = f" --system-prompt {shlex.quote(system)}" if system else ""
@@ -314,12 +268,8 @@ def translated(dataset, langs=None):
     )
 
 
-def benchmark_files(wildcards):
-    return translated(wildcards.benchmark)
-
-
 def scratch_options(wildcards):
-    return as_json(model_spec(wildcards.model)["scratch"])
+    return as_json(stage_options("init-model", config, model=wildcards.model))
 
 
 def demo_sizes(wildcards):
@@ -340,30 +290,16 @@ def _seeded(options, wildcards):
     return {**options, "seed": int(wildcards.seed)}
 
 
-def grpo_options(wildcards):
-    """GRPO settings plus the grading settings its rewards read (a change retrains)."""
-    training = config["training"]
-    grading = {key: config["scoring"][key] for key in REWARD_SCORING_KEYS}
-    return as_json(
-        {"grpo": _seeded(training["grpo"], wildcards), "reward_weights": training["reward_weights"], "scoring": grading}
-    )
-
-
-# The `scoring` keys the GRPO rewards read (pscale.rewards); on_target_share only re-scores.
-REWARD_SCORING_KEYS = ("require_boxed", "min_letters")
-
-
-def sft_options(wildcards):
-    return as_json({"sft": _seeded(config["training"]["sft"], wildcards)})
-
-
 def training_options(wildcards):
-    """The options of the job's training method (`train_grpo`, `train_sft`)."""
-    return {"grpo": grpo_options, "sft": sft_options}[wildcards.method](wildcards)
+    """The options of the job's training method (`train_grpo`, `train_sft`), with the run's seed;
+    GRPO's include the grading settings its rewards read (a change retrains)."""
+    method = wildcards.method
+    options = stage_options("train", config, TRAINING_OPTIONS[method])
+    return as_json({**options, method: _seeded(options[method], wildcards)})
 
 
 def hub_options(wildcards):
-    return as_json(config["data"]["hub"][wildcards.dataset])
+    return as_json(stage_options("source", config, dataset=wildcards.dataset))
 
 
 def translation_options(wildcards):
@@ -371,17 +307,24 @@ def translation_options(wildcards):
     must not trigger reruns and travel as TRANSLATION_RUNTIME (see translate.smk)."""
     from pscale.translate.options import split_options
 
-    return as_json(split_options(config["translation"])[0])
+    return as_json(split_options(stage_options("translate", config))[0])
 
 
 def evaluation_options(wildcards):
     """`evaluation` with the run's model's own `evaluation` block merged over it (pscale.models);
     `group_benchmarks` only schedules, so it stays out (changing it regenerates nothing)."""
-    merged = evaluation_for_model(config["evaluation"], _run_spec(wildcards))
+    merged = evaluation_for_model(stage_options("generate", config), _run_spec(wildcards))
     return as_json({key: value for key, value in merged.items() if key != "group_benchmarks"})
 
 
 GROUP_BENCHMARKS = config["evaluation"]["group_benchmarks"]
+#: What one generation job writes, and its log: every benchmark of a model's run, or one.
+if GROUP_BENCHMARKS:
+    GENERATIONS = expand(results("eval/generations/{{model}}/{{run}}/{benchmark}.parquet"), benchmark=EVAL_DATASETS)
+    GENERATE_LOG = results("logs/generate/{model}/{run}.log")
+else:
+    GENERATIONS = results("eval/generations/{model}/{run}/{benchmark}.parquet")
+    GENERATE_LOG = results("logs/generate/{model}/{run}/{benchmark}.log")
 
 
 def prompt_check(model):
@@ -448,14 +391,10 @@ def checked_prompts(wildcards):
     return prompt_check(wildcards.model)["dropped"]
 
 
-def generate_work_dir(wildcards):
-    """A grouped generation job's finished benchmarks, kept for a retry (outside its outputs)."""
-    return results(f"work/generate/{wildcards.model}/{wildcards.run}")
-
-
 def all_benchmark_files(wildcards):
-    """Every benchmark's translated files, benchmark by benchmark (`pscale generate --benchmark-files`
-    splits them into one group per --output, in this order)."""
+    """Every benchmark's translated files, benchmark by benchmark in EVAL_DATASETS' order
+    (`pscale generate --benchmarks` names the groups): a job of one benchmark lists them all too,
+    so both groupings have the same inputs (switching reruns nothing)."""
     return [path for benchmark in EVAL_DATASETS for path in translated(benchmark)]
 
 
@@ -513,23 +452,15 @@ def shared_scores(wildcards):
 
 
 def scoring_options(wildcards):
-    return as_json(config["scoring"])
-
-
-#: The `analysis` keys each analysis step reads: a change reruns that step and what follows only.
-TABLE_KEYS = ("zero_baseline", "min_baseline", "bootstrap_replicates", "bootstrap_seed", "confidence")
-FIT_KEYS = ("fit_min_x", "confidence")
+    return as_json(stage_options("score", config))
 
 
 def table_options(wildcards):
-    analysis = {key: config["analysis"][key] for key in TABLE_KEYS}
-    on_target = config["scoring"]["on_target_share"]
-    return as_json({**analysis, "parallel_order": config["parallel_order"], "on_target_share": on_target})
+    return as_json(stage_options("tables", config))
 
 
 def fit_options(wildcards):
-    # the models' order: the first is the main model, reported at the top level of the fits
-    return as_json({**{key: config["analysis"][key] for key in FIT_KEYS}, "models": MODELS})
+    return as_json(stage_options("fit", config))
 
 
 #: Every score file the tables read, with what it scores: (model, run, benchmark, path).

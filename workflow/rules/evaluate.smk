@@ -3,71 +3,39 @@
 # CPU, so a new grader or language identifier re-scores without regenerating.
 
 
-if GROUP_BENCHMARKS:
-
-    # One job per model and run: the engine starts once for every benchmark (config
-    # `evaluation.group_benchmarks`); each benchmark still gets its own generations file.
-    rule generate:
-        input:
-            model=eval_model_input,
-            benchmarks=all_benchmark_files,
-            prompts=PROMPTS,
-            dropped=checked_prompts,
-        output:
-            expand(results("eval/generations/{{model}}/{{run}}/{benchmark}.parquet"), benchmark=EVAL_DATASETS),
-        log:
-            results("logs/generate/{model}/{run}.log"),
-        conda:
-            "../../envs/generate.yaml"
-        threads: res("generate", "threads")
-        resources:
-            mem_mb=res("generate", "mem_mb"),
-            runtime=res("generate", "runtime"),
-            gpu=res("generate", "gpu"),
-        params:
-            model_path=eval_model_path,
-            revision=model_revision_arg,
-            style=eval_prompt_style,
-            options=evaluation_options,
-            work_dir=generate_work_dir,
-            code=CODE["generate"],
-        shell:
-            "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
-            " --benchmark-files {input.benchmarks} --prompts {input.prompts} --dropped {input.dropped}"
-            " {params.style} --output {output} --options {params.options:q} --work-dir {params.work_dir}"
-            " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
-
-else:
-
-    # One job per model, run and benchmark.
-    rule generate:
-        input:
-            model=eval_model_input,
-            benchmark=benchmark_files,
-            prompts=PROMPTS,
-            dropped=checked_prompts,
-        output:
-            results("eval/generations/{model}/{run}/{benchmark}.parquet"),
-        log:
-            results("logs/generate/{model}/{run}/{benchmark}.log"),
-        conda:
-            "../../envs/generate.yaml"
-        threads: res("generate", "threads")
-        resources:
-            mem_mb=res("generate", "mem_mb"),
-            runtime=res("generate", "runtime"),
-            gpu=res("generate", "gpu"),
-        params:
-            model_path=eval_model_path,
-            revision=model_revision_arg,
-            style=eval_prompt_style,
-            options=evaluation_options,
-            code=CODE["generate"],
-        shell:
-            "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} {params.revision}"
-            " --benchmark-files {input.benchmark} --prompts {input.prompts} --dropped {input.dropped}"
-            " {params.style} --output {output} --options {params.options:q}"
-            " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
+# One rule for both groupings (config `evaluation.group_benchmarks`): a job per model and run
+# (the engine starts once for every benchmark; each still gets its own generations file) or per
+# benchmark. Inputs, params and command are the same in both, so switching changes only which
+# outputs a job writes: Snakemake reruns nothing, and a benchmark a job of the other grouping
+# finished is adopted from its receipt (pscale.receipts), never generated again.
+rule generate:
+    input:
+        model=eval_model_input,
+        benchmarks=all_benchmark_files,
+        prompts=PROMPTS,
+        dropped=checked_prompts,
+    output:
+        GENERATIONS,
+    log:
+        GENERATE_LOG,
+    conda:
+        "../../envs/generate.yaml"
+    threads: res("generate", "threads")
+    resources:
+        mem_mb=res("generate", "mem_mb"),
+        runtime=res("generate", "runtime"),
+        gpu=res("generate", "gpu"),
+    params:
+        model_path=eval_model_path,
+        style=eval_prompt_style,
+        options=evaluation_options,
+        benchmarks=" ".join(EVAL_DATASETS),
+        code=CODE["generate"],
+    shell:
+        "HF_HUB_OFFLINE=1 pscale generate --model {params.model_path} --benchmarks {params.benchmarks}"
+        " --benchmark-files {input.benchmarks} --prompts {input.prompts} --dropped {input.dropped}"
+        " {params.style} --output {output} --options {params.options:q}"
+        " --threads {threads} --gpus {resources.gpu} > {log} 2>&1"
 
 
 # Before any generation job: every prompt of every benchmark x language, rendered with the chat
