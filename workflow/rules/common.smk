@@ -116,8 +116,8 @@ FIGURE_CATEGORIES = {
     "grow_vs_fixed": "Comparisons",
     "training_rewards": "Training",
 }
-FIGURES = expand(results("figures/{name}.png"), name=FIGURE_NAMES)
 #: The figure files of the `figures` rule, in FIGURE_NAMES' order (`pscale figures --names`).
+FIGURES = expand(results("figures/{name}.png"), name=FIGURE_NAMES)
 
 
 def _figure_output(name, path):
