@@ -47,15 +47,15 @@ test: lint
 
 # Lint and formatting checks, also run by `make test` (so CI runs them). `make format` fixes.
 lint: venv
-	ruff check src tests benchmarks
-	ruff format --check src tests benchmarks
+	ruff check src tests scripts benchmarks
+	ruff format --check src tests scripts benchmarks
 	snakefmt --check Snakefile workflow/rules
 	codespell
 	snakemake --lint
 
 format: venv
-	ruff check --fix src tests benchmarks
-	ruff format src tests benchmarks
+	ruff check --fix src tests scripts benchmarks
+	ruff format src tests scripts benchmarks
 	snakefmt Snakefile workflow/rules
 
 dry-run: venv

@@ -4,9 +4,11 @@
 # env activated and the working directory set to the workflow's working directory (where
 # snakemake runs, or its --directory). Every envs/<env>.post-deploy.sh links here.
 #
-# Editable: jobs run the checkout's current code (a code change needs no env rebuild) and
-# pscale.config finds workflow/schemas/ in the repository. --no-deps: the env file pins the
-# dependencies; pyproject.toml's own list would pull torch into every env.
+# Editable: jobs run the checkout's current code (a code change needs no env rebuild). The
+# package's data files (config.schema.yaml, which workflow/schemas/ links to, and
+# option_fields.json) sit next to its modules, so an install of either kind finds them.
+# --no-deps: the env file pins the dependencies; pyproject.toml's own list would pull torch
+# into every env.
 #
 # The repository: $PSCALE_ROOT if set, else the nearest directory at or above the working
 # directory whose pyproject.toml is this project's.

@@ -1,6 +1,6 @@
 """Analysis: MTI, tables, the scaling-law fit, and the bootstrap behind every interval.
 
-The bootstrap tests use synthetic score data with a known truth (pscale.synthetic) and are
+The bootstrap tests use synthetic score data with a known truth (tests/synthetic.py) and are
 written to fail for the classic mistakes: an unpaired resample, an interval that treats a
 problem's samples as independent or ignores seed-to-seed variation, and a leave-one-X-out
 that sees the point it predicts.
@@ -13,6 +13,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from synthetic import score_frame
 
 from pscale.analysis import (
     POOLED,
@@ -27,7 +28,6 @@ from pscale.analysis import (
     scaling_law,
     split_seed,
 )
-from pscale.synthetic import score_frame
 
 ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
 

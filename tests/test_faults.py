@@ -11,8 +11,8 @@ API -- kill -9 mid-stage, 5xx, 429 -- are in test_translate_openai.py.)
 
 from __future__ import annotations
 
-import dataclasses
 import errno
+import importlib.util
 import json
 import logging
 import os
@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import polars as pl
@@ -33,15 +34,7 @@ from pscale.cli import main
 from pscale.config import ConfigError, validate_config
 from pscale.data.demo import make_demo_corpus
 from pscale.errors import UserError
-from pscale.option_fields import (
-    GRPO_FIELDS,
-    GRPO_LOSS_TYPES,
-    OPTIMIZERS,
-    SCHEDULERS,
-    SFT_FIELDS,
-    SFT_LOSS_TYPES,
-    VLLM_FIELDS,
-)
+from pscale.option_fields import DATA_PATH, GRPO_VALUES
 from pscale.snakelock import live_processes, lock_files
 from pscale.tables import TableError, atomic_path, read_table, write_json, write_parquet
 
@@ -63,25 +56,23 @@ MODELS = ("init", "grpo-grow-x1", "grpo-grow-x2")
 # ---- config: a wrong key stops the run before any job, naming the closest valid one -------------------
 
 
-def test_shipped_trl_field_lists_match_the_installed_trl() -> None:
-    from trl import GRPOConfig, SFTConfig
+def test_shipped_option_fields_match_the_installed_packages(repo: Path) -> None:
+    """The checked-in json is what scripts/option_fields.py writes from the installed trl and
+    transformers (and vllm, where installed): an upgrade without rerunning the script fails here."""
+    script = _load_script(repo / "scripts" / "option_fields.py")
+    shipped = script.read_previous(DATA_PATH)
+    installed = script.option_fields(shipped)
+    assert script.render(installed) == DATA_PATH.read_text(encoding="utf-8"), (
+        f"{DATA_PATH} is out of date ({'; '.join(script.differences(shipped, installed)) or 'layout'}): "
+        "run python scripts/option_fields.py"
+    )
 
-    for cls, shipped in ((GRPOConfig, GRPO_FIELDS), (SFTConfig, SFT_FIELDS)):
-        real = {f.name for f in dataclasses.fields(cls) if f.init}
-        assert real == shipped, (
-            f"src/pscale/option_fields.py is out of date for trl.{cls.__name__}: "
-            f"add {sorted(real - shipped)}, remove {sorted(shipped - real)}"
-        )
 
-
-def test_shipped_vllm_field_list_matches_the_installed_vllm() -> None:
-    vllm = pytest.importorskip("vllm")  # GPU envs only
-    import inspect
-
-    from vllm.engine.arg_utils import EngineArgs
-
-    names = {f.name for f in dataclasses.fields(EngineArgs)} | set(inspect.signature(vllm.LLM.__init__).parameters)
-    assert names - {"self", "kwargs"} <= VLLM_FIELDS | {"self", "kwargs"}
+def _load_script(path: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize(("config", "named"), [
@@ -143,21 +134,10 @@ def test_value_that_would_fail_in_a_job_is_refused_naming_the_key(config: dict, 
     assert named in str(err.value)
 
 
-def test_shipped_enumerations_match_the_installed_libraries() -> None:
-    import re
+def test_every_shipped_grpo_loss_type_passes_trl_own_checks() -> None:
+    from trl import GRPOConfig
 
-    from transformers.trainer_utils import SchedulerType
-    from transformers.training_args import OptimizerNames
-    from trl import GRPOConfig, SFTConfig
-
-    assert {o.value for o in OptimizerNames} == OPTIMIZERS, "update OPTIMIZERS in src/pscale/option_fields.py"
-    assert {s.value for s in SchedulerType} == SCHEDULERS, "update SCHEDULERS in src/pscale/option_fields.py"
-    grpo_help = next(f for f in dataclasses.fields(GRPOConfig) if f.name == "loss_type").metadata["help"]
-    listed = grpo_help.split("Supported values are", 1)[1].split(".", 1)[0]
-    assert set(re.findall(r"'([a-z_]+)'", listed)) == GRPO_LOSS_TYPES
-    sft_help = next(f for f in dataclasses.fields(SFTConfig) if f.name == "loss_type").metadata["help"]
-    assert set(re.findall(r"`'([a-z_]+)'`", sft_help)) <= SFT_LOSS_TYPES
-    for value in GRPO_LOSS_TYPES:  # every value passes TRL's own config checks
+    for value in GRPO_VALUES["loss_type"]:
         GRPOConfig(output_dir="/nonexistent", loss_type=value, importance_sampling_level="token", use_cpu=True,
                    report_to="none", bf16=False)  # fmt: skip
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import score_frame
 
 from pscale.analysis import analyse, scaling_law, write_replicates
 from pscale.cli import main
 from pscale.figures import FIGURES, _verdict
-from pscale.synthetic import score_frame
 
 LANGS = ["en", "es", "ru", "ja"]
 ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]

@@ -31,7 +31,7 @@ from pscale.translate.limiter import RateLimiter
 from pscale.translate.options import RUNTIME_KEYS, merge_options, split_options
 from pscale.translate.schema import QC_SCHEMA, TRANSLATED_COLUMNS
 from pscale.translate.stage import translate_dataset
-from pscale.translate.validate import ValidationSettings, check_translation, needs_translation, numbers_of
+from pscale.translate.validate import ValidationSettings, check_translation, needs_translation
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPT_FILE = "resources/translation/prompts-v1.yaml"
@@ -145,7 +145,8 @@ def test_faults_end_translated_or_in_qc_with_reason(source: Path, tmp_path: Path
             assert frame["answer"].to_list() == [ANSWERS[IDS.index(i)] for i in expected]  # never translated
             if lang != "en":
                 for question, text in zip(frame["question"], [QUESTIONS[IDS.index(i)] for i in expected], strict=True):
-                    assert question != text and not numbers_of(text) - numbers_of(question)
+                    # the fake translator keeps numbers in place: none was dropped or changed
+                    assert question != text and re.findall(r"\d+", question) == re.findall(r"\d+", text)
 
         # 429: the retry waited for Retry-After (0.3 s) before going out again.
         limited = [e for e in requests_for(server, q[0]) if e["status"] == 429]

@@ -17,9 +17,7 @@ import yaml
 from pscale.translate.validate import (
     ValidationSettings,
     check_translation,
-    math_segments,
     numbers_in_words,
-    numbers_of,
     reason_code,
 )
 
@@ -57,14 +55,22 @@ def test_false_alarms_and_catches_on_the_whole_probe_set() -> None:
 
 
 def test_numbers_are_compared_after_normalisation() -> None:
-    assert numbers_of("27 cm³ and 10²") == Counter({"27": 1, "3": 1, "10": 1, "2": 1})
-    assert numbers_of("১২ and 500, 1 000 and 1.000") == Counter({"12": 1, "500": 1, "1000": 2})
+    source = "A cube of 27 cm³ has 1000 small cubes and 12 faces painted."
+    for kept in ("Un cubo de 27 cm³ tiene 1 000 cubos pequeños y ১২ caras pintadas.",
+                 "Un cubo de 27 cm3 tiene 1.000 cubos pequeños y 12 caras pintadas."):  # fmt: skip
+        assert check_translation(source, kept, "es", SETTINGS) is None, kept
+    lost = check_translation(source, "Un cubo de 27 cm³ tiene 100 cubos pequeños y 12 caras pintadas.", "es", SETTINGS)
+    assert lost is not None and lost.startswith("numbers: 1000 missing")
     assert numbers_in_words("a 3-dimensional grid of 5 points") == Counter({"3": 1})
 
 
 def test_money_dollars_are_not_math() -> None:
-    assert math_segments("Pens cost $2 each and a notebook $5.") == []
-    assert math_segments("Let $f(x) = x^2$ and \\[ y = 2 \\].") == ["f(x)=x^2", "y=2"]
+    money = "Pens cost $2 each and a notebook $5. How much do 3 pens and 2 notebooks cost?"
+    spanish = "Los bolígrafos cuestan $2 cada uno y un cuaderno $5. ¿Cuánto cuestan 3 bolígrafos y 2 cuadernos?"
+    assert check_translation(money, spanish, "es", SETTINGS) is None
+    math = "Let $a + b = 2$ and $a - b = 5$. Find the product of a and b."
+    changed = check_translation(math, "Sea $a + c = 2$ y $a - c = 5$. Halla el producto de a y c.", "es", SETTINGS)
+    assert changed is not None and reason_code(changed) == "latex"
 
 
 def test_dropped_figure_is_caught_even_when_translated_labels_differ() -> None:

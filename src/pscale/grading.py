@@ -299,16 +299,6 @@ def math_equal(gold: str, content: str, lang: str = "en") -> bool:
     return any(_equal(gold, candidate) for candidate in math_candidates(content, lang))
 
 
-def extract_answer(response: str, require_boxed: bool = True) -> list[Any]:
-    """math-verify's parse of the response's answer, the last box only ([] when there is none)."""
-    content = last_boxed(response)
-    if content is not None:
-        return parse(f"\\boxed{{{content}}}", extraction_config=_BOXED_ONLY, parsing_timeout=_timeout(5))
-    if require_boxed:
-        return []
-    return parse(normalize_answer(response), extraction_config=_ANY_ANSWER, parsing_timeout=_timeout(5))
-
-
 def answer_string(parsed: list[Any]) -> str | None:
     """The extracted answer as text (math-verify returns [expr, source string])."""
     if not parsed:

@@ -30,8 +30,8 @@ from pscale.prompts import Prompt, PromptSet, PromptStyle
 
 log = logging.getLogger(__name__)
 
-#: Columns of the lengths table (one row per run setting x benchmark x problem x language).
-LENGTH_COLUMNS = ("run", "benchmark", "id", "lang", "tokens", "room", "fits")
+# The lengths table (one row per run setting x benchmark x problem x language): these columns, then
+# `fits` (tokens <= room, or no room known).
 _SCHEMA = {"run": pl.String, "benchmark": pl.String, "id": pl.String, "lang": pl.String}
 _SCHEMA |= {"tokens": pl.Int64, "room": pl.Int64}
 #: Columns of the dropped table (one row per benchmark problem left out, with its longest prompt).

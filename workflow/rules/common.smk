@@ -74,8 +74,8 @@ OBSERVATIONAL = {f"{OBSERVATIONAL_PREFIX}{o['name']}": o for o in config["observ
 FIGURE_NAMES, _SKIPPED = figures_for(config)  # pscale.figure_registry: one entry per figure
 for _name, _why in _SKIPPED.items():
     logger.info(f"figure {_name} skipped: {_why}")
-FIGURES = expand(results("figures/{name}.png"), name=FIGURE_NAMES)
 #: The figure files of the `figures` rule, in FIGURE_NAMES' order (`pscale figures --names`).
+FIGURES = expand(results("figures/{name}.png"), name=FIGURE_NAMES)
 
 
 def _figure_output(name, path):

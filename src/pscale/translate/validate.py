@@ -52,21 +52,6 @@ from pscale.languages import (
     strip_non_language,
 )
 
-#: Failure codes, in the order the checks run.
-REASONS = (
-    "empty",
-    "truncated",
-    "refusal",
-    "wrapper",
-    "leak",
-    "language",
-    "figure",
-    "numbers",
-    "formula",
-    "latex",
-    "length",
-)
-
 
 @dataclass(frozen=True)
 class ValidationSettings:
@@ -142,11 +127,6 @@ def _canonical(number: str, decimal_comma: bool = True) -> str:
     integer = re.sub(r"\D", "", whole).lstrip("0") or "0"
     fraction = fraction.rstrip("0")
     return integer + ("." + fraction if fraction else "")
-
-
-def numbers_of(text: str) -> Counter[str]:
-    """Multiset of the numbers in `text`, read as written (grouping dropped, decimal point or comma)."""
-    return Counter(_canonical(m.group()) for m in _NUMBER.finditer(_ascii_numbers(text)) if m.group())
 
 
 def _source_numbers(text: str) -> Counter[str]:
@@ -289,25 +269,6 @@ def _math_tokens(text: str) -> Counter[str]:
     text = _normalise_latex(_ascii_numbers(text))
     text = re.sub(r"(?<![\\A-Za-z])[A-Za-z]?[a-z]{2,}|[^\x00-\x7f]+", " ", text)
     return Counter(re.findall(r"\\[A-Za-z]+|[A-Za-z0-9]+", re.sub(r"[_^{}]", " ", text)))
-
-
-def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", _ascii_numbers(_TEXT_ARGUMENT.sub("", text)))
-
-
-def math_segments(text: str) -> list[str]:
-    """The contents of $...$, $$...$$, \\(...\\) and \\[...\\], without spaces or \\text{} arguments.
-
-    A "$ ... $" span that holds prose ("$2 each and a notebook for $5") is money, not math.
-    """
-    found = []
-    for match in _MATH_SEGMENT.finditer(text):
-        content = next(group for group in match.groups() if group is not None)
-        if _PROSE.search(_TEXT_ARGUMENT.sub("", content)):
-            continue
-        if compact := _compact(content):
-            found.append(compact)
-    return found
 
 
 def _without_figures(text: str) -> str:
@@ -495,13 +456,6 @@ def _context(text: str, start: int, end: int, width: int = 25) -> str:
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.strip().split("\n") if line.strip()]
-
-
-def _lead(text: str) -> str:
-    """What comes before the first colon of the first line, if that is short (a heading or preface)."""
-    lines = _lines(text)
-    match = re.match(r"^([^:：]{1,60})[:：]", lines[0]) if lines else None
-    return match.group(1) if match else ""
 
 
 def _opening_paragraph(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Synthetic score files with a known truth, for the analysis' tests and benchmark.
+"""Synthetic score files with a known truth, for the analysis' and figures' tests.
 
 Each problem i has a difficulty u_i ~ U(0, 1), shared by every language and model (the
 benchmarks are parallel). A model whose population accuracy in a language is `acc` answers
@@ -13,7 +13,6 @@ problem's samples agree (1: all samples of a problem agree; 0: samples independe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -50,21 +49,3 @@ def score_frame(
             )
         )
     return pl.concat(frames)
-
-
-def write_scores(
-    root: Path,
-    model: str,
-    run: str,
-    benchmark: str,
-    accuracy: Mapping[str, float],
-    difficulty: np.ndarray,
-    n_samples: int,
-    rng: np.random.Generator,
-    cluster: float = 0.8,
-) -> tuple[str, str, str, Path]:
-    """Writes root/model/run/benchmark.parquet; returns the (model, run, benchmark, path) entry."""
-    path = root / model / run / f"{benchmark}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    score_frame(accuracy, difficulty, n_samples, rng, cluster).write_parquet(path)
-    return model, run, benchmark, path
