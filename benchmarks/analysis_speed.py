@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from pscale.languages import STUDY_LANGUAGES as LANGUAGES
+from pscale.runs import Run, facts_json, initial_run, observational_run, trained_run
 
 BENCHMARKS = {"math500": 500, "aime24": 30, "aime25": 30, "gpqa_diamond": 198}
 MODELS = [
@@ -36,22 +37,23 @@ MODELS = [
     "llama-3.1-8b-instruct",
 ]
 OBSERVATIONAL = {
-    "obs-deepseek-r1-distill-qwen-7b": "qwen2.5-math-7b",
-    "obs-openr1-qwen-7b": "qwen2.5-math-7b",
-    "obs-s1": "qwen2.5-7b-instruct",
+    "deepseek-r1-distill-qwen-7b": "qwen2.5-math-7b",
+    "openr1-qwen-7b": "qwen2.5-math-7b",
+    "s1": "qwen2.5-7b-instruct",
 }
 SAMPLES = 4
 
 
-def runs_of(model: str) -> list[str]:
-    trained = [f"{m}-{b}-x{x}-s42" for m in ("grpo", "sft") for b in ("grow", "fixed") for x in range(1, 9)]
-    return ["init", *trained, *[run for run, base in OBSERVATIONAL.items() if base == model]]
+def runs_of(model: str) -> list[Run]:
+    trained = [trained_run(m, b, x, 42) for m in ("grpo", "sft") for b in ("grow", "fixed") for x in range(1, 9)]
+    observed = [observational_run(name) for name, base in OBSERVATIONAL.items() if base == model]
+    return [initial_run(), *trained, *observed]
 
 
-def write_files(root: Path, seed: int = 0) -> list[Path]:
-    """804 score files; a run's accuracy rises with X and differs by language."""
+def write_files(root: Path, seed: int = 0) -> list[tuple[Run, Path]]:
+    """804 score files, each with its run; a run's accuracy rises with X and differs by language."""
     rng = np.random.default_rng(seed)
-    paths = []
+    files = []
     for benchmark, m in BENCHMARKS.items():
         n = m * len(LANGUAGES) * SAMPLES
         skeleton = pl.DataFrame(
@@ -65,8 +67,8 @@ def write_files(root: Path, seed: int = 0) -> list[Path]:
         lang_level = np.repeat(rng.uniform(0.3, 1.0, len(LANGUAGES)), m * SAMPLES)
         for model in MODELS:
             for run in runs_of(model):
-                x = int(run.split("-x")[1].split("-")[0]) if "-x" in run else 0
-                acc = 0.3 + 0.03 * x + (0.1 if run.startswith("obs-") else 0.0)
+                x = run.n_languages if run.seed is not None else 0
+                acc = 0.3 + 0.03 * x + (0.1 if run.method == "observational" else 0.0)
                 p = 0.8 * (difficulty < acc * lang_level) + 0.2 * acc * lang_level
                 frame = skeleton.with_columns(
                     pl.Series("response", [""] * n),
@@ -75,11 +77,11 @@ def write_files(root: Path, seed: int = 0) -> list[Path]:
                     pl.col("lang").alias("detected_lang"),
                     pl.Series("lang_share", rng.uniform(0.3, 1.0, n)),
                 )
-                path = root / "scores" / model / run / f"{benchmark}.parquet"
+                path = root / "scores" / model / run.name / f"{benchmark}.parquet"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 frame.write_parquet(path)
-                paths.append(path)
-    return paths
+                files.append((run, path))
+    return files
 
 
 def main() -> None:
@@ -89,7 +91,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         started = time.perf_counter()
-        paths = write_files(root)
+        files = write_files(root)
+        paths = [path for _, path in files]
         print(f"wrote {len(paths)} score files in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         options = {"bootstrap_replicates": args.replicates}  # the rest: the schema's defaults
         tables = root / "tables"
@@ -101,6 +104,8 @@ def main() -> None:
                 *map(str, paths),
                 "--labels",
                 json.dumps([[p.parent.parent.name, p.parent.name, p.stem] for p in paths]),
+                "--run-facts",
+                facts_json(dict.fromkeys(run for run, _ in files)),
                 "--accuracy-out",
                 str(tables / "accuracy.csv"),
                 "--mti-out",

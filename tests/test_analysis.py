@@ -8,38 +8,59 @@ that sees the point it predicts.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 
 import numpy as np
 import polars as pl
 import pytest
 from synthetic import score_frame
 
-from pscale.analysis import (
+from pscale.analysis import analyse, mti
+from pscale.errors import UserError
+from pscale.fit import fit_power_law, fit_power_law_rows, leave_one_out, power_law, scaling_law
+from pscale.runs import (
     POOLED,
-    analyse,
-    fit_power_law,
-    fit_power_law_batch,
-    leave_one_out,
-    mti,
-    parse_run,
-    power_law,
+    RUN_PATTERN,
+    Run,
+    facts_json,
+    initial_run,
+    observational_run,
     run_id,
-    scaling_law,
-    split_seed,
+    runs_from_facts,
+    trained_run,
 )
+
+INIT = initial_run()
+
+
+def grpo(x: int, seed: int = 0) -> Run:
+    """The GRPO run on X languages under the growing budget, as the workflow names it."""
+    return trained_run("grpo", "grow", x, seed)
+
 
 ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
 
 
-def test_run_names_round_trip() -> None:
-    assert parse_run(run_id("grpo", "fixed", 3)) == ("grpo", "fixed", 3)
-    assert parse_run(run_id("grpo", "fixed", 3, seed=2)) == ("grpo", "fixed", 3)
-    assert split_seed("grpo-fixed-x3-s2") == ("grpo-fixed-x3", 2)
-    assert split_seed("init") == ("init", None) and split_seed("obs-r1-s1") == ("obs-r1-s1", None)
-    assert parse_run("init") == ("none", "none", 0)
-    with pytest.raises(ValueError, match="not a run name"):
-        parse_run("grpo-x3")
+def test_run_facts_travel_beside_the_name() -> None:
+    """The workflow makes each run's name from its facts and hands the facts on (--run-facts):
+    the seed, X, method and budget arrive as values, and the name is only a label."""
+    run = trained_run("grpo", "fixed", 3, 2)
+    assert run.name == run_id("grpo", "fixed", 3, 2) == "grpo-fixed-x3-s2" and run.pooled == "grpo-fixed-x3"
+    runs = [initial_run(), run, observational_run("r1-s1")]
+    assert all(re.fullmatch(RUN_PATTERN, r.name) for r in runs)
+    read = runs_from_facts(json.loads(facts_json(runs)))
+    assert list(read.values()) == runs
+    assert read["obs-r1-s1"].seed is None and read["obs-r1-s1"].pooled == "obs-r1-s1"  # no seed read from a name
+    assert (read["init"].method, read["init"].n_languages, read["init"].pooled) == ("none", 0, "init")
+    for broken in (
+        [],
+        {"x": {"method": "grpo"}},
+        {"x": {"method": "grpo", "budget": "grow", "n_languages": True, "seed": 0}},
+    ):
+        with pytest.raises(UserError, match="--run-facts"):
+            runs_from_facts(broken)
 
 
 def test_mti_known_value() -> None:
@@ -97,19 +118,23 @@ def test_power_law_fit_recovers_coefficients() -> None:
     assert noisy["beta_stderr"] > 0
 
 
-def test_batch_fit_finds_the_lmfit_minimum() -> None:
-    """The vectorised fit used on bootstrap replicates agrees with lmfit, NaN points left out."""
+def test_replicate_fits_find_the_single_fits_minimum() -> None:
+    """The fit of every bootstrap replicate agrees with the single fit (both lmfit), NaN points left out."""
     rng = np.random.default_rng(2)
     xs = np.array([2, 3, 4, 5, 6, 7, 8], dtype=float)
     ys = 0.4 * xs[None, :] ** 0.15 * (1 + 0.1 * rng.standard_normal((20, 7)))
     ys[3, 2] = np.nan
-    alpha, beta = fit_power_law_batch(xs, ys)
-    for row in (0, 3, 7, 19):
+    ys[5] = -ys[5]  # a falling, negative curve (an MTI can be): no log-log start, the same minimum
+    alpha, beta = fit_power_law_rows(xs, ys)
+    for row in (0, 3, 5, 7, 19):
         ok = np.isfinite(ys[row])
         reference = fit_power_law(xs[ok].tolist(), ys[row, ok].tolist())
         assert alpha[row] == pytest.approx(reference["alpha"], rel=1e-4)
         assert beta[row] == pytest.approx(reference["beta"], rel=1e-3, abs=1e-5)
-    assert np.isnan(fit_power_law_batch(xs, np.full((1, 7), np.nan))[0]).all()
+    assert np.isnan(fit_power_law_rows(xs, np.full((1, 7), np.nan))[0]).all()
+    single = np.full((1, 7), np.nan)
+    single[0, 1] = 1.0
+    assert np.isnan(fit_power_law_rows(xs, single)).all()  # one point: no curve
 
 
 def test_fit_needs_two_points_and_a_curve() -> None:
@@ -117,7 +142,7 @@ def test_fit_needs_two_points_and_a_curve() -> None:
         fit_power_law([2.0], [1.0])
     with pytest.raises(ValueError, match="every point is 0"):  # alpha 0: any beta fits
         fit_power_law([2.0, 3.0, 4.0], [0.0, 0.0, 0.0])
-    assert np.isnan(fit_power_law_batch([2.0, 3.0], np.zeros((2, 2)))[1]).all()
+    assert np.isnan(fit_power_law_rows([2.0, 3.0], np.zeros((2, 2)))[1]).all()
 
 
 def _rows(rows: list[tuple[str, str, bool, str]]) -> pl.DataFrame:
@@ -144,7 +169,7 @@ def test_accuracy_table_counts(tmp_path) -> None:
     trained = _rows(
         [("q0", "en", True, "en"), ("q1", "en", True, "en"), ("q0", "ja", True, "und"), ("q1", "ja", True, "ja")]
     )
-    table = analyse([("m", "init", "b", init), ("m", "grpo-grow-x2-s0", "b", trained)], ORDER, replicates=100).accuracy
+    table = analyse([("m", INIT, "b", init), ("m", grpo(2), "b", trained)], ORDER, replicates=100).accuracy
     assert set(table["seed"]) == {POOLED}  # one seed: only the pooled rows
     row = table.filter((pl.col("run") == "init") & (pl.col("lang") == "en")).row(0, named=True)
     assert row["accuracy"] == pytest.approx(0.5) and row["off_target_rate"] == 0 and row["n"] == 2
@@ -159,12 +184,12 @@ def test_accuracy_table_counts(tmp_path) -> None:
 def test_off_target_uses_lang_share_when_scored() -> None:
     frame = _rows([("q0", "en", True, "en"), ("q1", "en", True, "en"), ("q2", "en", True, "en")])
     frame = frame.with_columns(pl.Series("lang_share", [0.9, 0.4, 0.6]))
-    table = analyse([("m", "init", "b", frame)], ORDER, replicates=100, on_target_share=0.5).accuracy
+    table = analyse([("m", INIT, "b", frame)], ORDER, replicates=100, on_target_share=0.5).accuracy
     assert table["off_target_rate"][0] == pytest.approx(1 / 3)
     assert table["lang_share"][0] == pytest.approx(1.9 / 3)
 
 
-def _frames(values: dict[str, dict[str, float]], n: int = 40, seed: int = 0) -> list[tuple]:
+def _frames(values: dict[Run, dict[str, float]], n: int = 40, seed: int = 0) -> list[tuple]:
     """Score frames whose accuracies are exactly `values` (run -> lang -> accuracy), n problems."""
     out = []
     for run, per_lang in values.items():
@@ -176,8 +201,8 @@ def _frames(values: dict[str, dict[str, float]], n: int = 40, seed: int = 0) -> 
 def test_mti_table_uses_subset_languages() -> None:
     files = _frames(
         {
-            "init": {"en": 0.5, "es": 0.2, "ru": 0.2, "ja": 0.1},
-            "grpo-grow-x2-s0": {"en": 0.6, "es": 0.3, "ru": 0.3, "ja": 0.2},
+            INIT: {"en": 0.5, "es": 0.2, "ru": 0.2, "ja": 0.1},
+            grpo(2): {"en": 0.6, "es": 0.3, "ru": 0.3, "ja": 0.2},
         }
     )
     table = analyse(files, ORDER, replicates=200).mti
@@ -187,10 +212,10 @@ def test_mti_table_uses_subset_languages() -> None:
 
 
 def test_scaling_law_gap_and_leap_from_runs() -> None:
-    values = {"init": {"en": 0.1, "ja": 0.1}}
+    values = {INIT: {"en": 0.1, "ja": 0.1}}
     for x in (2, 3, 4, 5):
-        values[run_id("grpo", "grow", x, 0)] = {"en": round(0.2 * x**0.5, 2), "ja": round(0.2 * x**0.5, 2)}
-    values["grpo-grow-x1-s0"] = {"en": 0.1, "ja": 0.1}  # observed X=1 below the law
+        values[grpo(x)] = {"en": round(0.2 * x**0.5, 2), "ja": round(0.2 * x**0.5, 2)}
+    values[grpo(1)] = {"en": 0.1, "ja": 0.1}  # observed X=1 below the law
     tables = analyse(_frames(values, n=100), ["ja", "ru", "de", "fr"], replicates=200)
     fits = scaling_law(tables.runs, tables.replicates, fit_min_x=2)
     curve = fits["accuracy"]
@@ -215,7 +240,7 @@ def test_bootstrap_is_paired_across_models() -> None:
     replicate: only a resample shared by both models gives the interval [0, 0]."""
     rng = np.random.default_rng(3)
     same = score_frame({"en": 0.4, "es": 0.3, "ja": 0.2}, rng.random(60), 4, rng)
-    tables = analyse([("m", "init", "b", same), ("m", "grpo-grow-x2-s0", "b", same)], ORDER, replicates=200)
+    tables = analyse([("m", INIT, "b", same), ("m", grpo(2), "b", same)], ORDER, replicates=200)
     gains = tables.gains
     assert (gains["gain"] == 0).all()
     assert (gains["gain_ci_low"] == 0).all() and (gains["gain_ci_high"] == 0).all()
@@ -233,9 +258,7 @@ def test_bootstrap_is_paired_across_languages() -> None:
     def copies(frame: pl.DataFrame) -> pl.DataFrame:
         return pl.concat([frame.with_columns(pl.lit(lang).alias("lang")) for lang in ("en", "es", "ja", "te")])
 
-    tables = analyse(
-        [("m", "init", "b", copies(before)), ("m", "grpo-grow-x2-s0", "b", copies(after))], ORDER, replicates=200
-    )
+    tables = analyse([("m", INIT, "b", copies(before)), ("m", grpo(2), "b", copies(after))], ORDER, replicates=200)
     row = tables.mti.row(0, named=True)
     assert row["mti"] == pytest.approx(1.0)
     assert row["mti_ci_low"] == pytest.approx(1.0) and row["mti_ci_high"] == pytest.approx(1.0)
@@ -248,7 +271,7 @@ def _coverage(cluster: float, n_samples: int, sims: int = 200) -> tuple[float, f
     for _ in range(sims):
         frame = score_frame({"en": truth}, rng.random(60), n_samples, rng, cluster=cluster)
         row = analyse(
-            [("m", "init", "b", frame)], ORDER, replicates=200, bootstrap_seed=int(rng.integers(1 << 30))
+            [("m", INIT, "b", frame)], ORDER, replicates=200, bootstrap_seed=int(rng.integers(1 << 30))
         ).accuracy.row(0, named=True)
         covered += row["ci_low"] <= truth <= row["ci_high"]
         widths.append(row["ci_high"] - row["ci_low"])
@@ -278,9 +301,9 @@ def test_seeds_are_resampled() -> None:
     which resampling problems alone (2,000 of them) would hide."""
     rng = np.random.default_rng(6)
     difficulty = rng.random(2000)
-    files = [("m", "init", "b", score_frame({"en": 0.2, "ja": 0.1}, difficulty, 1, rng))]
+    files = [("m", INIT, "b", score_frame({"en": 0.2, "ja": 0.1}, difficulty, 1, rng))]
     for seed, acc in ((0, 0.3), (1, 0.7)):
-        files.append(("m", f"grpo-grow-x1-s{seed}", "b", score_frame({"en": acc, "ja": acc}, difficulty, 1, rng)))
+        files.append(("m", grpo(1, seed), "b", score_frame({"en": acc, "ja": acc}, difficulty, 1, rng)))
     tables = analyse(files, ORDER, replicates=300)
     acc = tables.accuracy.filter((pl.col("run") == "grpo-grow-x1") & (pl.col("lang") == "en"))
     assert set(acc["seed"]) == {POOLED, "0", "1"}  # per seed and pooled
@@ -300,10 +323,10 @@ def test_fit_intervals_cover_the_true_law() -> None:
     hits = {"alpha": 0, "beta": 0}
     for _ in range(sims):
         difficulty = rng.random(150)  # one benchmark: the same problems for every model
-        files = [("m", "init", "b", score_frame({"en": 0.2}, difficulty, 2, rng, cluster=0.6))]
+        files = [("m", INIT, "b", score_frame({"en": 0.2}, difficulty, 2, rng, cluster=0.6))]
         for x in range(2, 9):
             acc = float(power_law(np.float64(x), alpha, beta))
-            files.append(("m", f"grpo-grow-x{x}-s0", "b", score_frame({"en": acc}, difficulty, 2, rng, cluster=0.6)))
+            files.append(("m", grpo(x), "b", score_frame({"en": acc}, difficulty, 2, rng, cluster=0.6)))
         tables = analyse(files, ORDER, replicates=200, bootstrap_seed=int(rng.integers(1 << 30)))
         curve = scaling_law(tables.runs, tables.replicates, fit_min_x=2)["accuracy"]
         hits["alpha"] += curve["alpha_ci"][0] <= alpha <= curve["alpha_ci"][1]
@@ -362,10 +385,46 @@ def test_runs_table_gets_how_long_each_run_trained() -> None:
         }
     )
     summaries = {
-        ("m", "grpo-grow-x2-s0"): {"steps": 10, "epochs": 2.0, "prompts_seen": 40},
-        ("m", "grpo-grow-x2-s1"): {"steps": 12, "epochs": 2.4, "prompts_seen": 48},
+        ("m", grpo(2, 0)): {"steps": 10, "epochs": 2.0, "prompts_seen": 40},
+        ("m", grpo(2, 1)): {"steps": 12, "epochs": 2.4, "prompts_seen": 48},
     }
     table = with_training(runs, summaries)
     assert table["steps"].to_list() == [None, 11.0, 10.0, 12.0]
     assert table["epochs"].to_list() == [None, 2.2, 2.0, 2.4]
     assert table["prompts_seen"].to_list()[1:] == [44.0, 40.0, 48.0]
+
+
+def test_tables_take_each_runs_facts_from_run_facts(tmp_path, caplog) -> None:
+    """`pscale tables`: the seed and X come from --run-facts, never from a name (an observational
+    model called r1-s1 has no seed); a run that --run-facts does not describe is an error naming it."""
+    from pscale.cli import main
+
+    rng = np.random.default_rng(8)
+    difficulty = rng.random(30)
+    runs = [INIT, grpo(2, 5), grpo(2, 7), observational_run("r1-s1")]
+    paths = []
+    for run in runs:
+        paths.append(tmp_path / run.name / "b.parquet")
+        paths[-1].parent.mkdir()
+        score_frame({"en": 0.3, "es": 0.2}, difficulty, 2, rng).write_parquet(paths[-1])
+    out = {name: tmp_path / "tables" / f"{name}.csv" for name in ("accuracy", "mti", "gains", "runs")}
+
+    def tables(facts: list) -> int:
+        return main(
+            ["tables", "--scores", *map(str, paths), "--labels", json.dumps([["m", r.name, "b"] for r in runs])]
+            + ["--run-facts", facts_json(facts), "--options", json.dumps({"bootstrap_replicates": 50})]
+            + [f"--{name}-out={path}" for name, path in out.items()]
+            + [f"--replicates-out={tmp_path / 'tables' / 'bootstrap.parquet'}"]
+        )
+
+    assert tables(runs) == 0
+    table = pl.read_csv(out["runs"], schema_overrides={"seed": pl.String})
+    assert table.select("run", "method", "n_languages", "seed").rows() == [
+        ("init", "none", 0, "all"),
+        ("obs-r1-s1", "observational", 1, "all"),
+        ("grpo-grow-x2", "grpo", 2, "5"),
+        ("grpo-grow-x2", "grpo", 2, "7"),
+        ("grpo-grow-x2", "grpo", 2, "all"),
+    ]
+    assert tables(runs[:3]) == 1
+    assert "--labels: run 'obs-r1-s1' is not in --run-facts" in caplog.text

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from synthetic import score_frame
 
-from pscale.analysis import analyse, scaling_law, write_replicates
+from pscale.analysis import analyse, write_replicates
 from pscale.cli import main
 from pscale.figures import FIGURES, _verdict
+from pscale.fit import scaling_law
+from pscale.runs import initial_run, observational_run, trained_run
 
 LANGS = ["en", "es", "ru", "ja"]
 ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
@@ -26,15 +28,16 @@ def analysed(tmp_path_factory) -> Path:
     difficulty = rng.random(40)
     files = []
     for model in ("a", "b"):
-        files.append((model, "init", "bench", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng)))
+        files.append((model, initial_run(), "bench", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng)))
         for method in ("grpo", "sft"):
             for budget in ("grow", "fixed"):
                 for x in (1, 2, 3, 4):
                     acc = {lang: min(0.9, 0.25 * x**0.3 + (0.1 if lang == "en" else 0)) for lang in LANGS}
                     for seed in (0, 1) if model == "a" else (0,):  # model b: one training seed
-                        run = f"{method}-{budget}-x{x}-s{seed}"
+                        run = trained_run(method, budget, x, seed)
                         files.append((model, run, "bench", score_frame(acc, difficulty, 2, rng)))
-    files.append(("a", "obs-reasoner", "bench", score_frame({lang: 0.5 for lang in LANGS}, difficulty, 2, rng)))
+    reasoner = score_frame({lang: 0.5 for lang in LANGS}, difficulty, 2, rng)
+    files.append(("a", observational_run("reasoner"), "bench", reasoner))
     tables = analyse(files, ORDER, replicates=100)
     for name in ("accuracy", "mti", "gains", "runs"):
         getattr(tables, name).write_csv(root / f"{name}.csv")
@@ -106,10 +109,10 @@ def test_a_one_seed_summary_claims_no_difference(tmp_path) -> None:
 
     rng = np.random.default_rng(1)
     difficulty = rng.random(60)
-    files = [("m", "init", "b", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng))]
+    files = [("m", initial_run(), "b", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng))]
     for x in (1, 2, 3, 4, 5):
         acc = {lang: min(0.95, 0.3 * x**0.5) for lang in LANGS}
-        files.append(("m", f"grpo-grow-x{x}-s0", "b", score_frame(acc, difficulty, 2, rng)))
+        files.append(("m", trained_run("grpo", "grow", x, 0), "b", score_frame(acc, difficulty, 2, rng)))
     tables = analyse(files, ORDER, replicates=100)
     fits = scaling_law(tables.runs, tables.replicates)
     assert fits["min_seeds"] == 1 and fits["groups"][0]["n_seeds"] == 1
@@ -121,7 +124,9 @@ def test_a_one_seed_summary_claims_no_difference(tmp_path) -> None:
 
 def test_unknown_figure_name_is_an_error(analysed: Path) -> None:
     out = str(analysed / "nope.png")
-    assert main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "nope", "--output", out]) == 1
+    with pytest.raises(SystemExit) as err:  # argparse names the choices (the figure registry)
+        main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "nope", "--output", out])
+    assert err.value.code == 2
     assert (
         main(["figures", "--runs", str(analysed / "runs.csv"), "--names", "rl_vs_sft", "mti_by_model", "--output", out])
         == 1

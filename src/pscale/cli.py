@@ -26,6 +26,7 @@ from pscale.errors import FREE_SPACE, UserError, is_disk_full
 from pscale.figure_registry import FIGURES
 from pscale.prompts import PromptStyle
 from pscale.receipts import adopt, extra_inputs, fingerprint, kept, record
+from pscale.runs import Run, runs_from_facts
 from pscale.stages import STAGES, TRAINING_OPTIONS, WHOLE, schema_part, stage_options
 
 log = logging.getLogger("pscale")
@@ -352,13 +353,14 @@ def cmd_score(args: argparse.Namespace) -> None:
     score_generations(Path(args.generations), Path(args.output), _languages(args), scoring, args.threads)
 
 
-def _training_summaries(trainings: dict[str, Path]) -> dict[tuple[str, str], dict[str, Any]]:
+def _training_summaries(trainings: dict[str, Path], runs: dict[str, Run]) -> dict[tuple[str, Run], dict[str, Any]]:
     """(model, run) -> the run's training.json, from `<model>/<run>` labels and model folders."""
     from pscale.training_length import TRAINING_SUMMARY
 
     summaries = {}
     for label, folder in trainings.items():
-        model, _, run = label.partition("/")
+        model, _, name = label.partition("/")
+        run = _run(runs, name, "--training-labels")
         path = folder / TRAINING_SUMMARY if folder.is_dir() else folder
         try:
             summaries[(model, run)] = json.loads(path.read_text(encoding="utf-8"))
@@ -369,6 +371,12 @@ def _training_summaries(trainings: dict[str, Path]) -> dict[tuple[str, str], dic
     return summaries
 
 
+def _run(runs: dict[str, Run], name: str, flag: str) -> Run:
+    if name not in runs:
+        raise UserError(f"{flag}: run '{name}' is not in --run-facts (what each run is: method, budget, X, seed)")
+    return runs[name]
+
+
 def cmd_tables(args: argparse.Namespace) -> None:
     from pscale.analysis import analyse, with_training, write_replicates
     from pscale.tables import write_csv
@@ -377,7 +385,11 @@ def cmd_tables(args: argparse.Namespace) -> None:
     labels = _json(args.labels)
     if len(labels) != len(args.scores) or any(len(label) != 3 for label in labels):
         raise UserError(f"--labels needs one [model, run, benchmark] per --scores file ({len(args.scores)})")
-    files = [(*label, Path(path)) for label, path in zip(labels, args.scores, strict=True)]
+    runs = runs_from_facts(_json(args.run_facts))
+    files = [
+        (model, _run(runs, run, "--labels"), benchmark, Path(path))
+        for (model, run, benchmark), path in zip(labels, args.scores, strict=True)
+    ]
     tables = analyse(
         files,
         options["parallel_order"],
@@ -393,7 +405,7 @@ def cmd_tables(args: argparse.Namespace) -> None:
         (tables.accuracy, args.accuracy_out),
         (tables.mti, args.mti_out),
         (tables.gains, args.gains_out),
-        (with_training(tables.runs, _training_summaries(trainings)), args.runs_out),
+        (with_training(tables.runs, _training_summaries(trainings, runs)), args.runs_out),
     )
     for frame, path in outputs:
         write_csv(frame, path)
@@ -403,7 +415,8 @@ def cmd_tables(args: argparse.Namespace) -> None:
 def cmd_fit(args: argparse.Namespace) -> None:
     import polars as pl
 
-    from pscale.analysis import read_replicates, scaling_law
+    from pscale.analysis import read_replicates
+    from pscale.fit import scaling_law
     from pscale.tables import read_table, write_json
 
     options = _options(args, "fit")
@@ -649,6 +662,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="JSON (or @file.json): [model, run, benchmark] of each --scores file, in order, e.g. "
         '[["tiny", "init", "demo_test"], ["tiny", "grpo-grow-x2-s0", "demo_test"]]',
+    )
+    p.add_argument(
+        "--run-facts",
+        required=True,
+        help="JSON (or @file.json): what each run of --labels is, by name (the seed is never read from a name), "
+        'e.g. {"init": {"method": "none", "budget": "none", "n_languages": 0, "seed": null}, '
+        '"grpo-grow-x2-s0": {"method": "grpo", "budget": "grow", "n_languages": 2, "seed": 0}}',
     )
     p.add_argument("--accuracy-out", required=True)
     p.add_argument("--mti-out", required=True)

@@ -20,10 +20,11 @@ import numpy as np
 import polars as pl
 from matplotlib.patches import Rectangle
 
-from pscale.analysis import INIT_RUN, OBSERVATIONAL_PREFIX, POOLED, parse_run, power_law
 from pscale.errors import UserError
 from pscale.figure_registry import FIGURES
+from pscale.fit import power_law
 from pscale.parallel_sets import subset_languages
+from pscale.runs import INIT_RUN, POOLED
 from pscale.tables import atomic_path, read_json, read_table
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,15 @@ def _yerr(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.vstack([values - low, high - values]).clip(min=0))
 
 
-def _run_order(runs: list[str]) -> list[str]:
+def _run_facts(frame: pl.DataFrame) -> dict[str, tuple[str, int]]:
+    """run -> (method, number of training languages), from the table's own columns: a run's name
+    is only its label."""
+    return dict(zip(frame["run"], zip(frame["method"], frame["n_languages"], strict=True), strict=True))
+
+
+def _run_order(facts: dict[str, tuple[str, int]]) -> list[str]:
     """The initial model first, trained runs by their number of languages, observational models last."""
-    return sorted(
-        set(runs), key=lambda run: (run != INIT_RUN, run.startswith(OBSERVATIONAL_PREFIX), parse_run(run)[2], run)
-    )
+    return sorted(facts, key=lambda run: (run != INIT_RUN, facts[run][0] == "observational", facts[run][1], run))
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,7 +233,8 @@ def _heatmap(
     )
     for ax, model in zip(axes[:, 0], models, strict=True):
         part = frame.filter(pl.col("model") == model)
-        runs = _run_order(part["run"].to_list())
+        facts = _run_facts(part)
+        runs = _run_order(facts)
         grid = np.full((len(runs), len(languages)), np.nan)
         marked = np.zeros_like(grid, dtype=bool)
         for r in part.iter_rows(named=True):
@@ -260,7 +266,7 @@ def _heatmap(
                     )
         if parallel_order is not None:
             for i, run in enumerate(runs):
-                for lang in _training_languages(run, parallel_order):
+                for lang in _training_languages(*facts[run], parallel_order):
                     if lang in languages:
                         ax.add_patch(
                             Rectangle((languages.index(lang) - 0.5, i - 0.5), 1, 1, fill=False, ec="orangered", lw=1.6)
@@ -272,9 +278,8 @@ def _heatmap(
     _save(fig, output)
 
 
-def _training_languages(run: str, parallel_order: list[str]) -> list[str]:
+def _training_languages(method: str, x: int, parallel_order: list[str]) -> list[str]:
     """The languages a run trained on (none for the initial model; English for observational ones)."""
-    method, _, x = parse_run(run)
     if method == "none":
         return []
     return subset_languages(x, parallel_order)
@@ -289,7 +294,8 @@ def column_order(languages: list[str], parallel_order: list[str] | None) -> list
 
 
 def _mean_over_benchmarks(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    return frame.group_by("model", "run", "lang", maintain_order=True).agg(pl.col(c).mean() for c in columns)
+    keys = ("model", "run", "method", "n_languages", "lang")  # method, n_languages: the run's, for the rows
+    return frame.group_by(*keys, maintain_order=True).agg(pl.col(c).mean() for c in columns)
 
 
 def plot_accuracy_heatmap(
@@ -318,7 +324,7 @@ def plot_language_gain(
     part = (
         _pooled(gains)
         .with_columns(((pl.col("gain_ci_low") > 0) | (pl.col("gain_ci_high") < 0)).alias("significant"))
-        .group_by("model", "run", "lang", maintain_order=True)
+        .group_by("model", "run", "method", "n_languages", "lang", maintain_order=True)
         .agg(pl.col("gain").mean(), pl.col("significant").all())
     )
     columns = [*languages, "seen", "unseen"]

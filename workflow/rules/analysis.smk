@@ -2,7 +2,8 @@
 # every bootstrap replicate), then one job for the paper's figures (each drawn when the config
 # has its runs; see common.smk: FIGURE_NAMES, FIGURE_OUTPUTS) and the results summary, the
 # report's first page. What each file is (the model, run and benchmark of a score file, the
-# figure a file gets) is passed as flags, never read from its path.
+# figure a file gets) and what each run is (method, budget, X, seed: --run-facts) is passed as
+# flags, never read from a path or a run's name.
 
 
 rule tables:
@@ -25,11 +26,13 @@ rule tables:
         "../../envs/analysis.yaml"
     params:
         labels=score_labels,
+        run_facts=run_facts,
         training_labels=training_labels,
         options=table_options,
         code=CODE["tables"],
     shell:
-        "pscale tables --scores {input.scores} --labels {params.labels:q} --accuracy-out {output.accuracy} --mti-out {output.mti}"
+        "pscale tables --scores {input.scores} --labels {params.labels:q} --run-facts {params.run_facts:q}"
+        " --accuracy-out {output.accuracy} --mti-out {output.mti}"
         " --gains-out {output.gains} --runs-out {output.runs} --replicates-out {output.replicates}"
         " --trainings {input.trainings} --training-labels {params.training_labels}"
         " --options {params.options:q} > {log} 2>&1"

@@ -6,13 +6,22 @@ import os
 import re
 import shlex
 
-from pscale.analysis import BUDGET_PATTERN, INIT_RUN, OBSERVATIONAL_PREFIX, RUN_PATTERN, parse_run, run_id
 from pscale.codeversion import code_versions
 from pscale.config import validate_config
 from pscale.data.demo_datasets import DEMO_DATASETS
 from pscale.figure_registry import FIGURES as FIGURE_REGISTRY
 from pscale.figure_registry import HEADLINE_FIGURES, figures_for
 from pscale.models import evaluation_for_model
+from pscale.runs import (
+    BUDGET_PATTERN,
+    INIT_RUN,
+    RUN_PATTERN,
+    facts_json,
+    initial_run,
+    observational_run,
+    run_id,
+    trained_run,
+)
 from pscale.stages import STAGES, TRAINING_OPTIONS, stage_options
 from snakemake.logging import logger
 
@@ -59,16 +68,25 @@ TRAIN_DATASET = config["data"]["train_dataset"]
 DATASETS = [TRAIN_DATASET, *[b for b in EVAL_DATASETS if b != TRAIN_DATASET]]
 PROMPTS = "resources/prompts.yaml"
 SEEDS = config["seeds"]
-# Every trained run once per training seed: <method>-<budget>-x<X>-s<seed>.
-TRAINED_RUNS = [
-    run_id(method, budget, x, seed)
-    for method in config["training"]["methods"]
-    for budget in config["budgets"]
-    for x in config["subset_sizes"]
-    for seed in SEEDS
-]
+# Every trained run once per training seed: <method>-<budget>-x<X>-s<seed>, with what it is.
+TRAINED = {
+    run.name: run
+    for run in (
+        trained_run(method, budget, x, seed)
+        for method in config["training"]["methods"]
+        for budget in config["budgets"]
+        for x in config["subset_sizes"]
+        for seed in SEEDS
+    )
+}
+TRAINED_RUNS = list(TRAINED)
 # Off-the-shelf reasoning models, evaluated against their initial model (no training).
-OBSERVATIONAL = {f"{OBSERVATIONAL_PREFIX}{o['name']}": o for o in config["observational"]}
+OBSERVATIONAL = {observational_run(o["name"]).name: o for o in config["observational"]}
+#: Every evaluated run by name, with its facts (method, budget, X, seed): `pscale tables --run-facts`.
+RUNS = {
+    run.name: run
+    for run in [initial_run(), *TRAINED.values(), *(observational_run(o["name"]) for o in config["observational"])]
+}
 
 
 FIGURE_NAMES, _SKIPPED = figures_for(config)  # pscale.figure_registry: one entry per figure
@@ -421,11 +439,9 @@ def train_work_dir(wildcards):
 # local rule share_scores), and appears in the tables under its own name.
 def shared_with(run):
     """The run whose model and scores `run` shares, or None."""
-    if run.startswith(OBSERVATIONAL_PREFIX) or run == INIT_RUN:
-        return None
-    method, budget, x = parse_run(run)
-    if x == 1 and budget == "fixed" and "grow" in config["budgets"]:
-        return run.replace("-fixed-x1-", "-grow-x1-", 1)
+    trained = TRAINED.get(run)
+    if trained and trained.n_languages == 1 and trained.budget == "fixed" and "grow" in config["budgets"]:
+        return trained_run(trained.method, "grow", 1, trained.seed).name
     return None
 
 
@@ -479,6 +495,11 @@ def all_scores(wildcards):
 def score_labels(wildcards):
     """`pscale tables --labels`: [model, run, benchmark] of each score file, in all_scores' order."""
     return as_json([[model, run, benchmark] for model, run, benchmark, _ in SCORE_FILES])
+
+
+def run_facts(wildcards):
+    """`pscale tables --run-facts`: what each run of score_labels is (method, budget, X, seed)."""
+    return facts_json(RUNS[run] for run in dict.fromkeys(run for _, run, _, _ in SCORE_FILES))
 
 
 #: Every model trained (a shared run's model once, under the run that trained it): (model, run).
