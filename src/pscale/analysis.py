@@ -423,17 +423,23 @@ def _accuracy_rows(
     ]
 
 
-def _mti_row(
-    keys: dict[str, Any],
-    benchmark: str,
-    stat: _RunStats,
-    init: _RunStats,
-    langs: list[str],
-    use: list[int],
-    train: set[str],
-    options: _Options,
-) -> tuple[dict[str, Any], tuple[float, np.ndarray]]:
+@dataclass(frozen=True)
+class _Comparison:
+    """A trained run's statistics against its initial model's on one benchmark: what its MTI and
+    gain rows are computed from (`use`: the languages both have scores in)."""
+
+    keys: dict[str, Any]
+    benchmark: str
+    stat: _RunStats
+    init: _RunStats
+    langs: list[str]
+    use: list[int]
+    train: set[str]
+
+
+def _mti_row(c: _Comparison, options: _Options) -> tuple[dict[str, Any], tuple[float, np.ndarray]]:
     """mti.csv's row of a trained run on a benchmark, and its MTI (point, replicates) for runs.csv."""
+    keys, benchmark, stat, init, langs, use, train = c.keys, c.benchmark, c.stat, c.init, c.langs, c.use, c.train
     before, after = {langs[j]: init.point[j] for j in use}, {langs[j]: stat.point[j] for j in use}
     point = mti(before, after, train, options.zero_baseline, options.min_baseline)
     before, after = {langs[j]: init.reps[:, j] for j in use}, {langs[j]: stat.reps[:, j] for j in use}
@@ -461,19 +467,11 @@ def _mti_row(
     return row, (point.mti, reps.mti)
 
 
-def _gain_rows(
-    keys: dict[str, Any],
-    benchmark: str,
-    stat: _RunStats,
-    init: _RunStats,
-    langs: list[str],
-    use: list[int],
-    train: set[str],
-    options: _Options,
-) -> tuple[list[dict[str, Any]], dict[str, tuple[float, np.ndarray]]]:
+def _gain_rows(c: _Comparison, options: _Options) -> tuple[list[dict[str, Any]], dict[str, tuple[float, np.ndarray]]]:
     """gains.csv's rows of a trained run on a benchmark: absolute gains in accuracy (fractions) with
     paired intervals, per language and pooled over the seen and the unseen languages; and the pooled
     ones (gain_seen, gain_unseen: point, replicates) for runs.csv."""
+    keys, benchmark, stat, init, langs, use, train = c.keys, c.benchmark, c.stat, c.init, c.langs, c.use, c.train
     gain_point = stat.point - init.point
     gain_reps = stat.reps - init.reps
     seen = np.array([j in use and langs[j] in train for j in range(len(langs))])
@@ -530,10 +528,11 @@ def analyse(
             raise UserError(f"no scores of the initial model '{model}' on '{benchmark}' (needed for {run})")
         use = [j for j, lang in enumerate(langs) if present[j] and init.n[j] > 0]
         train = set(subset_languages(facts.n_languages, parallel_order))
-        mti_row, summary_mti = _mti_row(keys, benchmark, stat, init, langs, use, train, options)
+        comparison = _Comparison(keys, benchmark, stat, init, langs, use, train)
+        mti_row, summary_mti = _mti_row(comparison, options)
         mti_rows.append(mti_row)
         summary["mti"].append(summary_mti)
-        rows, pooled_gains = _gain_rows(keys, benchmark, stat, init, langs, use, train, options)
+        rows, pooled_gains = _gain_rows(comparison, options)
         gain_rows += rows
         for quantity, value in pooled_gains.items():
             summary[quantity].append(value)

@@ -485,15 +485,7 @@ def cmd_plan(args: argparse.Namespace) -> None:
         raise UserError(str(err)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pscale",
-        description="parallel-scaling: run one stage of the cross-lingual transfer pipeline by hand.",
-        epilog="The whole pipeline runs with `snakemake`; see README.md.",
-    )
-    sub = parser.add_subparsers(dest="stage", required=True, metavar="<stage>")
-
-    p = _stage_parser(sub, "demo-data")
+def _demo_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--datasets", nargs="+", help="the demo datasets to write (demo_train, demo_test, demo_hard)")
     p.add_argument("--source", nargs="+", help="English source file of each of --datasets, in order")
     p.add_argument("--reference", nargs="+", help="all-language parallel corpus file of each of --datasets, in order")
@@ -502,10 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-train", type=int, help="problems per language in demo_train (default: the config's data.demo)")
     p.add_argument("--n-test", type=int, help="problems per language in demo_test and demo_hard (default: the config)")
     p.add_argument("--seed", type=int, help="generator seed (default: the config's data.seed)")
-    _add_common(p, "demo-data")
-    p.set_defaults(func=cmd_demo_data)
 
-    p = _stage_parser(sub, "source")
+
+def _source_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", required=True, help="dataset name: a key under data.hub")
     p.add_argument(
         "--seed", type=int, help="seed for subsampling and option shuffling (default: the config's data.seed)"
@@ -513,10 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.add_argument("--qc-out", default=None, help="Parquet: rows skipped as unreadable, with the reason")
     p.add_argument("--revision-out", default=None, help="text file: the hub commit (or local digest) loaded")
-    _add_common(p, "source")
-    p.set_defaults(func=cmd_source)
 
-    p = _stage_parser(sub, "translate")
+
+def _translate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, help="English source Parquet (id, question, answer)")
     p.add_argument(
         "--dataset",
@@ -536,10 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--qc-out", help="QC table Parquet (required unless --estimate)")
     p.add_argument("--usage-out", help="API usage/cost JSON (required unless --estimate)")
-    _add_common(p, "translate")
-    p.set_defaults(func=cmd_translate)
 
-    p = _stage_parser(sub, "parallel-set")
+
+def _parallel_set_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--translated",
         nargs="+",
@@ -553,10 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed for the problem sample (default: the config's data.seed)")
     p.add_argument("--parallel-order", help="comma-separated order of parallel languages")
     p.add_argument("--output", required=True)
-    _add_common(p, "parallel-set")
-    p.set_defaults(func=cmd_parallel_set)
 
-    p = _stage_parser(sub, "init-model")
+
+def _init_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-name", default="tiny", help="key under `models` in --config")
     p.add_argument("--corpus", nargs="+", required=True, help="Parquet files whose text trains the tokenizer")
     p.add_argument("--sft-file", required=True, help="English Parquet with question + solution")
@@ -567,10 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="warm-start on prompts that ask for the answer format (config `format_prompt`)",
     )
-    _add_common(p, "init-model")
-    p.set_defaults(func=cmd_init_model)
 
-    p = _stage_parser(sub, "train")
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=["grpo", "sft"], default="grpo")
     p.add_argument("--model", required=True, help="initial model: hub id or local folder")
     p.add_argument("--train-set", required=True)
@@ -580,10 +567,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--languages", help=LANGUAGES_HELP)
     _add_prompt_style(p)
     _add_gpus(p)
-    _add_common(p, "train")
-    p.set_defaults(func=cmd_train)
 
-    p = _stage_parser(sub, "generate")
+
+def _generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="hub id or local folder")
     p.add_argument("--revision", default=None)
     benchmarks = p.add_mutually_exclusive_group(required=True)
@@ -614,10 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_prompt_style(p)
     _add_gpus(p)
-    _add_common(p, "generate")
-    p.set_defaults(func=cmd_generate)
 
-    p = _stage_parser(sub, "check-prompts")
+
+def _check_prompts_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-name", required=True, help="the initial model (key under `models`)")
     p.add_argument("--models", nargs="+", required=True, help="folder (or hub id) of each run kind's tokenizer")
     p.add_argument(
@@ -636,26 +621,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lengths-out", required=True, help="Parquet: every prompt's token count and the room it has")
     p.add_argument("--dropped-out", required=True, help="CSV: problems left out (evaluation.too_long: drop)")
-    _add_common(p, "check-prompts")
-    p.set_defaults(func=cmd_check_prompts)
 
-    p = _stage_parser(sub, "fetch-model")
+
+def _fetch_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="hub id or local folder")
     p.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
     p.add_argument("--cache-dir", default=None, help="hub cache (default: $HF_HUB_CACHE or $HF_HOME/hub)")
     p.add_argument("--revision-out", required=True, help="file: the resolved commit")
     p.add_argument("--snapshot-out", required=True, help="file: the local folder jobs load")
-    _add_common(p, "fetch-model")
-    p.set_defaults(func=cmd_fetch_model)
 
-    p = _stage_parser(sub, "score")
+
+def _score_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--generations", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--languages", help=LANGUAGES_HELP)
-    _add_common(p, "score")
-    p.set_defaults(func=cmd_score)
 
-    p = _stage_parser(sub, "tables")
+
+def _tables_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scores", nargs="+", required=True, help="score files (pscale score --output)")
     p.add_argument(
         "--labels",
@@ -681,23 +663,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="trained model folders (or their training.json): steps, epochs and prompts seen go to runs.csv",
     )
     p.add_argument("--training-labels", nargs="*", help="<model>/<run> of each of --trainings, in order")
-    _add_common(p, "tables")
-    p.set_defaults(func=cmd_tables)
 
-    p = _stage_parser(sub, "fit")
+
+def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", required=True, help="runs table (pscale tables --runs-out)")
     p.add_argument("--models", nargs="+", help="the models, main one first (default: the config's `models`, in order)")
     p.add_argument("--replicates", required=True, help="its bootstrap replicates (pscale tables --replicates-out)")
     p.add_argument("--output", required=True)
-    _add_common(p, "fit")
-    p.set_defaults(func=cmd_fit)
 
-    p = _stage_parser(sub, "plan")
+
+def _plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--configfile", help="the pipeline config to plan (as snakemake --configfile; default --config)")
-    _add_common(p, "plan")
-    p.set_defaults(func=cmd_plan)
 
-    p = _stage_parser(sub, "figures")
+
+def _figures_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--names",
         nargs="*",
@@ -733,8 +712,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated order in which runs add parallel languages: heatmap columns follow it and each "
         "run's training languages are outlined",
     )
-    _add_common(p, "figures")
-    p.set_defaults(func=cmd_figures)
+
+
+#: Each stage's own arguments (--config, --options, --threads and -v come with every stage).
+STAGE_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "demo-data": _demo_data_arguments,
+    "source": _source_arguments,
+    "translate": _translate_arguments,
+    "parallel-set": _parallel_set_arguments,
+    "init-model": _init_model_arguments,
+    "train": _train_arguments,
+    "generate": _generate_arguments,
+    "check-prompts": _check_prompts_arguments,
+    "fetch-model": _fetch_model_arguments,
+    "score": _score_arguments,
+    "tables": _tables_arguments,
+    "fit": _fit_arguments,
+    "plan": _plan_arguments,
+    "figures": _figures_arguments,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`pscale <stage>`: one subcommand per stage of the stage table (pscale.stages), each with
+    its own arguments, the common ones and its command function `cmd_<stage>`."""
+    parser = argparse.ArgumentParser(
+        prog="pscale",
+        description="parallel-scaling: run one stage of the cross-lingual transfer pipeline by hand.",
+        epilog="The whole pipeline runs with `snakemake`; see README.md.",
+    )
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="<stage>")
+    for stage in STAGES:
+        stage_parser = _stage_parser(sub, stage)
+        STAGE_ARGUMENTS[stage](stage_parser)
+        _add_common(stage_parser, stage)
+        stage_parser.set_defaults(func=globals()[f"cmd_{stage.replace('-', '_')}"])
     return parser
 
 

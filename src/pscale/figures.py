@@ -85,123 +85,138 @@ def plot_scaling_law(fits: dict[str, Any], output: Path) -> None:
         scale = 100.0 if name == "accuracy" else 1.0
         shown: list[float] = []  # points and their CIs: the y range (a band can explode near X = 1)
         for group_index, group in enumerate(fits["groups"]):
-            main_group = group_index == 0
-            curve = group[name]
-            tag = f"{group['model']} {group['method']}/{group['budget']}"
-            xs = np.array([int(x) for x in curve["points"]])
-            ys = np.array(list(curve["points"].values()), dtype=float) * scale
-            ci = curve.get("points_ci", {})
-            low = np.array([(ci.get(str(x)) or [None])[0] for x in xs], dtype=float) * scale
-            high = np.array([(ci.get(str(x)) or [None, None])[1] for x in xs], dtype=float) * scale
-            dodge = 0.05 * group_index  # error bars of several groups side by side, not on top of each other
-            bars = ax.errorbar(
-                xs + dodge, ys, yerr=_yerr(ys, low, high), fmt="o", capsize=3, label=f"{tag} observed (95% CI)"
-            )
-            shown += [v for v in (*ys, *low, *high) if math.isfinite(v)]
-            color = bars.lines[0].get_color()
-            if "alpha" not in curve:
-                continue
-            band = curve.get("band")
-            if band and main_group:
-                ax.fill_between(
-                    band["x"],
-                    np.array(band["low"], dtype=float) * scale,
-                    np.array(band["high"], dtype=float) * scale,
-                    color=color,
-                    alpha=0.15,
-                    lw=0,
-                )
-            grid = np.linspace(1, max(xs.max(), 2), 100)
-            beta_ci = curve.get("beta_ci") or [None, None]
-            beta_text = f" β∈[{beta_ci[0]:.2f}, {beta_ci[1]:.2f}]" if None not in beta_ci else ""
-            ax.plot(
-                grid,
-                power_law(grid, curve["alpha"], curve["beta"]) * scale,
-                "-",
-                color=color,
-                label=f"fit {curve['alpha'] * scale:.3g}·X^{curve['beta']:.2f}{beta_text} (X≥{fits['fit_min_x']})",
-            )
-            loo = curve.get("loo", {})
-            if not main_group:
-                continue
-            if loo.get("points"):
-                mae = loo["mean_abs_error"] * scale
-                ax.plot(
-                    [p["x"] for p in loo["points"]],
-                    [p["predicted"] * scale for p in loo["points"]],
-                    "x",
-                    color=color,
-                    ms=8,
-                    label=f"leave-one-X-out prediction (MAE {mae:.3g})",
-                )
-            if math.isfinite(curve["observed_x1"]):
-                ax.annotate(
-                    "",
-                    xy=(1, curve["observed_x1"] * scale),
-                    xytext=(1, curve["predicted_x1"] * scale),
-                    arrowprops={"arrowstyle": "<->", "color": "crimson"},
-                )
-                # Labels left of X = 1 and above the leap's midpoint, one row per group: they
-                # must not sit on the error bars or on each other.
-                ax.annotate(
-                    f"gap {curve['gap'] * scale:+.3g}",
-                    xy=(1, (curve["observed_x1"] + curve["predicted_x1"]) / 2 * scale),
-                    xytext=(-10, 0),
-                    textcoords="offset points",
-                    ha="right",
-                    va="center",
-                    color="crimson",
-                    fontsize=8,
-                    bbox=_LABEL_BOX,
-                )
-                y2 = curve["points"].get("2")
-                if y2 is not None and math.isfinite(y2):
-                    ax.annotate(
-                        "",
-                        xy=(2, y2 * scale),
-                        xytext=(1, curve["observed_x1"] * scale),
-                        arrowprops={"arrowstyle": "->", "color": "darkorange", "ls": "--"},
-                    )
-                    ax.annotate(
-                        f"leap {curve['first_parallel_leap'] * scale:+.3g}",
-                        xy=(1.5, (curve["observed_x1"] + y2) / 2 * scale),
-                        xytext=(0, 12),
-                        textcoords="offset points",
-                        ha="center",
-                        va="bottom",
-                        color="darkorange",
-                        fontsize=8,
-                        bbox=_LABEL_BOX,
-                    )
+            shown += _law_group(ax, group, name, scale, group_index, fits["fit_min_x"])
         if name == "mti":
-            alpha, beta = PAPER_MTI_FIT
-            grid = np.linspace(1, 8, 50)
-            paper = power_law(grid, alpha, beta)
-            ax.plot(grid, paper, "--", color="gray", label=f"paper {alpha}·X^{beta}")
-            shown += [float(paper.min()), float(paper.max())]
-            if not any(
-                np.isfinite(np.array(list(g["mti"]["points"].values()), dtype=float)).any() for g in fits["groups"]
-            ):
-                ax.text(
-                    0.5,
-                    0.5,
-                    "MTI undefined for every run\n(see results/tables/mti.csv)",
-                    transform=ax.transAxes,
-                    ha="center",
-                    color="crimson",
-                )
-        if shown:
-            bottom, top = min(shown), max(shown)
-            pad = 0.12 * (top - bottom or abs(top) or 1.0)
-            ax.set_ylim(bottom - pad, top + pad)
-        ax.set_xlim(0.3, max([2, *(int(x) for g in fits["groups"] for x in g[name]["points"])]) + 0.5)
-        ax.set_xlabel("X (training languages, English included)")
-        ax.set_ylabel(label)
-        ax.set_title(f"Parallel Scaling Law: {label}")
-        ax.grid(alpha=0.3)
-        # Below the axes: a legend inside would cover points of some group (and "best" is slow).
-        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+            shown += _paper_mti(ax, fits)
+        _law_axes(ax, fits, name, label, shown)
     _save(fig, output)
+
+
+def _law_group(ax: Any, group: dict[str, Any], name: str, scale: float, index: int, fit_min_x: int) -> list[float]:
+    """One group's points with CIs and its fitted law (band, leave-one-X-out, gap and leap for the
+    main group, index 0); returns the values that set the y range."""
+    curve = group[name]
+    tag = f"{group['model']} {group['method']}/{group['budget']}"
+    xs = np.array([int(x) for x in curve["points"]])
+    ys = np.array(list(curve["points"].values()), dtype=float) * scale
+    ci = curve.get("points_ci", {})
+    low = np.array([(ci.get(str(x)) or [None])[0] for x in xs], dtype=float) * scale
+    high = np.array([(ci.get(str(x)) or [None, None])[1] for x in xs], dtype=float) * scale
+    dodge = 0.05 * index  # error bars of several groups side by side, not on top of each other
+    bars = ax.errorbar(xs + dodge, ys, yerr=_yerr(ys, low, high), fmt="o", capsize=3, label=f"{tag} observed (95% CI)")
+    shown = [v for v in (*ys, *low, *high) if math.isfinite(v)]
+    color = bars.lines[0].get_color()
+    if "alpha" not in curve:
+        return shown
+    band = curve.get("band")
+    if band and index == 0:
+        ax.fill_between(
+            band["x"],
+            np.array(band["low"], dtype=float) * scale,
+            np.array(band["high"], dtype=float) * scale,
+            color=color,
+            alpha=0.15,
+            lw=0,
+        )
+    grid = np.linspace(1, max(xs.max(), 2), 100)
+    beta_ci = curve.get("beta_ci") or [None, None]
+    beta_text = f" β∈[{beta_ci[0]:.2f}, {beta_ci[1]:.2f}]" if None not in beta_ci else ""
+    ax.plot(
+        grid,
+        power_law(grid, curve["alpha"], curve["beta"]) * scale,
+        "-",
+        color=color,
+        label=f"fit {curve['alpha'] * scale:.3g}·X^{curve['beta']:.2f}{beta_text} (X≥{fit_min_x})",
+    )
+    if index != 0:
+        return shown
+    loo = curve.get("loo", {})
+    if loo.get("points"):
+        mae = loo["mean_abs_error"] * scale
+        ax.plot(
+            [p["x"] for p in loo["points"]],
+            [p["predicted"] * scale for p in loo["points"]],
+            "x",
+            color=color,
+            ms=8,
+            label=f"leave-one-X-out prediction (MAE {mae:.3g})",
+        )
+    if math.isfinite(curve["observed_x1"]):
+        _gap_and_leap(ax, curve, scale)
+    return shown
+
+
+def _gap_and_leap(ax: Any, curve: dict[str, Any], scale: float) -> None:
+    """The Monolingual Generalization Gap at X = 1 and the First-Parallel Leap to X = 2, labelled
+    left of X = 1 and above the leap's midpoint: not on the error bars or on each other."""
+    observed, predicted = curve["observed_x1"] * scale, curve["predicted_x1"] * scale
+    gap = f"gap {curve['gap'] * scale:+.3g}"
+    _labelled_arrow(ax, (1, predicted), (1, observed), "<->", "crimson", gap, (1, (observed + predicted) / 2), (-10, 0))
+    y2 = curve["points"].get("2")
+    if y2 is None or not math.isfinite(y2):
+        return
+    leap = f"leap {curve['first_parallel_leap'] * scale:+.3g}"
+    at = (1.5, (observed + y2 * scale) / 2)
+    _labelled_arrow(ax, (1, observed), (2, y2 * scale), "->", "darkorange", leap, at, (0, 12), ls="--")
+
+
+def _labelled_arrow(
+    ax: Any,
+    tail: tuple[float, float],
+    head: tuple[float, float],
+    style: str,
+    color: str,
+    text: str,
+    at: tuple[float, float],
+    offset: tuple[float, float],
+    **arrow: Any,
+) -> None:
+    """An arrow and its label, offset from `at` (right-aligned left of it, else centred above)."""
+    ax.annotate("", xy=head, xytext=tail, arrowprops={"arrowstyle": style, "color": color, **arrow})
+    left = offset[0] < 0
+    ax.annotate(
+        text,
+        xy=at,
+        xytext=offset,
+        textcoords="offset points",
+        ha="right" if left else "center",
+        va="center" if left else "bottom",
+        color=color,
+        fontsize=8,
+        bbox=_LABEL_BOX,
+    )
+
+
+def _paper_mti(ax: Any, fits: dict[str, Any]) -> list[float]:
+    """The published MTI law for comparison (and a note when no run has an MTI)."""
+    alpha, beta = PAPER_MTI_FIT
+    grid = np.linspace(1, 8, 50)
+    paper = power_law(grid, alpha, beta)
+    ax.plot(grid, paper, "--", color="gray", label=f"paper {alpha}·X^{beta}")
+    if not any(np.isfinite(np.array(list(g["mti"]["points"].values()), dtype=float)).any() for g in fits["groups"]):
+        ax.text(
+            0.5,
+            0.5,
+            "MTI undefined for every run\n(see results/tables/mti.csv)",
+            transform=ax.transAxes,
+            ha="center",
+            color="crimson",
+        )
+    return [float(paper.min()), float(paper.max())]
+
+
+def _law_axes(ax: Any, fits: dict[str, Any], name: str, label: str, shown: list[float]) -> None:
+    if shown:
+        bottom, top = min(shown), max(shown)
+        pad = 0.12 * (top - bottom or abs(top) or 1.0)
+        ax.set_ylim(bottom - pad, top + pad)
+    ax.set_xlim(0.3, max([2, *(int(x) for g in fits["groups"] for x in g[name]["points"])]) + 0.5)
+    ax.set_xlabel("X (training languages, English included)")
+    ax.set_ylabel(label)
+    ax.set_title(f"Parallel Scaling Law: {label}")
+    ax.grid(alpha=0.3)
+    # Below the axes: a legend inside would cover points of some group (and "best" is slow).
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +236,8 @@ def _heatmap(
     parallel_order: list[str] | None = None,
 ) -> None:
     """One panel per model: runs (rows) x languages (columns), averaged over benchmarks. With
-    `parallel_order`, each run's training languages are outlined (English for X = 1)."""
+    `parallel_order`, each run's training languages are outlined (English for X = 1). Long on
+    purpose: one matplotlib panel, set up call by call."""
     models = frame["model"].unique(maintain_order=True).to_list() or ["(none)"]
     n_runs = max(frame["run"].n_unique(), 1)
     fig, axes = plt.subplots(

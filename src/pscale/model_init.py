@@ -259,6 +259,9 @@ def init_model(
     `corpus_files` (every language of the training data) give the tokenizer its vocabulary
     and the language-modelling pass its questions; solutions are seen in English only
     (`sft_file`), a share `sft_foreign_share` of them after a question in another language.
+
+    Long on purpose: a stage entry point read top to bottom (tokenizer, model, language-modelling
+    pass, SFT, save), each step a few lines that use the previous one's objects.
     """
     import torch
 

@@ -374,7 +374,9 @@ def _run_names(config: dict[str, Any]) -> list[tuple[str, str, int, int]]:
 
 
 def build_plan(config: dict[str, Any]) -> Plan:
-    """The cost of a validated config (pscale.config.validate_config), per rule family."""
+    """The cost of a validated config (pscale.config.validate_config), per rule family. Long on
+    purpose: the families' costs share the per-run shapes computed at the top (steps, batch,
+    checkpoint sizes), one block per family in the order the workflow runs them."""
     settings = config["plan"]
     on_gpu = {family: (config["resources"].get(family, {}).get("gpu") or 0) > 0 for family in ("train", "generate")}
     world = world_size(config)

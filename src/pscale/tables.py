@@ -206,7 +206,7 @@ def read_table(
     columns may hold no null and no blank string; `min_rows`: fewer rows is an error (an empty
     language file would silently drop out of every mean); `csv_schema`: column types a CSV
     file is read with. Raises TableError naming the file, the column and the first bad row,
-    and saying how to fix it.
+    and saying how to fix it. Long on purpose: one check after another, each with its message.
     """
     path = Path(path)
     if not path.exists():

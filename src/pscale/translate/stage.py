@@ -192,7 +192,9 @@ def translate_dataset(
     usage_output: Path | None = None,
 ) -> None:
     """Stage entry point: writes `outputs[lang]` for every language (English is the source),
-    the QC table to `qc_output` and the API usage and cost to `usage_output` (when given)."""
+    the QC table to `qc_output` and the API usage and cost to `usage_output` (when given).
+    Long on purpose: the stage's steps in order (cache, requests, QC, outputs, usage), read top
+    to bottom; each is a call into this package."""
     source = read_source(source_file)
     bad = empty_source(source)
     policy = options["openai"]["qc_policy"]

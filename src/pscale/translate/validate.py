@@ -572,7 +572,8 @@ def check_translation(
     finish_reason: str | None = None,
 ) -> str | None:
     """None when `output` is an acceptable translation of `source` into `lang`, else the reason:
-    the rule's code, what is wrong, and the offending span in quotes."""
+    the rule's code, what is wrong, and the offending span in quotes. Long on purpose: the
+    rules in the order they are tried (the first that fails is the reason), one short block each."""
     if output is None or not output.strip():
         return 'empty: the output has no text ("")'
     if finish_reason == "length":
