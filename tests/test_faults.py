@@ -38,16 +38,33 @@ from pscale.option_fields import DATA_PATH, GRPO_VALUES
 from pscale.snakelock import live_processes, lock_files
 from pscale.tables import TableError, atomic_path, read_table, write_json, write_parquet
 
+#: GRPO shaped as experiments/paper.yaml's (epochs, not steps; gradient accumulation with one
+#: generation per optimiser step; a KL reference model; gradient checkpointing; one checkpoint
+#: kept), at the sizes of a CPU test: 2 prompts x 4 generations per step, 2 steps at X = 1 and 4
+#: at X = 2 (grow budget: 4 problems per language).
+PAPER_LIKE_GRPO = {
+    "num_train_epochs": 1,
+    "per_device_train_batch_size": 4,
+    "gradient_accumulation_steps": 2,
+    "steps_per_generation": 2,
+    "num_generations": 4,
+    "beta": 0.04,
+    "gradient_checkpointing": True,
+    "max_completion_length": 16,
+    "logging_steps": 1,
+    "save_steps": 1,
+    "save_total_limit": 1,
+    "seed": 42,
+}
 TINY = {
     "languages": ["en", "es", "de"],
     "parallel_order": ["es", "de"],
     "subset_sizes": [1, 2],
-    "data": {"train_size": 16, "demo": {"n_train": 40, "n_test": 4}},
+    "data": {"train_size": 4, "demo": {"n_train": 40, "n_test": 4}},
     "models": {"tiny": {"source": "scratch", "scratch": {
         "pretrain_steps": 5, "sft_steps": 10, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
         "vocab_size": 600}}},
-    "training": {"grpo": {"max_steps": 4, "per_device_train_batch_size": 8, "num_generations": 4,
-                          "max_completion_length": 16, "logging_steps": 1, "save_steps": 2}},
+    "training": {"grpo": PAPER_LIKE_GRPO},
     "evaluation": {"n_samples": 2, "max_new_tokens": 16},
 }  # fmt: skip
 MODELS = ("init", "grpo-grow-x1", "grpo-grow-x2")
@@ -673,9 +690,9 @@ def test_kill9_of_snakemake_and_of_a_job_then_make_run_resumes_losing_nothing(
 def test_orphans_that_finish_after_snakemake_died_are_adopted_not_retrained(
     reference_run: tuple[Path, dict[str, object]], tmp_path: Path, repo: Path
 ) -> None:
-    """kill -9 of Snakemake mid-GRPO: its training jobs finish as orphans; the next `make run` sees
-    their outputs marked incomplete ("Forced execution"), and each job adopts its finished model
-    from its receipt instead of training it again (issue 20)."""
+    """kill -9 of Snakemake mid-GRPO (paper-shaped training, PAPER_LIKE_GRPO): its training jobs
+    finish as orphans; the next `make run` sees their outputs marked incomplete ("Forced
+    execution"), and each job adopts its finished model from its receipt: no step is trained twice."""
     workdir = _workdir(tmp_path / "orphans", repo, TINY)
     run = subprocess.Popen([*SNAKEMAKE], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -699,6 +716,8 @@ def test_orphans_that_finish_after_snakemake_died_are_adopted_not_retrained(
         assert "adopted" in log and "nothing was computed again" in log, log[-2000:]
         assert "'loss'" not in log and log != logs[path]  # no training step ran in the second job
         assert (path.stat().st_mtime_ns, path.stat().st_ino) == (mtime, inode), f"{path} was trained again"
+        steps = [e["step"] for e in json.loads((path.parent / "log_history.json").read_text()) if "loss" in e]
+        assert steps == list(range(1, len(steps) + 1)) and steps, steps  # each step once, in the orphan
     _assert_same(_outputs(workdir), reference_run[1])
 
 
@@ -741,14 +760,15 @@ def test_trl_typo_stops_before_any_job_and_deletes_no_model(reference_run: tuple
     models = workdir / "results" / "models" / "tiny"
     before = {p: p.stat().st_mtime_ns for p in models.rglob("*") if p.is_file()}
     typo = json.loads(json.dumps(TINY))
-    typo["training"]["grpo"]["max_step"] = typo["training"]["grpo"].pop("max_steps")
+    typo["training"]["grpo"]["num_train_epoch"] = typo["training"]["grpo"].pop("num_train_epochs")
     (workdir / "config.yaml").write_text(yaml.safe_dump(typo))
     try:
         start = time.monotonic()
         result = _snakemake(workdir)
         assert result.returncode != 0 and time.monotonic() - start < 60
-        assert "'training.grpo.max_step': not an argument of trl.GRPOConfig; did you mean 'max_steps'?" in (
-            result.stdout + result.stderr
+        assert (
+            "'training.grpo.num_train_epoch': not an argument of trl.GRPOConfig; did you mean 'num_train_epochs'?"
+            in (result.stdout + result.stderr)
         )
         assert {p: p.stat().st_mtime_ns for p in models.rglob("*") if p.is_file()} == before
     finally:

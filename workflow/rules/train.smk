@@ -21,6 +21,9 @@ rule train_grpo:
         method="grpo",
     conda:
         "../../envs/train.yaml"
+    # First when jobs wait for a core: training is the long pole (all evaluation waits on it), the
+    # initial model's prompt check and generation can come later (the demo: a minute sooner).
+    priority: 1
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),
