@@ -19,11 +19,11 @@ rule train_grpo:
         results("logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log"),
     wildcard_constraints:
         method="grpo",
-    conda:
-        "../../envs/train.yaml"
     # First when jobs wait for a core: training is the long pole (all evaluation waits on it), the
     # initial model's prompt check and generation can come later (the demo: a minute sooner).
     priority: 1
+    conda:
+        "../../envs/train.yaml"
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),
