@@ -14,7 +14,10 @@ lines, formatting and docstrings do not count) of
   template edit counts and a comment in it does not.
 
 Left out: `pscale.config`, `pscale.option_fields` and `pscale.errors`, which validate the config
-and word its errors; what the config says reaches a stage through its params already.
+and word its errors, and `pscale.stages`, which says which config keys a stage reads: what the
+config says reaches a stage through its params already. Also left out: `pscale.receipts` and
+this module, which decide whether a finished output is adopted, never what it holds (an edit
+there must not regenerate every model's answers).
 Third-party packages are pinned by the conda envs (Snakemake's software-env trigger).
 
 Standard library and PyYAML only, and fast (~30 small files parsed once per `snakemake` call).
@@ -28,7 +31,9 @@ from functools import cache
 from pathlib import Path
 
 #: Modules whose code does not reach a stage's results (see the module docstring).
-NOT_RESULTS = frozenset({"pscale.config", "pscale.option_fields", "pscale.errors"})
+NOT_RESULTS = frozenset(
+    {"pscale.config", "pscale.option_fields", "pscale.errors", "pscale.stages", "pscale.receipts", "pscale.codeversion"}
+)
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
