@@ -34,7 +34,6 @@ log = logging.getLogger("pscale")
 LANGUAGES_HELP = "comma-separated language codes (default: the config's `languages`)"
 
 
-#: Where `pscale train --options` parts live in the config schema.
 @functools.cache
 def _config(path: str) -> dict[str, Any]:
     """The validated pipeline config, read once per command (stages ask it for several sections)."""

@@ -119,7 +119,7 @@ def _place_results(config: dict[str, Any], schema: dict[str, Any]) -> None:
 Part = str | Mapping[str, "str | dict[str, Any]"]
 
 
-def _at(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
+def schema_at(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
     node = schema
     for key in pointer.strip("/").split("/"):
         node = node[key]
@@ -136,9 +136,9 @@ def validate_options(options: Mapping[str, Any], part: Part, schema: dict[str, A
     """
     schema = schema if schema is not None else load_schema()
     if isinstance(part, str):
-        body = _at(schema, part)
+        body = schema_at(schema, part)
     else:
-        properties = {key: _at(schema, where) if isinstance(where, str) else where for key, where in part.items()}
+        properties = {key: schema_at(schema, where) if isinstance(where, str) else where for key, where in part.items()}
         body = {"type": "object", "additionalProperties": False, "properties": properties}
     filled = copy.deepcopy(dict(options))
     validator = _DefaultFillingValidator({**body, "$defs": schema["$defs"]})

@@ -126,24 +126,17 @@ def stage_options(
 def _pointer(key: str) -> str:
     """The JSON pointer, in the config schema, of a dotted config key (a {placeholder} part is any
     entry of a mapping: its additionalProperties)."""
-    from pscale.config import load_schema
+    from pscale.config import load_schema, schema_at
 
     schema = load_schema()
     pointer, node = "", schema
     for part in key.split("."):
         if "$ref" in node:
             pointer = node["$ref"][1:]
-            node = _resolve(schema, pointer)
+            node = schema_at(schema, pointer)
         pointer += "/additionalProperties" if part.startswith("{") else f"/properties/{part}"
         node = node["additionalProperties"] if part.startswith("{") else node["properties"][part]
     return node["$ref"][1:] if "$ref" in node and len(node) == 1 else pointer
-
-
-def _resolve(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
-    node = schema
-    for part in pointer.strip("/").split("/"):
-        node = node[part]
-    return node
 
 
 def schema_part(stage: str, only: tuple[str, ...] | None = None) -> str | dict[str, str]:
