@@ -18,6 +18,7 @@ import pytest
 from synthetic import score_frame
 
 from pscale.analysis import analyse, mti
+from pscale.config import validate_config
 from pscale.errors import UserError
 from pscale.fit import fit_power_law, fit_power_law_rows, leave_one_out, power_law, scaling_law
 from pscale.runs import (
@@ -30,6 +31,7 @@ from pscale.runs import (
     run_id,
     runs_from_facts,
     trained_run,
+    trained_runs,
 )
 
 INIT = initial_run()
@@ -61,6 +63,30 @@ def test_run_facts_travel_beside_the_name() -> None:
     ):
         with pytest.raises(UserError, match="--run-facts"):
             runs_from_facts(broken)
+
+
+def test_an_ablation_is_a_method_of_its_own_trained_as_grpo() -> None:
+    config = validate_config(
+        {
+            "subset_sizes": [1, 2, 4],
+            "budgets": ["grow", "fixed"],
+            "seeds": [0, 1],
+            "training": {"ablations": {"nolang": {"reward_weights": {"language": 0}, "subset_sizes": [2, 4]}}},
+        }
+    )
+    runs = trained_runs(config)
+    ablated = [run for run in runs if run.ablation]
+    assert len(runs) == 3 * 2 * 2 + 2 * 2 * 2 and len(ablated) == 8
+    run = next(r for r in ablated if r.budget == "fixed" and r.n_languages == 4 and r.seed == 1)
+    assert (run.name, run.pooled, run.trainer, run.ablation) == (
+        "grpo_nolang-fixed-x4-s1",
+        "grpo_nolang-fixed-x4",
+        "grpo",
+        "nolang",
+    )
+    assert all(re.fullmatch(RUN_PATTERN, r.name) for r in runs)
+    assert list(runs_from_facts(json.loads(facts_json(runs))).values()) == runs
+    assert (grpo(2).trainer, grpo(2).ablation) == ("grpo", None)
 
 
 def test_mti_known_value() -> None:
@@ -143,6 +169,15 @@ def test_fit_needs_two_points_and_a_curve() -> None:
     with pytest.raises(ValueError, match="every point is 0"):  # alpha 0: any beta fits
         fit_power_law([2.0, 3.0, 4.0], [0.0, 0.0, 0.0])
     assert np.isnan(fit_power_law_rows([2.0, 3.0], np.zeros((2, 2)))[1]).all()
+
+
+def test_a_replicate_without_a_minimum_is_a_failed_fit() -> None:
+    """0, 0, 1 at X = 2, 4, 8 is approached as beta runs off to infinity: no fit, not the last step."""
+    alpha, beta = fit_power_law_rows([2.0, 4.0, 8.0], np.array([[0.0, 0.0, 1.0], [0.2, 0.3, 0.45]]))
+    assert np.isnan(alpha[0]) and np.isnan(beta[0])
+    assert beta[1] == pytest.approx(np.log2(1.5), abs=0.02)
+    with pytest.raises(ValueError, match="no power law fits"):
+        fit_power_law([2.0, 4.0, 8.0], [0.0, 0.0, 1.0])
 
 
 def _rows(rows: list[tuple[str, str, bool, str]]) -> pl.DataFrame:

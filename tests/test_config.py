@@ -127,6 +127,18 @@ def test_wrong_type_names_key() -> None:
         ({"training": {"grpo": {"per_device_train_batch_size": 12}}}, "multiple of num_generations"),
         ({"data": {"source": "hub"}}, "no entry for dataset"),
         ({"models": {"big": {"source": "hub"}}}, "'path' is a required property"),
+        (
+            {
+                "subset_sizes": [1, 2],
+                "training": {"ablations": {"nolang": {"reward_weights": {"language": 0}, "subset_sizes": [1, 3]}}},
+            },
+            "'training.ablations.nolang.subset_sizes': [3] are not in 'subset_sizes'",
+        ),
+        (
+            {"training": {"ablations": {"nolang": {"reward_weights": {"accuracy": 0, "format": 0, "language": 0}}}}},
+            "'training.ablations.nolang.reward_weights': the weights",
+        ),
+        ({"training": {"ablations": {"No-Lang": {"reward_weights": {"language": 0}}}}}, "does not match"),
     ],
 )
 def test_cross_key_rules(config: dict, fragment: str) -> None:

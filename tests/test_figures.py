@@ -22,15 +22,16 @@ ORDER = ["es", "ru", "de", "fr", "bn", "th", "zh"]
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory) -> Path:
-    """Tables and fits of two models (one with an observational model), GRPO and SFT, both budgets."""
+    """Tables and fits of two models (one with an observational model), GRPO and SFT, both budgets,
+    and a GRPO ablation (grpo_nolang) under the growing budget."""
     root = tmp_path_factory.mktemp("figures")
     rng = np.random.default_rng(0)
     difficulty = rng.random(40)
     files = []
     for model in ("a", "b"):
         files.append((model, initial_run(), "bench", score_frame({lang: 0.2 for lang in LANGS}, difficulty, 2, rng)))
-        for method in ("grpo", "sft"):
-            for budget in ("grow", "fixed"):
+        for method, budgets in (("grpo", ("grow", "fixed")), ("sft", ("grow", "fixed")), ("grpo_nolang", ("grow",))):
+            for budget in budgets:
                 for x in (1, 2, 3, 4):
                     acc = {lang: min(0.9, 0.25 * x**0.3 + (0.1 if lang == "en" else 0)) for lang in LANGS}
                     for seed in (0, 1) if model == "a" else (0,):  # model b: one training seed

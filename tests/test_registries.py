@@ -65,5 +65,8 @@ def test_which_figures_a_config_draws() -> None:
     assert "scaling_law" in demo and "grow_vs_fixed" in skipped and "rl_vs_sft" in skipped
     both = validate_config({**CONFIG, "budgets": ["grow", "fixed"], "training": {"methods": ["grpo", "sft"]}})
     assert {"grow_vs_fixed", "rl_vs_sft"} <= set(figures_for(both)[0])
+    assert "ablations" in skipped
+    ablated = validate_config({**CONFIG, "training": {"ablations": {"nolang": {"reward_weights": {"language": 0}}}}})
+    assert {"ablations", "training_rewards"} <= set(figures_for(ablated)[0])
     few = validate_config({**CONFIG, "subset_sizes": [1, 2]})
     assert "scaling_law" in figures_for(few)[1]

@@ -170,6 +170,16 @@ def test_new_seed_trains_evaluates_and_scores_only_its_runs(workdir: Path) -> No
     assert counts == {"train_grpo": 3, "generate": 3, "score": 6, **ANALYSIS}
 
 
+def test_an_ablation_trains_evaluates_and_scores_only_its_runs(workdir: Path) -> None:
+    ablation = {"ablations": {"nolang": {"reward_weights": {"language": 0}, "subset_sizes": [1, 3]}}}
+    result = snakemake(workdir, "-n", "-p", config=_with(training=ablation))
+    assert job_counts(result.stdout) == {"train_grpo": 2, "generate": 2, "score": 4, **ANALYSIS}
+    assert "models/tiny/grpo_nolang-grow-x3-s0" in result.stdout
+    # trained as GRPO, with the ablation's weight and the others of training.reward_weights
+    assert "train --method grpo_nolang" in result.stdout
+    assert '"reward_weights":{"accuracy":0.8,"format":0.1,"language":0}' in result.stdout
+
+
 def test_bootstrap_change_reruns_the_analysis_only(workdir: Path) -> None:
     counts = job_counts(snakemake(workdir, "-n", config=_with(analysis={"bootstrap_replicates": 500})).stdout)
     assert counts == ANALYSIS

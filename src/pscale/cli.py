@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -232,7 +233,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     require_gpus(args.gpus, "this training job")
     check_model_folder(args.model)
 
-    training = _options(args, "train", TRAINING_OPTIONS[args.method])
+    method = args.method.partition("_")[0]  # an ablation (grpo_nolang) trains as GRPO
+    training = _options(args, "train", TRAINING_OPTIONS[method])
     common = {
         "model_path": args.model,
         "train_set": Path(args.train_set),
@@ -242,7 +244,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         "threads": args.threads,
         "style": _style(args),
     }
-    if args.method == "sft":
+    if method == "sft":
         train_sft(sft_options=training["sft"], **common)
     else:
         train_grpo(
@@ -556,8 +558,21 @@ def _init_model_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _training_method(label: str) -> str:
+    """`train --method`: grpo, sft, or an ablation's label grpo_<ablation> (pscale.runs)."""
+    if not re.fullmatch(r"sft|grpo(_[a-z][a-z0-9]*)?", label):
+        raise argparse.ArgumentTypeError(f"'{label}' is not grpo, sft or grpo_<ablation>")
+    return label
+
+
 def _train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", choices=["grpo", "sft"], default="grpo")
+    p.add_argument(
+        "--method",
+        type=_training_method,
+        default="grpo",
+        help="grpo or sft; an ablation's runs (config training.ablations) name it as grpo_<ablation>, "
+        "trained as GRPO with the reward weights in --options",
+    )
     p.add_argument("--model", required=True, help="initial model: hub id or local folder")
     p.add_argument("--train-set", required=True)
     p.add_argument("--prompts", required=True, help="the question prompts (resources/prompts.yaml)")

@@ -323,7 +323,25 @@ def _check_training(config: dict[str, Any]) -> list[str]:
                 f"config key 'training.reward_weights': the weights {weights} sum to 0, so GRPO would have no "
                 "reward to learn from; give at least one a positive weight"
             )
+    problems += _check_ablations(config)
+    if "grpo" in training["methods"] or training["ablations"]:
         problems += _check_grpo_batch(grpo, config.get("resources", {}).get("train", {}).get("gpu") or 1)
+    return problems
+
+
+def _check_ablations(config: dict[str, Any]) -> list[str]:
+    """Each ablation runs at X and budgets the main runs have (their parallel sets are built), and
+    its weights (training.reward_weights with its changes) leave GRPO a reward."""
+    problems = []
+    for name, ablation in config["training"]["ablations"].items():
+        key = f"config key 'training.ablations.{name}"
+        for part, allowed in (("subset_sizes", config["subset_sizes"]), ("budgets", config["budgets"])):
+            extra = [value for value in ablation.get(part, []) if value not in allowed]
+            if extra:
+                problems.append(f"{key}.{part}': {extra} are not in '{part}' {allowed}")
+        weights = {**config["training"]["reward_weights"], **ablation["reward_weights"]}
+        if sum(weights.values()) <= 0:
+            problems.append(f"{key}.reward_weights': the weights {weights} sum to 0, so GRPO would have no reward")
     return problems
 
 

@@ -34,7 +34,8 @@ class Figure:
 
 
 def _methods(config: Mapping[str, Any]) -> set[str]:
-    return set(config["training"]["methods"])
+    """The training methods of a config's runs; an ablation's runs are GRPO runs."""
+    return set(config["training"]["methods"]) | ({"grpo"} if config["training"].get("ablations") else set())
 
 
 FIGURES: dict[str, Figure] = {
@@ -89,7 +90,17 @@ FIGURES: dict[str, Figure] = {
             ("runs",),
             "Comparisons",
             "GRPO against SFT on the same parallel sets",
-            lambda c: None if {"grpo", "sft"} <= _methods(c) else "needs training.methods grpo and sft",
+            lambda c: (
+                None if {"grpo", "sft"} <= set(c["training"]["methods"]) else "needs training.methods grpo and sft"
+            ),
+        ),
+        Figure(
+            "ablations",
+            "plot_ablations",
+            ("runs",),
+            "Comparisons",
+            "GRPO against its ablations (training.ablations) on the same parallel sets",
+            lambda c: None if c["training"].get("ablations") else "needs training.ablations",
         ),
         Figure(
             "grow_vs_fixed",

@@ -392,7 +392,13 @@ def _series_plot(runs: pl.DataFrame, by: str, fixed: str, preferred: str, output
 
 def plot_rl_vs_sft(runs: pl.DataFrame, output: Path) -> None:
     """GRPO against SFT on the same parallel sets (the main model; the grow budget when present)."""
-    _series_plot(runs, "method", "budget", "grow", output, "RL vs SFT")
+    _series_plot(runs.filter(pl.col("method").is_in(["grpo", "sft"])), "method", "budget", "grow", output, "RL vs SFT")
+
+
+def plot_ablations(runs: pl.DataFrame, output: Path) -> None:
+    """GRPO against its ablations (config training.ablations: methods grpo_<name>) on the same sets."""
+    part = runs.filter((pl.col("method") == "grpo") | pl.col("method").str.starts_with("grpo_"))
+    _series_plot(part, "method", "budget", "grow", output, "GRPO ablations")
 
 
 def plot_grow_vs_fixed(runs: pl.DataFrame, output: Path) -> None:

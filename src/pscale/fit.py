@@ -31,6 +31,10 @@ _ZERO = 1e-12
 #: leastsq's stopping tolerances: its defaults (1.5e-8) stop in the flat valley of a noisy curve
 #: (an MTI's) up to 1e-4 away from the minimum, and by how far depends on where the fit started.
 _TOLERANCES = {"xtol": 1e-12, "ftol": 1e-12}
+#: Residual evaluations before a replicate's fit is given up as failed (NaN). A curve the law fits
+#: converges in tens; a noisy MTI replicate without a finite minimum (beta running off to +-inf)
+#: would otherwise use leastsq's 6,000, tens of seconds over a bootstrap.
+_MAX_EVALS = 500
 
 
 def power_law(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
@@ -66,10 +70,10 @@ def fit_power_law_rows(x: list[float] | np.ndarray, y: np.ndarray) -> tuple[np.n
     one row), each by lmfit from its log-log start; NaN entries of y are left out of that row's fit.
 
     A row with fewer than two finite points, or all zero (beta undefined), gets NaN, and so does a
-    row whose fit fails (lmfit stops on a step whose residuals overflow): the intervals count it as
-    a failed replicate. `lmfit.minimize` without the covariance rather than `Model.fit`: the same
-    least squares (leastsq), at 0.5 ms a fit instead of 1.5 ms (the paper's fit refits 48,000
-    replicates).
+    row whose fit fails: lmfit stops on a step whose residuals overflow, or finds no minimum within
+    _MAX_EVALS evaluations. The intervals count it as a failed replicate. `lmfit.minimize` without
+    the covariance rather than `Model.fit`: the same least squares (leastsq), at 0.5 ms a fit
+    instead of 1.5 ms (the paper's fit refits 48,000 replicates).
     """
     from lmfit import Parameters, minimize
 
@@ -86,15 +90,19 @@ def fit_power_law_rows(x: list[float] | np.ndarray, y: np.ndarray) -> tuple[np.n
         ok = mask[row]
         params["alpha"].value, params["beta"].value = alpha0[row], beta0[row]  # minimize fits a copy
         try:
-            fitted = minimize(_residual, params, args=(xs[ok], ys[row, ok]), calc_covar=False, **_TOLERANCES).params
+            result = minimize(
+                _residual, params, args=(xs[ok], ys[row, ok]), calc_covar=False, max_nfev=_MAX_EVALS, **_TOLERANCES
+            )
         except ValueError:  # NaN residuals
             continue
-        alpha[row], beta[row] = fitted["alpha"].value, fitted["beta"].value
+        if result.success:
+            alpha[row], beta[row] = result.params["alpha"].value, result.params["beta"].value
     return alpha, beta
 
 
 def fit_power_law(x: list[float], y: list[float]) -> dict[str, float]:
-    """Least-squares fit of y = alpha * x^beta with lmfit; stderr is NaN with < 3 points."""
+    """Least-squares fit of y = alpha * x^beta with lmfit; stderr is NaN with < 3 points. Points
+    no power law fits (least squares without a minimum) are a ValueError, as too few points are."""
     from lmfit import Model
 
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -105,7 +113,11 @@ def fit_power_law(x: list[float], y: list[float]) -> dict[str, float]:
     if np.all(np.abs(ys) < _ZERO):
         raise ValueError("every point is 0: alpha is 0 and the exponent beta is undefined")
     alpha0, beta0 = (float(v[0]) for v in _loglog_start(xs, ys[None, :], np.ones((1, len(xs)), bool)))
-    result = Model(power_law).fit(ys, x=xs, alpha=alpha0, beta=beta0, fit_kws=_TOLERANCES)
+    result = Model(power_law).fit(ys, x=xs, alpha=alpha0, beta=beta0, max_nfev=_MAX_EVALS, fit_kws=_TOLERANCES)
+    if not result.success:
+        raise ValueError(
+            f"no minimum within {_MAX_EVALS} evaluations (the exponent runs off): no power law fits these points"
+        )
     alpha, beta = result.params["alpha"], result.params["beta"]
 
     def stderr(p: Any) -> float:
@@ -274,6 +286,7 @@ def scaling_law(
             order.index(g["model"]) if g["model"] in order else len(order),
             g["model"],
             g["method"] != "grpo",
+            "_" in g["method"],  # ablations (grpo_nolang) after the methods
             g["method"],
             g["budget"] != "grow",
         )

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pscale.models import evaluation_for_model
+from pscale.runs import trained_run, trained_runs
 from pscale.training_length import grpo_shape, training_steps
 
 #: Per GPU type: effective bf16 TFLOP/s of one GPU in ZeRO-3 training (peak x ~25% utilisation),
@@ -361,16 +362,20 @@ def _translation(config: dict[str, Any]) -> Family:
 
 
 def _run_names(config: dict[str, Any]) -> list[tuple[str, str, int, int]]:
-    """(method, budget, X, seed) of every trained run, fixed-budget X = 1 left out when grow has it
-    (the workflow trains it once: common.smk SHARED_RUNS)."""
-    runs = []
-    for method in config["training"]["methods"]:
-        for budget in config["budgets"]:
-            for x in config["subset_sizes"]:
-                if x == 1 and budget == "fixed" and "grow" in config["budgets"]:
-                    continue
-                runs.extend((method, budget, x, seed) for seed in config["seeds"])
-    return runs
+    """(training method, budget, X, seed) of every trained run, ablations included (as the GRPO runs
+    they are), fixed-budget X = 1 left out when grow has it (the workflow trains it once:
+    common.smk SHARED_RUNS)."""
+    runs = trained_runs(config)
+    names = {run.name for run in runs}
+    return [
+        (run.trainer, run.budget, run.n_languages, run.seed)
+        for run in runs
+        if not (
+            run.n_languages == 1
+            and run.budget == "fixed"
+            and trained_run(run.method, "grow", 1, run.seed).name in names
+        )
+    ]
 
 
 def build_plan(config: dict[str, Any]) -> Plan:

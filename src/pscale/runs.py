@@ -1,8 +1,9 @@
 """Run naming: what the workflow calls each evaluated model, and the facts a name stands for.
 
 A run's name is a label (its folder under models/ and eval/): `init`, the initial model;
-<method>-<budget>-x<X>-s<seed> (`run_id`), a trained one; obs-<name>, an off-the-shelf model. What
-a run is (method, budget, number of training languages, seed) travels beside its name as a `Run`,
+<method>-<budget>-x<X>-s<seed> (`run_id`), a trained one, where the method of an ablation
+(config `training.ablations`) is <trainer>_<ablation>, e.g. grpo_nolang; obs-<name>, an off-the-shelf
+model. What a run is (method, budget, number of training languages, seed) travels beside its name as a `Run`,
 made where the name is made (the workflow's common.smk, from the config) and handed to
 `pscale tables` as its --run-facts: nothing parses a name back into its facts.
 """
@@ -22,7 +23,7 @@ INIT_RUN = "init"
 POOLED = "all"
 #: Runs of off-the-shelf reasoning models (config `observational`), e.g. obs-r1-distill.
 OBSERVATIONAL_PREFIX = "obs-"
-_METHOD, BUDGET_PATTERN, _OBSERVED_NAME = "[a-z]+", "grow|fixed", "[a-z0-9._-]+"
+_METHOD, BUDGET_PATTERN, _OBSERVED_NAME = "[a-z]+(?:_[a-z][a-z0-9]*)?", "grow|fixed", "[a-z0-9._-]+"
 #: Every evaluated run's name, as a regular expression without groups (the workflow's `run`
 #: wildcard): init, <method>-<budget>-x<X>-s<seed> (run_id), obs-<name>.
 RUN_PATTERN = rf"{INIT_RUN}|{_METHOD}-(?:{BUDGET_PATTERN})-x[0-9]+-s[0-9]+|{OBSERVATIONAL_PREFIX}{_OBSERVED_NAME}"
@@ -40,7 +41,8 @@ class Run:
 
     The initial model is method and budget "none" with 0 training languages; an observational
     model counts as English-trained: method "observational", budget "none", 1 language. Only a
-    trained run has a seed.
+    trained run has a seed. The method of an ablation run is its trainer and the ablation's name,
+    grpo_nolang: the tables and figures treat it as a method of its own.
     """
 
     name: str
@@ -48,6 +50,16 @@ class Run:
     budget: str
     n_languages: int
     seed: int | None = None
+
+    @property
+    def trainer(self) -> str:
+        """The training method that makes the run (grpo for grpo_nolang)."""
+        return self.method.partition("_")[0]
+
+    @property
+    def ablation(self) -> str | None:
+        """The name of the run's ablation (config `training.ablations`), or None."""
+        return self.method.partition("_")[2] or None
 
     @property
     def pooled(self) -> str:
@@ -61,6 +73,30 @@ def initial_run() -> Run:
 
 def trained_run(method: str, budget: str, x: int, seed: int) -> Run:
     return Run(run_id(method, budget, x, seed), method, budget, x, seed)
+
+
+def ablation_method(trainer: str, ablation: str) -> str:
+    """The method label of an ablation's runs: grpo_nolang."""
+    return f"{trainer}_{ablation}"
+
+
+def trained_runs(config: dict[str, Any]) -> list[Run]:
+    """Every trained run of a validated config, once per seed: each method of `training.methods`
+    under each budget at each X, then each GRPO ablation (`training.ablations`) at its own X and
+    budgets (default: all of them)."""
+    sizes, budgets, seeds = config["subset_sizes"], config["budgets"], config["seeds"]
+    arms = [(method, budgets, sizes) for method in config["training"]["methods"]]
+    for name, ablation in config["training"]["ablations"].items():
+        arms.append(
+            (ablation_method("grpo", name), ablation.get("budgets", budgets), ablation.get("subset_sizes", sizes))
+        )
+    return [
+        trained_run(method, budget, x, seed)
+        for method, arm_budgets, arm_sizes in arms
+        for budget in arm_budgets
+        for x in arm_sizes
+        for seed in seeds
+    ]
 
 
 def observational_run(name: str) -> Run:

@@ -21,6 +21,7 @@ from pscale.runs import (
     observational_run,
     run_id,
     trained_run,
+    trained_runs,
 )
 from pscale.stages import STAGES, TRAINING_OPTIONS, stage_options
 from snakemake.logging import logger
@@ -68,17 +69,9 @@ TRAIN_DATASET = config["data"]["train_dataset"]
 DATASETS = [TRAIN_DATASET, *[b for b in EVAL_DATASETS if b != TRAIN_DATASET]]
 PROMPTS = "resources/prompts.yaml"
 SEEDS = config["seeds"]
-# Every trained run once per training seed: <method>-<budget>-x<X>-s<seed>, with what it is.
-TRAINED = {
-    run.name: run
-    for run in (
-        trained_run(method, budget, x, seed)
-        for method in config["training"]["methods"]
-        for budget in config["budgets"]
-        for x in config["subset_sizes"]
-        for seed in SEEDS
-    )
-}
+# Every trained run once per training seed, ablations included (pscale.runs.trained_runs):
+# <method>-<budget>-x<X>-s<seed>, with what it is.
+TRAINED = {run.name: run for run in trained_runs(config)}
 TRAINED_RUNS = list(TRAINED)
 # Off-the-shelf reasoning models, evaluated against their initial model (no training).
 OBSERVATIONAL = {observational_run(o["name"]).name: o for o in config["observational"]}
@@ -310,9 +303,14 @@ def _seeded(options, wildcards):
 
 def training_options(wildcards):
     """The options of the job's training method (`train_grpo`, `train_sft`), with the run's seed;
-    GRPO's include the grading settings its rewards read (a change retrains)."""
-    method = wildcards.method
+    GRPO's include the grading settings its rewards read (a change retrains), and an ablation's
+    (config `training.ablations`) its own reward weights."""
+    run = TRAINED[run_id(wildcards.method, wildcards.budget, int(wildcards.x), int(wildcards.seed))]
+    method = run.trainer
     options = stage_options("train", config, TRAINING_OPTIONS[method])
+    if run.ablation:
+        changed = config["training"]["ablations"][run.ablation]["reward_weights"]
+        options["reward_weights"] = {**options["reward_weights"], **changed}
     return as_json({**options, method: _seeded(options[method], wildcards)})
 
 
@@ -440,8 +438,9 @@ def train_work_dir(wildcards):
 def shared_with(run):
     """The run whose model and scores `run` shares, or None."""
     trained = TRAINED.get(run)
-    if trained and trained.n_languages == 1 and trained.budget == "fixed" and "grow" in config["budgets"]:
-        return trained_run(trained.method, "grow", 1, trained.seed).name
+    if trained and trained.n_languages == 1 and trained.budget == "fixed":
+        grown = trained_run(trained.method, "grow", 1, trained.seed).name
+        return grown if grown in TRAINED else None
     return None
 
 

@@ -5,7 +5,8 @@
 #
 # One rule per method (`train_grpo`, `train_sft`: rule names that cluster profiles set
 # resources by), the second the first with its method; `{method}` is fixed by each rule's
-# wildcard constraint.
+# wildcard constraint. An ablation (config `training.ablations`) is a GRPO run whose method
+# label carries its name (grpo_nolang) and whose reward weights are its own.
 
 
 rule train_grpo:
@@ -18,7 +19,7 @@ rule train_grpo:
     log:
         results("logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log"),
     wildcard_constraints:
-        method="grpo",
+        method="grpo(_[a-z][a-z0-9]*)?",
     # First when jobs wait for a core: training is the long pole (all evaluation waits on it), the
     # initial model's prompt check and generation can come later (the demo: a minute sooner).
     priority: 1
