@@ -26,8 +26,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # a run or one of its jobs is alive here), and incomplete outputs are redone.
 # REDO="file ..." remakes files a stage reported as damaged, and everything downstream of them.
 REDO    ?=
-# The config's `results_dir` (results for config.yaml), read when a recipe needs it.
-RESULTS_DIR = $(shell python -c "from pscale.config import load_config; print(load_config('$(CONFIG)')['results_dir'])" 2>/dev/null || echo results)
+# The config's `results_dir` (results for config.yaml), read when a recipe needs it (after the
+# venv is built; by its python: make 4.3 does not pass the exported PATH to $(shell)).
+RESULTS_DIR = $(shell '$(abspath $(VENV))/bin/python' -c "from pscale.config import load_config; print(load_config('$(CONFIG)')['results_dir'])" 2>/dev/null || echo results)
 # The run and its report read one copy of CONFIG, taken when the run starts: an edit made
 # while it runs waits for the next `make run`, and the report describes the tables it shows.
 RUN_CONFIG = $(RESULTS_DIR)/work/run-config.yaml

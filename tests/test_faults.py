@@ -359,6 +359,16 @@ def test_make_run_quotes_paths_and_runs_and_reports_from_one_copy_of_the_config(
     assert forget[forget.index("--forget") + 1 :] == ["results/x.parquet", "results/y"]
 
 
+def test_make_run_puts_the_run_config_and_report_in_the_configs_results_dir(repo: Path) -> None:
+    """make 4.3 does not pass its exported PATH to $(shell): the results dir is read by the venv's python."""
+    result = subprocess.run(
+        ["make", "-n", "run", "CONFIG=experiments/cpu-study.yaml"], cwd=repo, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'results-cpu-study/work/run-config.yaml'" in result.stdout
+    assert "--report 'results-cpu-study/report.html'" in result.stdout
+
+
 def test_lock_check_removes_temporaries_of_killed_writes(tmp_path: Path) -> None:
     from pscale.snakelock import check
 

@@ -95,6 +95,7 @@ def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
         assert f"Scaling law: {group}" in summary
     assert "leave-one-X-out" in summary
     assert ".. list-table::" in summary and "obs-reasoner" in summary
+    assert "off-target outside English (%)" in summary and "grpo_nolang-grow-x2" in summary  # the ablation's row
     # Model a pooled two seeds: its fits get verdicts; model b had one: its fits get none.
     part_a = summary.split("Scaling law: a, grpo, grow budget")[1].split("Scaling law: b,")[0]
     part_b = summary.split("Scaling law: b, grpo, grow budget")[1].split("Scaling law:")[0]

@@ -532,13 +532,14 @@ def draw(
 def _num(value: Any, scale: float = 1.0, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "undefined"
-    return f"{value * scale:.{digits}g}"
+    scaled = value * scale
+    return f"{0.0 if abs(scaled) < 1e-9 else scaled:.{digits}g}"  # float noise (-6.94e-17) is 0
 
 
 def _ci(ci: Any, scale: float = 1.0, digits: int = 3) -> str:
     if not ci or ci[0] is None or ci[1] is None or not all(math.isfinite(v) for v in ci):
         return "[CI undefined]"
-    return f"[{ci[0] * scale:.{digits}g}, {ci[1] * scale:.{digits}g}]"
+    return f"[{_num(ci[0], scale, digits)}, {_num(ci[1], scale, digits)}]"
 
 
 def _verdict(ci: Any, seeds_resampled: bool = True) -> str:
@@ -629,6 +630,19 @@ def _headline(runs: pl.DataFrame, accuracy: pl.DataFrame | None, seeds_resampled
     return lines
 
 
+def _off_target_outside_english(accuracy: pl.DataFrame | None) -> dict[tuple[str, str], float]:
+    """Each run's off-target rate, the mean over the non-English languages and benchmarks (seeds pooled)."""
+    if accuracy is None or not accuracy.height:
+        return {}
+    off = (
+        _pooled(accuracy)
+        .filter(pl.col("lang") != "en")
+        .group_by("model", "run", maintain_order=True)
+        .agg(pl.col("off_target_rate").mean())
+    )
+    return {(m, r): v for m, r, v in off.iter_rows()}
+
+
 def summary_text(
     runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any], accuracy: pl.DataFrame | None = None
 ) -> str:
@@ -674,15 +688,19 @@ def summary_text(
             lines.append("")
     pooled = _pooled(runs).filter(pl.col("run") != INIT_RUN)
     if pooled.height:
+        off_target = _off_target_outside_english(accuracy)
         title = "Runs (means over benchmarks; accuracy and gains in points over the initial model)"
         lines += [title, "-" * len(title), "", ".. list-table::", "   :header-rows: 1", ""]
         header = ["model", "run", "accuracy", "gain, training languages", "gain, other languages", "MTI"]
+        header += ["off-target outside English (%)"] if off_target else []
         lines.append("   * - " + "\n     - ".join(header))
         for r in pooled.sort("model", "method", "budget", "n_languages").iter_rows(named=True):
             cells = [r["model"], r["run"]]
             for name, scale in (("accuracy", 100), ("gain_seen", 100), ("gain_unseen", 100), ("mti", 1)):
                 ci = [r[f"{name}_ci_low"], r[f"{name}_ci_high"]]
                 cells.append(f"{_num(r[name], scale)} {_ci(ci, scale)}")
+            if off_target:
+                cells.append(_num(off_target.get((r["model"], r["run"]), math.nan), 100))
             lines.append("   * - " + "\n     - ".join(cells))
         lines.append("")
     return "\n".join(lines) + "\n"
