@@ -44,11 +44,11 @@ def analysed(tmp_path_factory) -> Path:
         getattr(tables, name).write_csv(root / f"{name}.csv")
     write_replicates(tables.replicates, root / "bootstrap.parquet")
     (root / "fits.json").write_text(json.dumps(scaling_law(tables.runs, tables.replicates)))
-    history = root / "models" / "a" / "grpo-grow-x2-s0"
-    history.mkdir(parents=True)
-    (history / "log_history.json").write_text(
-        json.dumps([{"step": s, "reward": 0.1 * s, "rewards/accuracy_reward/mean": 0.05 * s} for s in range(1, 5)])
-    )
+    for seed in (0, 1):  # two seeds of one run: one line in the reward curves
+        history = root / "models" / "a" / f"grpo-grow-x2-s{seed}"
+        history.mkdir(parents=True)
+        rows = [{"step": s, "reward": 0.1 * s + seed, "rewards/accuracy_reward/mean": 0.05 * s} for s in range(1, 5)]
+        (history / "log_history.json").write_text(json.dumps(rows))
     return root
 
 
@@ -67,8 +67,10 @@ def test_every_figure_and_the_summary_are_drawn(analysed: Path) -> None:
             str(analysed / "fits.json"),
             "--histories",
             str(analysed / "models" / "a" / "grpo-grow-x2-s0"),
+            str(analysed / "models" / "a" / "grpo-grow-x2-s1"),
             "--history-labels",
-            "a/grpo-grow-x2-s0",
+            "a/grpo-grow-x2",
+            "a/grpo-grow-x2",
             "--languages",
             ",".join(LANGS),
             "--names",

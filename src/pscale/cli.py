@@ -449,7 +449,14 @@ def cmd_fit(args: argparse.Namespace) -> None:
 def cmd_figures(args: argparse.Namespace) -> None:
     from pscale.figures import draw, write_headline, write_summary, write_tables_html
 
-    histories = _paired(args.history_labels or args.histories, args.histories, "--history-labels", "--histories")
+    labels = args.history_labels or args.histories
+    if len(labels) != len(args.histories or []):
+        raise UserError(
+            f"{len(labels)} --history-labels but {len(args.histories or [])} --histories: give one file each"
+        )
+    histories: dict[str, list[Path]] = {}  # a label given more than once: that run's seeds, averaged
+    for label, path in zip(labels, args.histories or [], strict=True):
+        histories.setdefault(label, []).append(Path(path))
     figures = _paired(args.names, args.output, "--names", "--output")
     for name, output in figures.items():
         draw(
@@ -718,7 +725,8 @@ def _figures_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--history-labels",
         nargs="*",
-        help="legend label of each of --histories, in order (default: the paths as given)",
+        help="legend label of each of --histories, in order (default: the paths as given); histories with "
+        "the same label (a run's seeds) are averaged into one line",
     )
     p.add_argument("--languages", help="comma-separated language columns of the heatmaps (default: the table's)")
     p.add_argument(

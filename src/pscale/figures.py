@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -459,30 +460,48 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(count > 0, total / count, np.nan)
 
 
-def plot_training_curves(histories: dict[str, Path], output: Path) -> None:
-    """Reward per logged step of every GRPO run (from the trainer's log history): raw values faint,
-    a moving average bold, every panel on the rewards' full 0-1 range."""
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.5), constrained_layout=True)
+def _reward_history(path: Path) -> list[dict[str, Any]]:
+    """The logged GRPO steps of a model's log history (empty for SFT, which logs a loss)."""
+    folder = Path(path).parent if Path(path).name == "log_history.json" else Path(path)
+    records = read_json(path, "training log history", kind=list, redo=folder)
+    return [h for h in records if isinstance(h, dict) and "reward" in h]
+
+
+def plot_training_curves(histories: Mapping[str, Sequence[Path]], output: Path) -> None:
+    """Reward per logged step of every GRPO run (from the trainer's log history), one line per run
+    with its seeds averaged (each seed faint), a moving average, every panel on the rewards' full
+    0-1 range; the legend beside the panels, so many runs never hide the curves."""
+    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8), layout="constrained")
     keys = ("reward", "rewards/accuracy_reward/mean", "rewards/format_reward/mean", "rewards/language_reward/mean")
+    curves = {label: [h for h in map(_reward_history, paths) if h] for label, paths in histories.items()}
+    curves = {label: seeds for label, seeds in curves.items() if seeds}
+    colours = plt.get_cmap("turbo")(np.linspace(0.05, 0.95, max(1, len(curves))))
     window = 1
-    for run, path in histories.items():
-        folder = Path(path).parent if Path(path).name == "log_history.json" else Path(path)
-        records = read_json(path, "training log history", kind=list, redo=folder)
-        history = [h for h in records if isinstance(h, dict) and "reward" in h]
-        if not history:  # SFT runs log a loss, not rewards
-            continue
-        steps = np.array([h["step"] for h in history], dtype=float)
-        window = max(1, len(history) // 10)
+    for colour, (label, seeds) in zip(colours, curves.items(), strict=False):
+        length = min(map(len, seeds))
+        steps = np.array([h["step"] for h in seeds[0][:length]], dtype=float)
+        window = max(1, length // 10)
         for ax, key in zip(axes, keys, strict=True):
-            values = np.array([float(h.get(key, np.nan)) for h in history])
-            (line,) = ax.plot(steps, values, lw=0.6, alpha=0.25)
-            ax.plot(steps, _smooth(values, window), color=line.get_color(), lw=1.6, label=run)
+            smoothed = [_smooth(np.array([float(h.get(key, np.nan)) for h in seed[:length]]), window) for seed in seeds]
+            if len(seeds) > 1:
+                for curve in smoothed:
+                    ax.plot(steps, curve, color=colour, lw=0.6, alpha=0.3)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a step no seed logged: NaN
+                mean = np.nanmean(np.vstack(smoothed), axis=0)
+            seeds_note = f" ({len(seeds)} seeds)" if len(seeds) > 1 else ""
+            ax.plot(steps, mean, color=colour, lw=1.6, label=f"{label}{seeds_note}" if key == "reward" else None)
     for ax, key in zip(axes, keys, strict=True):
         ax.set_title(key.replace("rewards/", "").replace("/mean", "") + " (weighted sum)" * (key == "reward"))
         ax.set_xlabel("step")
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=6, title=f"moving average over {window} logged steps", title_fontsize=6)
+    fig.legend(
+        loc="outside right upper",
+        fontsize=7,
+        title=f"moving average over {window} logged steps;\nseeds averaged (each seed faint)",
+        title_fontsize=7,
+    )
     _save(fig, output, dpi=110)
 
 
@@ -494,7 +513,7 @@ def draw(
     gains: str | None = None,
     runs: str | None = None,
     fits: str | None = None,
-    histories: Mapping[str, Path] | None = None,
+    histories: Mapping[str, Sequence[Path]] | None = None,
     languages: list[str] | None = None,
     parallel_order: list[str] | None = None,
 ) -> None:
@@ -522,7 +541,11 @@ def draw(
     elif spec.inputs == ("runs",):
         plot(read_csv(str(runs)), output)
     else:  # histories: a model folder's log_history.json, or the file itself
-        plot({label: p / "log_history.json" if p.is_dir() else p for label, p in (histories or {}).items()}, output)
+        logs = {
+            label: [p / "log_history.json" if p.is_dir() else p for p in paths]
+            for label, paths in (histories or {}).items()
+        }
+        plot(logs, output)
 
 
 # --------------------------------------------------------------------------------------------

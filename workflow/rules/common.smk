@@ -526,8 +526,9 @@ def training_labels(wildcards):
 
 
 def trained_model_labels(wildcards):
-    """`pscale figures --history-labels`: <model>/<run> of each trained model, in trained_models' order."""
-    return " ".join(shlex.quote(f"{model}/{run}") for model, run in TRAINED_MODELS)
+    """`pscale figures --history-labels`: <model>/<run> of each trained model, in trained_models' order,
+    its seeds pooled (grpo-grow-x3): the reward curves average a run's seeds into one line."""
+    return " ".join(shlex.quote(f"{model}/{TRAINED[run].pooled}") for model, run in TRAINED_MODELS)
 
 
 #: What a finished study holds besides its tables and figures: every model, generations file and
