@@ -56,7 +56,7 @@ def test_only_result_relevant_edits_change_a_stages_version(repo: Path, tmp_path
         assert _versions(root) == after, module
 
 
-@pytest.mark.parametrize("module", ["score.py", "analysis.py", "figures.py"])
+@pytest.mark.parametrize("module", ["score.py", "analysis.py", "figures.py", "runs.py"])
 def test_evaluation_code_never_retrains_or_regenerates(repo: Path, tmp_path: Path, module: str) -> None:
     """A change that cannot alter a trained weight or a generated token (the scorer's speed
     constants, the tables, the figures) leaves training's and generation's versions alone."""

@@ -72,6 +72,18 @@ def _paired(names: list[str], files: list[str], what: str, flag: str) -> dict[st
     return dict(zip(names, map(Path, files), strict=True))
 
 
+def _grouped(names: list[str], files: list[str], what: str, flag: str) -> dict[str, list[Path]]:
+    """name -> its files, of two flags given one for one, in the same order (a name may repeat).
+    Not shared with `_paired`: that helper is in most stages' code versions, and an edit to it
+    would rerun every stage of a finished study."""
+    if len(names) != len(files):
+        raise UserError(f"{len(names)} {what} but {len(files)} {flag}: give one file each")
+    grouped: dict[str, list[Path]] = {}
+    for name, path in zip(names, files, strict=True):
+        grouped.setdefault(name, []).append(Path(path))
+    return grouped
+
+
 def _languages(args: argparse.Namespace) -> list[str]:
     if args.languages:
         return args.languages.split(",")
@@ -233,7 +245,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     require_gpus(args.gpus, "this training job")
     check_model_folder(args.model)
 
-    method = args.method.partition("_")[0]  # an ablation (grpo_nolang) trains as GRPO
+    # An ablation (grpo_nolang) trains as GRPO: pscale.runs.trainer_of, inlined so that the run
+    # naming module stays out of training's code version (an edit there retrains nothing).
+    method = args.method.partition("_")[0]
     training = _options(args, "train", TRAINING_OPTIONS[method])
     common = {
         "model_path": args.model,
@@ -449,14 +463,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
 def cmd_figures(args: argparse.Namespace) -> None:
     from pscale.figures import draw, write_headline, write_summary, write_tables_html
 
-    labels = args.history_labels or args.histories
-    if len(labels) != len(args.histories or []):
-        raise UserError(
-            f"{len(labels)} --history-labels but {len(args.histories or [])} --histories: give one file each"
-        )
-    histories: dict[str, list[Path]] = {}  # a label given more than once: that run's seeds, averaged
-    for label, path in zip(labels, args.histories or [], strict=True):
-        histories.setdefault(label, []).append(Path(path))
+    # a label given more than once: that run's seeds, averaged into one line
+    histories = _grouped(args.history_labels or args.histories, args.histories, "--history-labels", "--histories")
     figures = _paired(args.names, args.output, "--names", "--output")
     for name, output in figures.items():
         draw(
@@ -567,7 +575,9 @@ def _init_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def _training_method(label: str) -> str:
     """`train --method`: grpo, sft, or an ablation's label grpo_<ablation> (pscale.runs)."""
-    if not re.fullmatch(r"sft|grpo(_[a-z][a-z0-9]*)?", label):
+    from pscale.runs import ABLATION_PATTERN
+
+    if not re.fullmatch(rf"sft|grpo(_{ABLATION_PATTERN})?", label):
         raise argparse.ArgumentTypeError(f"'{label}' is not grpo, sft or grpo_<ablation>")
     return label
 

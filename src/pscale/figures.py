@@ -603,7 +603,20 @@ def _intervals_paragraph(fits: dict[str, Any]) -> list[str]:
     return [text, ""]
 
 
-def _headline(runs: pl.DataFrame, accuracy: pl.DataFrame | None, seeds_resampled: bool) -> list[str]:
+def _off_target_outside_english(accuracy: pl.DataFrame | None) -> dict[tuple[str, str], float]:
+    """Each run's off-target rate, the mean over the non-English languages and benchmarks (seeds pooled)."""
+    if accuracy is None or not accuracy.height:
+        return {}
+    off = (
+        _pooled(accuracy)
+        .filter(pl.col("lang") != "en")
+        .group_by("model", "run", maintain_order=True)
+        .agg(pl.col("off_target_rate").mean())
+    )
+    return {(m, r): v for m, r, v in off.iter_rows()}
+
+
+def _headline(runs: pl.DataFrame, off_target: dict[tuple[str, str], float], seeds_resampled: bool) -> list[str]:
     """Key numbers first: the initial model, the gains and MTI per run, off-target rates."""
     lines: list[str] = []
     pooled = _pooled(runs)
@@ -615,16 +628,13 @@ def _headline(runs: pl.DataFrame, accuracy: pl.DataFrame | None, seeds_resampled
             r = init.row(0, named=True)
             score = _value(r["accuracy"], [r["accuracy_ci_low"], r["accuracy_ci_high"]], 100)
             head += f": the initial model scores {score} points (mean over languages and benchmarks)"
-        if accuracy is not None and accuracy.height:
-            acc = _pooled(accuracy).filter((pl.col("model") == model) & (pl.col("lang") != "en"))
-            off = acc.group_by("run", maintain_order=True).agg(pl.col("off_target_rate").mean())
-            rates = dict(zip(off["run"].to_list(), off["off_target_rate"].to_list(), strict=True))
-            if INIT_RUN in rates and rates[INIT_RUN] is not None:
-                head += f"; outside English {_num(rates[INIT_RUN], 100)}% of its responses are off-target"
-            trained = {r: v for r, v in rates.items() if r != INIT_RUN and v is not None}
-            if trained:
-                low, high = _num(min(trained.values()), 100), _num(max(trained.values()), 100)
-                head += f", {low}% after training" if low == high else f", {low}–{high}% after training"
+        rates = {run: rate for (of_model, run), rate in off_target.items() if of_model == model}
+        if rates.get(INIT_RUN) is not None:
+            head += f"; outside English {_num(rates[INIT_RUN], 100)}% of its responses are off-target"
+        trained = {r: v for r, v in rates.items() if r != INIT_RUN and v is not None}
+        if trained:
+            low, high = _num(min(trained.values()), 100), _num(max(trained.values()), 100)
+            head += f", {low}% after training" if low == high else f", {low}–{high}% after training"
         lines += [head + ".", ""]
         trained_runs = part.filter((pl.col("run") != INIT_RUN) & (pl.col("method") != "observational"))
         for r in trained_runs.sort("method", "budget", "n_languages").iter_rows(named=True):
@@ -653,19 +663,6 @@ def _headline(runs: pl.DataFrame, accuracy: pl.DataFrame | None, seeds_resampled
     return lines
 
 
-def _off_target_outside_english(accuracy: pl.DataFrame | None) -> dict[tuple[str, str], float]:
-    """Each run's off-target rate, the mean over the non-English languages and benchmarks (seeds pooled)."""
-    if accuracy is None or not accuracy.height:
-        return {}
-    off = (
-        _pooled(accuracy)
-        .filter(pl.col("lang") != "en")
-        .group_by("model", "run", maintain_order=True)
-        .agg(pl.col("off_target_rate").mean())
-    )
-    return {(m, r): v for m, r, v in off.iter_rows()}
-
-
 def summary_text(
     runs: pl.DataFrame, gains: pl.DataFrame, fits: dict[str, Any], accuracy: pl.DataFrame | None = None
 ) -> str:
@@ -674,7 +671,8 @@ def summary_text(
     seeds_resampled = fits.get("min_seeds", 1) >= 2
     lines = ["Results summary", "===============", ""]
     lines += _intervals_paragraph(fits)
-    lines += _headline(runs, accuracy, seeds_resampled)
+    off_target = _off_target_outside_english(accuracy)
+    lines += _headline(runs, off_target, seeds_resampled)
     for group in fits["groups"]:
         title = f"Scaling law: {group['model']}, {group['method']}, {group['budget']} budget"
         lines += [title, "-" * len(title), ""]
@@ -711,7 +709,6 @@ def summary_text(
             lines.append("")
     pooled = _pooled(runs).filter(pl.col("run") != INIT_RUN)
     if pooled.height:
-        off_target = _off_target_outside_english(accuracy)
         title = "Runs (means over benchmarks; accuracy and gains in points over the initial model)"
         lines += [title, "-" * len(title), "", ".. list-table::", "   :header-rows: 1", ""]
         header = ["model", "run", "accuracy", "gain, training languages", "gain, other languages", "MTI"]

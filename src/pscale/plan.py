@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pscale.models import evaluation_for_model
-from pscale.runs import trained_run, trained_runs
+from pscale.runs import shared_run, trained_runs
 from pscale.training_length import grpo_shape, training_steps
 
 #: Per GPU type: effective bf16 TFLOP/s of one GPU in ZeRO-3 training (peak x ~25% utilisation),
@@ -367,15 +367,7 @@ def _run_names(config: dict[str, Any]) -> list[tuple[str, str, int, int]]:
     common.smk SHARED_RUNS)."""
     runs = trained_runs(config)
     names = {run.name for run in runs}
-    return [
-        (run.trainer, run.budget, run.n_languages, run.seed)
-        for run in runs
-        if not (
-            run.n_languages == 1
-            and run.budget == "fixed"
-            and trained_run(run.method, "grow", 1, run.seed).name in names
-        )
-    ]
+    return [(run.trainer, run.budget, run.n_languages, run.seed) for run in runs if shared_run(run, names) is None]
 
 
 def build_plan(config: dict[str, Any]) -> Plan:

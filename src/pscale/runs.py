@@ -23,7 +23,9 @@ INIT_RUN = "init"
 POOLED = "all"
 #: Runs of off-the-shelf reasoning models (config `observational`), e.g. obs-r1-distill.
 OBSERVATIONAL_PREFIX = "obs-"
-_METHOD, BUDGET_PATTERN, _OBSERVED_NAME = "[a-z]+(?:_[a-z][a-z0-9]*)?", "grow|fixed", "[a-z0-9._-]+"
+#: An ablation's name (config `training.ablations`), the part after the trainer in its method label.
+ABLATION_PATTERN = "[a-z][a-z0-9]*"
+_METHOD, BUDGET_PATTERN, _OBSERVED_NAME = rf"[a-z]+(?:_{ABLATION_PATTERN})?", "grow|fixed", "[a-z0-9._-]+"
 #: Every evaluated run's name, as a regular expression without groups (the workflow's `run`
 #: wildcard): init, <method>-<budget>-x<X>-s<seed> (run_id), obs-<name>.
 RUN_PATTERN = rf"{INIT_RUN}|{_METHOD}-(?:{BUDGET_PATTERN})-x[0-9]+-s[0-9]+|{OBSERVATIONAL_PREFIX}{_OBSERVED_NAME}"
@@ -54,7 +56,7 @@ class Run:
     @property
     def trainer(self) -> str:
         """The training method that makes the run (grpo for grpo_nolang)."""
-        return self.method.partition("_")[0]
+        return trainer_of(self.method)
 
     @property
     def ablation(self) -> str | None:
@@ -73,6 +75,21 @@ def initial_run() -> Run:
 
 def trained_run(method: str, budget: str, x: int, seed: int) -> Run:
     return Run(run_id(method, budget, x, seed), method, budget, x, seed)
+
+
+def trainer_of(method: str) -> str:
+    """The training method behind a method label: grpo for grpo and for an ablation's grpo_nolang."""
+    return method.partition("_")[0]
+
+
+def shared_run(run: Run, trained: Iterable[str]) -> str | None:
+    """The trained run (among the names `trained`) whose model and scores `run` shares, or None:
+    X = 1 is English only under every budget (the fixed budget keeps train_size // 1 = all
+    problems), so <method>-fixed-x1-s<seed> is <method>-grow-x1-s<seed>, trained once."""
+    if run.seed is None or run.n_languages != 1 or run.budget != "fixed":
+        return None
+    grown = trained_run(run.method, "grow", 1, run.seed).name
+    return grown if grown in trained else None
 
 
 def ablation_method(trainer: str, ablation: str) -> str:

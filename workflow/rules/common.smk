@@ -13,6 +13,7 @@ from pscale.figure_registry import FIGURES as FIGURE_REGISTRY
 from pscale.figure_registry import HEADLINE_FIGURES, figures_for
 from pscale.models import evaluation_for_model
 from pscale.runs import (
+    ABLATION_PATTERN,
     BUDGET_PATTERN,
     INIT_RUN,
     RUN_PATTERN,
@@ -20,7 +21,7 @@ from pscale.runs import (
     initial_run,
     observational_run,
     run_id,
-    trained_run,
+    shared_run,
     trained_runs,
 )
 from pscale.stages import STAGES, TRAINING_OPTIONS, stage_options
@@ -431,20 +432,10 @@ def train_work_dir(wildcards):
     return f"{RESULTS}/work/{wildcards.model}/{run_id(wildcards.method, wildcards.budget, wildcards.x, wildcards.seed)}"
 
 
-# Runs whose training sets are identical are trained and evaluated once: X = 1 is English only
-# under every budget (the fixed budget keeps train_size // 1 = all problems), so
+# Runs whose training sets are identical are trained and evaluated once (pscale.runs.shared_run):
 # <method>-fixed-x1-s<seed> shares <method>-grow-x1-s<seed>'s model and scores (copied by the
 # local rule share_scores), and appears in the tables under its own name.
-def shared_with(run):
-    """The run whose model and scores `run` shares, or None."""
-    trained = TRAINED.get(run)
-    if trained and trained.n_languages == 1 and trained.budget == "fixed":
-        grown = trained_run(trained.method, "grow", 1, trained.seed).name
-        return grown if grown in TRAINED else None
-    return None
-
-
-SHARED_RUNS = {run: shared_with(run) for run in TRAINED_RUNS if shared_with(run)}
+SHARED_RUNS = {name: shared for name, run in TRAINED.items() if (shared := shared_run(run, TRAINED)) is not None}
 
 
 def copy_files(sources, targets, log):

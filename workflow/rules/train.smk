@@ -19,7 +19,7 @@ rule train_grpo:
     log:
         results("logs/train/{model}/{method}-{budget}-x{x}-s{seed}.log"),
     wildcard_constraints:
-        method="grpo(_[a-z][a-z0-9]*)?",
+        method=f"grpo(_{ABLATION_PATTERN})?",
     # First when jobs wait for a core: training is the long pole (all evaluation waits on it), the
     # initial model's prompt check and generation can come later (the demo: a minute sooner).
     priority: 1
